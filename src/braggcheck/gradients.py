@@ -1,0 +1,212 @@
+"""Gradient-checking machinery shared by the Tier-2 suite, the property suite and ``replay``.
+
+A :class:`GradientProbe` turns a configuration and a set of registry parameters into a scalar
+function of a float64 vector ``x``. Each entry of ``x`` is a parameter divided by its registry
+``scale``, so a finite-difference step of 1e-6 in ``x`` is a step relative to the parameter's
+magnitude (an absolute 1e-6 on a fluence of 1e29 would be no step at all). The loss goes
+through the full image: a fixed random weighting of every pixel, divided by the weighted sum of
+the baseline image so the loss is of order 1 whatever the fluence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from .config import Config, baseline_value
+from .registry import PARAMETERS
+from .simulator import simulate
+
+DEFAULT_EPS = 1e-6
+"""Relative finite-difference step (in units of each parameter's registry scale)."""
+
+NOISE_MARGIN = 1e3
+"""A derivative must exceed the finite-difference noise floor by this factor to count."""
+
+
+def pixel_weights(shape: tuple[int, int], seed: int) -> torch.Tensor:
+    """A fixed random projection of the image: signed normal weights, so no pixel hides."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=generator, dtype=torch.float64)
+
+
+@dataclass(frozen=True)
+class GradientProbe:
+    """A scalar loss through the image, as a function of scaled registry parameters."""
+
+    config: Config
+    names: tuple[str, ...]
+    weight_seed: int = 0
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = [n for n in self.names if n not in PARAMETERS]
+        if unknown:
+            raise KeyError(f"not registry parameters: {unknown}")
+
+    @property
+    def scales(self) -> torch.Tensor:
+        return torch.tensor([PARAMETERS[n].scale for n in self.names], dtype=torch.float64)
+
+    def point(self) -> torch.Tensor:
+        """The configuration's own values, scaled: where the check is made."""
+        values = [baseline_value(self.config, n) for n in self.names]
+        return torch.tensor(values, dtype=torch.float64) / self.scales
+
+    def params(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        scaled = x * self.scales
+        return {name: scaled[i] for i, name in enumerate(self.names)}
+
+    def image(self, x: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.point() if x is None else x
+        return simulate(self.config, self.params(x), dtype=torch.float64)
+
+    def _normaliser(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if "weights" not in self._cache:
+            with torch.no_grad():
+                baseline = self.image()
+            weights = pixel_weights(tuple(baseline.shape), self.weight_seed)
+            norm = (weights.abs() * baseline).sum().clamp_min(1e-300)
+            self._cache["weights"] = weights
+            self._cache["norm"] = norm
+            self._cache["baseline"] = baseline
+        return self._cache["weights"], self._cache["norm"]
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        weights, norm = self._normaliser()
+        return (weights * self.image(x)).sum() / norm
+
+    def baseline_image(self) -> torch.Tensor:
+        self._normaliser()
+        return self._cache["baseline"]
+
+
+def has_bragg_signal(image: torch.Tensor, contrast: float = 10.0) -> bool:
+    """True when the image holds spots: finite, positive, and peaks well above the median."""
+    image = image.detach()
+    if not bool(torch.isfinite(image).all()) or float(image.max()) <= 0:
+        return False
+    return float(image.max()) > contrast * float(image.median().clamp_min(0))
+
+
+@dataclass(frozen=True)
+class ParameterResult:
+    """Analytic against numerical derivative of the probe's loss for one parameter."""
+
+    name: str
+    analytic: float
+    numerical: float
+    abs_error: float
+    rel_error: float
+    noise_floor: float
+    eps: float
+
+    @property
+    def above_noise(self) -> bool:
+        return abs(self.numerical) > NOISE_MARGIN * self.noise_floor
+
+    def within(self, atol: float, rtol: float) -> bool:
+        return self.abs_error <= atol + rtol * abs(self.numerical)
+
+
+def compare_derivatives(
+    probe: GradientProbe, x: torch.Tensor | None = None, eps: float = DEFAULT_EPS
+) -> list[ParameterResult]:
+    """Reverse-mode gradient against central differences, one parameter at a time."""
+    x = probe.point() if x is None else x.detach().clone()
+    leaf = x.clone().requires_grad_(True)
+    value = probe.loss(leaf)
+    (grad,) = torch.autograd.grad(value, leaf)
+    results = []
+    with torch.no_grad():
+        for i, name in enumerate(probe.names):
+            step = torch.zeros_like(x)
+            step[i] = eps
+            numerical = float((probe.loss(x + step) - probe.loss(x - step)) / (2 * eps))
+            analytic = float(grad[i])
+            # Rounding in L(x +- eps) is about machine epsilon times |L| per evaluation.
+            floor = torch.finfo(torch.float64).eps * max(abs(float(value)), 1e-300) / eps
+            error = abs(analytic - numerical)
+            results.append(ParameterResult(
+                name=name, analytic=analytic, numerical=numerical, abs_error=error,
+                rel_error=error / max(abs(numerical), 1e-300), noise_floor=floor, eps=eps,
+            ))
+    return results
+
+
+def run_gradcheck(
+    probe: GradientProbe,
+    x: torch.Tensor | None = None,
+    *,
+    eps: float = DEFAULT_EPS,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    check_forward_ad: bool = False,
+) -> bool:
+    """``torch.autograd.gradcheck`` of the probe's loss (float64, raises on mismatch)."""
+    x = (probe.point() if x is None else x.detach().clone()).requires_grad_(True)
+    return torch.autograd.gradcheck(
+        probe.loss, (x,), eps=eps, atol=atol, rtol=rtol, check_forward_ad=check_forward_ad,
+        check_backward_ad=True,
+    )
+
+
+def run_gradgradcheck(probe: GradientProbe, x: torch.Tensor | None = None, *,
+                      eps: float = DEFAULT_EPS, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    x = (probe.point() if x is None else x.detach().clone()).requires_grad_(True)
+    return torch.autograd.gradgradcheck(probe.loss, (x,), eps=eps, atol=atol, rtol=rtol)
+
+
+def forward_reverse_gap(probe: GradientProbe, direction: torch.Tensor,
+                        x: torch.Tensor | None = None) -> tuple[float, float]:
+    """(jvp, grad . direction): forward-mode and reverse-mode directional derivatives."""
+    x = probe.point() if x is None else x.detach().clone()
+    _, tangent = torch.func.jvp(probe.loss, (x,), (direction,))
+    leaf = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+    return float(tangent), float((grad * direction).sum())
+
+
+def taylor_remainders(
+    loss: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    direction: torch.Tensor,
+    gradient: torch.Tensor,
+    steps: Sequence[float],
+) -> list[float]:
+    """|L(x + h d) - L(x) - h grad.d| for each h (pyadjoint's Taylor test)."""
+    with torch.no_grad():
+        base = loss(x)
+        slope = (gradient * direction).sum()
+        return [float(torch.abs(loss(x + h * direction) - base - h * slope)) for h in steps]
+
+
+def convergence_rates(remainders: Sequence[float]) -> list[float]:
+    """log2 of successive remainder ratios; 2 for a right gradient, 1 for a wrong one."""
+    return [math.log2(a / b) if a > 0 and b > 0 else float("nan")
+            for a, b in zip(remainders, remainders[1:], strict=False)]
+
+
+def taylor_test(
+    probe: GradientProbe,
+    direction: torch.Tensor,
+    x: torch.Tensor | None = None,
+    *,
+    first_step: float = 1e-2,
+    halvings: int = 4,
+    gradient_scale: float = 1.0,
+) -> list[float]:
+    """Convergence rates of the first-order Taylor remainder along ``direction``.
+
+    ``gradient_scale`` deliberately corrupts the gradient (the self-test uses 1.01 to show the
+    rate then drops to about 1).
+    """
+    x = probe.point() if x is None else x.detach().clone()
+    leaf = x.clone().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)
+    steps = [first_step / 2**i for i in range(halvings + 1)]
+    remainders = taylor_remainders(probe.loss, x, direction, gradient * gradient_scale, steps)
+    return convergence_rates(remainders)

@@ -1,0 +1,17 @@
+"""braggcheck's pytest plugin (entry point ``pytest11``), active from a clean clone.
+
+It turns ``torch.compile`` off for every test run (gradient tests must check the eager code,
+and compilation costs minutes on a 2-core CPU), so a bare ``pytest tests/gradcheck`` is correct.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .compilation import DISABLE_VARIABLES
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ[DISABLE_VARIABLES[0]] = "1"
