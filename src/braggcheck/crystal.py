@@ -129,7 +129,7 @@ def orientations(
 
 
 def reciprocal_volume_check(basis: CellBasis) -> torch.Tensor:
-    """Triple product a.(b x c) in A^3 (for invariant tests; differs slightly from the formula V)."""
+    """Triple product a.(b x c) in A^3 (differs slightly from the formula volume V)."""
     ra, rb, rc = (basis.real / ANGSTROM).unbind(0)
     return (ra * torch.linalg.cross(rb, rc)).sum()
 

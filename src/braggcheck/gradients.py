@@ -10,6 +10,7 @@ the baseline image so the loss is of order 1 whatever the fluence.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -187,7 +188,7 @@ def taylor_remainders(
 def convergence_rates(remainders: Sequence[float]) -> list[float]:
     """log2 of successive remainder ratios; 2 for a right gradient, 1 for a wrong one."""
     return [math.log2(a / b) if a > 0 and b > 0 else float("nan")
-            for a, b in zip(remainders, remainders[1:], strict=False)]
+            for a, b in itertools.pairwise(remainders)]
 
 
 def taylor_test(

@@ -23,10 +23,10 @@ def nearest_integer(x: torch.Tensor) -> torch.Tensor:
 
 
 def sincg(h: torch.Tensor, cells: int) -> torch.Tensor:
-    """``sin(N pi h) / sin(pi h)`` for integer ``N = cells``, up to a sign (only its square is used).
+    """``sin(N pi h) / sin(pi h)`` for integer ``N = cells``, up to a sign (only its square counts).
 
     The argument is reduced to ``y = h - round(h)`` in [-0.5, 0.5), where the ratio has one
-    removable singularity at y = 0. Near it (``N |pi y| < 0.01``) a Taylor series replaces the ratio;
+    removable singularity at y = 0. Near it (``N |pi y| < 0.01``) a Taylor series replaces it;
     its truncation error there is below 1e-14 relative, and the ratio's own rounding error in the
     gradient is below 1e-11 relative just outside. At y = 0 the value is N and the slope 0.
     """
