@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
+from braggcheck import Config
 from braggcheck.constants import ANGSTROM
 from braggcheck.crystal import cell_basis, cell_volume, orientations, reciprocal_volume_check
 from braggcheck.simulator import build_state
-from braggcheck import Config
 
 
 def _basis(**cell):
