@@ -33,8 +33,11 @@ MAX_PIXELS = 16384
 def _validate_registered(section: object, section_name: str) -> None:
     """Check each registered field of ``section`` against the registry's valid range."""
     for parameter in PARAMETERS.values():
-        if parameter.section == section_name:
-            parameter.validate(getattr(section, parameter.field))
+        if parameter.section != section_name:
+            continue
+        value = getattr(section, parameter.field)
+        if value is not None:  # None stands for a default derived from other fields
+            parameter.validate(value)
 
 
 def _validate_optional_vector(section: object, names: Sequence[str]) -> None:
@@ -131,11 +134,16 @@ class BeamConfig:
     vdiv_range_mrad: float = 0.0
     vdiv_steps: int = 1
     vdiv_step_mrad: float | None = None
-    dispersion_pct: float = 0.0
+    dispersion_pct: Number = 0.0
+    """Full wavelength range in percent of lambda (registry ``dispersion``)."""
     dispersion_steps: int = 1
     dispersion_step_pct: float | None = None
     round_div: bool = True
     """Drop the corners of the divergence grid (an ellipse), as ``-round_div`` does."""
+    divergence_mrad: Number | None = None
+    """Scale of the whole divergence grid (registry ``divergence_mrad``): the grid's wider full
+    range. None means max(hdiv_range_mrad, vdiv_range_mrad); another value scales every angle
+    (steps included) by value / that, so the number of sources and the trimming stay fixed."""
 
     def __post_init__(self) -> None:
         _validate_registered(self, "beam")
@@ -146,6 +154,11 @@ class BeamConfig:
                 check_number(name, getattr(self, name), 0.0, None, low_inclusive=True)
         for name in ("hdiv_steps", "vdiv_steps", "dispersion_steps"):
             check_int(name, getattr(self, name), 1, 10000)
+
+    @property
+    def nominal_divergence_mrad(self) -> float:
+        """The divergence grid's wider full range, as configured (what divergence_mrad scales)."""
+        return max(float(self.hdiv_range_mrad), float(self.vdiv_range_mrad))
 
 
 @dataclass(frozen=True)
@@ -179,6 +192,15 @@ class DetectorConfig:
     point_pixel: bool = False
     roi: tuple[int, int, int, int] | None = None
     """(fast_min, fast_max, slow_min, slow_max), inclusive, like ``-roi``."""
+    sensor_thickness_um: float = 0.0
+    """Sensor thickness (``-detector_thick``); 0 means a thin detector: no parallax, no
+    absorption."""
+    sensor_attenuation_um: float | None = None
+    """Attenuation length (``-detector_abs``); None means the thickness itself, ``math.inf``
+    no absorption at all (then no layer captures anything, as in the reference program)."""
+    sensor_layers: int | None = None
+    """Depth samples (``-detector_thicksteps``); None means 2 layers thickness/2 apart, n means
+    n layers thickness/(n-1) apart (the reference program's rules, brief 7.2)."""
 
     def __post_init__(self) -> None:
         if self.convention not in CONVENTIONS:
@@ -206,6 +228,16 @@ class DetectorConfig:
         )
         if self.roi is not None:
             self._check_roi()
+        self._check_sensor()
+
+    def _check_sensor(self) -> None:
+        check_number("sensor_thickness_um", self.sensor_thickness_um, 0.0, 1e6,
+                     low_inclusive=True)
+        attenuation = self.sensor_attenuation_um
+        if attenuation is not None and attenuation != math.inf:
+            check_number("sensor_attenuation_um", attenuation, 0.0, None)
+        if self.sensor_layers is not None:
+            check_int("sensor_layers", self.sensor_layers, 1, 1000)
 
     def _check_roi(self) -> None:
         roi = self.roi
@@ -273,14 +305,23 @@ def _section_of_field(name: str) -> str:
     raise ConfigError(f"{name!r} is neither a registry parameter nor a configuration field")
 
 
-def baseline_value(config: Config, name: str) -> float:
-    """The float value of registry parameter ``name`` in ``config`` (defaults resolved)."""
+def resolved_default(config: Config, name: str) -> float:
+    """The value a registry parameter whose field is None stands for (it depends on others)."""
     from .detector import resolved_beam_center_mm
 
+    if name == "divergence_mrad":
+        return config.beam.nominal_divergence_mrad
+    if name.startswith("beam_center"):
+        return resolved_beam_center_mm(config.detector)[0 if name.endswith("f_mm") else 1]
+    raise ConfigError(f"{name}: no default for an unset value")
+
+
+def baseline_value(config: Config, name: str) -> float:
+    """The float value of registry parameter ``name`` in ``config`` (defaults resolved)."""
     parameter = PARAMETERS[name]
     value = getattr(getattr(config, parameter.section), parameter.field)
-    if value is None and name.startswith("beam_center"):
-        value = resolved_beam_center_mm(config.detector)[0 if name.endswith("f_mm") else 1]
+    if value is None:
+        value = resolved_default(config, name)
     return _as_float(value)
 
 

@@ -34,17 +34,10 @@ UNSUPPORTED = {
     "-oversample_omega": "per-subpixel solid angle",
     "-oversample_polar": "per-subpixel polarization",
     "-oversample_thick": "per-subpixel absorption",
-    "-detector_thick": "detector absorption (parallax)",
-    "-detector_abs": "detector absorption (parallax)",
-    "-detector_thicksteps": "detector absorption (parallax)",
-    "-thicksteps": "detector absorption (parallax)",
     "-printout": "the pixel trace",
     "-printout_pixel": "the pixel trace",
     "-stol": "stol-dependent structure factors",
     "-stolout": "stol output",
-    "-pgmfile": "PGM previews",
-    "-pgmimage": "PGM previews",
-    "-pgmscale": "PGM previews",
 }
 """Reference-program flags that braggcheck knows but does not implement yet."""
 
@@ -56,9 +49,13 @@ class Outputs:
     floatfile: str | None = None
     intfile: str | None = None
     noisefile: str | None = None
+    pgmfile: str | None = None
     scale: float | None = None
+    """SMV scale; None or <= 0 means 55000 / image maximum, as in the reference program."""
     adc: float = 40.0
     seed: int | None = None
+    """Noise seed (``-seed N`` seeds ran1 with -N); None means -time(), not reproducible."""
+    pgmscale: float | None = None
 
 
 @dataclass
@@ -138,6 +135,9 @@ FLAG_ALIASES = {
     **_aliases("-floatfile", "-floatimage"),
     **_aliases("-intfile", "-intimage"),
     **_aliases("-noisefile", "-noiseimage"),
+    **_aliases("-pgmfile", "-pgmimage"),
+    **_aliases("-detector_abs", "-detector_absorb"),
+    **_aliases("-detector_thicksteps", "-thicksteps"),
     **_aliases("-detpixels_f", "-detpixels_x"),
     **_aliases("-detpixels_s", "-detpixels_y"),
     **_aliases("-tophat_spots", "-binary_spots"),
@@ -150,7 +150,7 @@ FLAG_ALIASES = {
 NO_VALUE_FLAGS = {
     "-nopolar", "-point_pixel", "-nonoise", "-nopgm", "-noprogress", "-nointerpolate",
     "-round_div", "-square_div", "-round_xtal", "-square_xtal", "-gauss_xtal", "-tophat_spots",
-    "-mosflm", "-xds", "-dials", "-adxv", "-denzo",
+    "-mosflm", "-xds", "-dials", "-adxv", "-denzo", "-nonoise", "-nopgm",
 }
 SCALAR_FLAGS = {
     "-default_F", "-lambda", "-energy", "-fluence", "-flux", "-exposure", "-beamsize",
@@ -159,18 +159,20 @@ SCALAR_FLAGS = {
     "-phi", "-osc", "-phistep", "-mosaic", "-detector_rotx", "-detector_roty",
     "-detector_rotz", "-twotheta", "-divergence", "-hdivrange", "-vdivrange", "-hdivstep",
     "-vdivstep", "-dispersion", "-fudge", "-scale", "-adc", "-xtalsize", "-xtal_x", "-xtal_y",
-    "-xtal_z",
+    "-xtal_z", "-detector_thick", "-pgmscale",
 }
 INTEGER_FLAGS = {
     "-N", "-Na", "-Nb", "-Nc", "-detpixels", "-detpixels_f", "-detpixels_s", "-phisteps",
     "-mosaic_domains", "-mosaic_seed", "-misset_seed", "-oversample", "-hdivsteps",
-    "-vdivsteps", "-divsteps", "-dispsteps", "-seed",
+    "-vdivsteps", "-divsteps", "-dispsteps", "-seed", "-detector_thicksteps",
 }
 VECTOR_FLAGS = {
     "-fdet_vector", "-sdet_vector", "-odet_vector", "-beam_vector", "-polar_vector",
     "-spindle_axis", "-twotheta_axis", "-pix0_vector",
 }
-TEXT_FLAGS = {"-hkl", "-floatfile", "-intfile", "-noisefile", "-pivot"}
+TEXT_FLAGS = {"-hkl", "-floatfile", "-intfile", "-noisefile", "-pgmfile", "-pivot",
+              "-detector_abs"}
+CONVENTION_FLAGS = ("-mosflm", "-xds", "-dials", "-adxv", "-denzo")
 KNOWN_FLAGS = (NO_VALUE_FLAGS | SCALAR_FLAGS | INTEGER_FLAGS | VECTOR_FLAGS | TEXT_FLAGS
                | {"-cell", "-misset", "-roi"} | set(FLAG_ALIASES))
 
@@ -217,7 +219,27 @@ def read_flags(words: list[str]) -> dict[str, Any]:
         elif flag == "-misset":
             value = _read_misset(reader)
         seen[flag] = value
+        if flag == "-twotheta_axis":
+            # The reference program matches flags by substring, so -twotheta_axis x y z also
+            # acts as -twotheta x: it sets the angle to x degrees (and implies the SAMPLE pivot).
+            # Emulated, because reference images made that way depend on it (brief 13).
+            seen["-twotheta"] = value[0]
+            seen["_order"].append("-twotheta")
     return seen
+
+
+def _last_flag(flags: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    """Which of ``names`` came last on the command line (None if none did)."""
+    for flag in reversed(flags["_order"]):
+        if flag in names:
+            return flag
+    return None
+
+
+def _last(flags: dict[str, Any], names: tuple[str, ...], default: Any = None) -> Any:
+    """The value of whichever of ``names`` came last (later flags win, as in the reference)."""
+    flag = _last_flag(flags, names)
+    return default if flag is None else flags[flag]
 
 
 def _is_number(word: str) -> bool:
@@ -253,30 +275,42 @@ def random_misset_angles(seed: int) -> tuple[float, float, float]:
 
 
 def _step_rule(count: int | None, range_: float | None, step: float | None,
-               count_only_range: float) -> tuple[int, float, float]:
-    """The reference program's (count, range, step) completion for divergence/dispersion."""
+               count_only_range: float, per_unit: float) -> tuple[int, float, float | None]:
+    """The reference program's (count, range, step) completion for divergence/dispersion.
+
+    Unset values are negative, as in the reference, and a step <= 0 counts as unset. Returns
+    (count, range, step); the step is None where it equals range / (count - 1), so a later
+    change of the range (e.g. through the registry) moves the whole grid consistently.
+    ``per_unit`` converts to the reference's internal unit (rad, fraction) for the one rule
+    that rounds, ``ceil(range / step)``, so float ties round as they do there.
+    """
     n = -1 if count is None else count
     r = -1.0 if range_ is None else range_
     d = -1.0 if step is None else step
-    if n <= 0 and r < 0 and d < 0:
-        n, r, d = 1, 0.0, 0.0
-    elif n <= 0 and r < 0:
-        r, n = d, 2
-    elif n <= 0 and d < 0:
-        d, n = r, 2
-    elif n <= 0:
-        n = math.ceil(r / d) if d > 0 else 1
-    elif r < 0 and d < 0:
-        r = count_only_range
-        d = r / n
+    explicit = False
+    if n <= 0:
+        if r < 0:
+            n, r, d = (1, 0.0, 0.0) if d <= 0 else (2, d, d)
+        elif d <= 0:
+            n, d = 2, r
+        else:
+            n = math.ceil((r / per_unit) / (d / per_unit))
+            explicit = True
     elif r < 0:
-        r, n = d, 2
-    elif d < 0:
+        if d <= 0:
+            r = count_only_range
+            d = r / n
+            explicit = True
+        else:
+            n, r = 2, d
+    elif d <= 0:
         n = max(n, 2)
         d = r / (n - 1)
+    else:
+        explicit = True
     if r <= 0 or d <= 0 or n <= 0:
-        n, r, d = 1, 0.0, 0.0
-    return n, r, d
+        return 1, 0.0, None
+    return n, r, d if explicit else None
 
 
 def _phi_rule(count: int | None, osc: float | None, step: float | None) -> tuple[int, float]:
@@ -305,12 +339,11 @@ def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
     flags = read_flags(_split(args))
     get = flags.get
     convention = "mosflm"
-    custom = any(flag in flags for flag in VECTOR_FLAGS)
-    for flag in flags["_order"]:
-        if flag in ("-mosflm", "-xds", "-dials", "-adxv", "-denzo"):
+    for flag in flags["_order"]:  # the last convention or vector flag decides
+        if flag in CONVENTION_FLAGS:
             convention = flag[1:]
-    if custom:
-        convention = "custom"
+        elif flag in VECTOR_FLAGS:
+            convention = "custom"
 
     crystal = _crystal(flags)
     beam = _beam(flags)
@@ -319,15 +352,29 @@ def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
         config = Config(crystal=crystal, beam=beam, detector=detector)
     except TypeError as exc:  # a programming error, not user input
         raise ConfigError(str(exc)) from exc
+    noise = _last_flag(flags, ("-noisefile", "-nonoise")) != "-nonoise"
+    pgm = _last_flag(flags, ("-pgmfile", "-pgmscale", "-nopgm")) != "-nopgm"
     outputs = Outputs(
         floatfile=get("-floatfile"),
         intfile=get("-intfile"),
-        noisefile=get("-noisefile"),
+        noisefile=get("-noisefile") if noise else None,
+        pgmfile=get("-pgmfile") if pgm else None,
         scale=get("-scale"),
         adc=get("-adc", 40.0),
         seed=get("-seed"),
+        pgmscale=get("-pgmscale"),
     )
+    header["osc_deg"] = _phi_range(get("-phisteps"), get("-osc"), get("-phistep"))
     return ParsedArgs(config=config, outputs=outputs, header=header)
+
+
+def _phi_range(count: int | None, osc: float | None, step: float | None) -> float:
+    """The oscillation range (deg) the SMV header reports, after the phi rules of brief 2.5."""
+    if osc is not None and osc >= 0:
+        return osc
+    if step is not None and step > 0:
+        return step
+    return 1.0 if count is not None and count >= 0 else 0.0
 
 
 def _crystal(flags: dict[str, Any]) -> CrystalConfig:
@@ -436,15 +483,16 @@ def _beam(flags: dict[str, Any]) -> BeamConfig:
         if beamsize == 0:
             raise ConfigError("-beamsize = 0 mm with -flux: valid: a beam size > 0 mm")
         fluence = flux * exposure / (beamsize * 1e-3) ** 2
-    hdiv_range = vdiv_range = get("-divergence")
-    hdiv_range = get("-hdivrange", hdiv_range)
-    vdiv_range = get("-vdivrange", vdiv_range)
-    hsteps = vsteps = get("-divsteps")
-    hsteps = get("-hdivsteps", hsteps)
-    vsteps = get("-vdivsteps", vsteps)
-    hn, hr, hd = _step_rule(hsteps, hdiv_range, get("-hdivstep"), 1000.0)
-    vn, vr, vd = _step_rule(vsteps, vdiv_range, get("-vdivstep"), 1000.0)
-    dn, dr, dd = _step_rule(get("-dispsteps"), get("-dispersion", 0.0), None, 100.0)
+    # -divergence/-divsteps set both axes; whichever flag comes later wins, per axis.
+    hdiv_range = _last(flags, ("-divergence", "-hdivrange"))
+    vdiv_range = _last(flags, ("-divergence", "-vdivrange"))
+    hsteps = _last(flags, ("-divsteps", "-hdivsteps"))
+    vsteps = _last(flags, ("-divsteps", "-vdivsteps"))
+    # A count alone means a range of 1 rad (1000 mrad); the dispersion range starts at 0, not
+    # unset, so a count alone leaves a single wavelength (brief 5.3).
+    hn, hr, hd = _step_rule(hsteps, hdiv_range, get("-hdivstep"), 1000.0, 1000.0)
+    vn, vr, vd = _step_rule(vsteps, vdiv_range, get("-vdivstep"), 1000.0, 1000.0)
+    dn, dr, dd = _step_rule(get("-dispsteps"), get("-dispersion", 0.0), None, 100.0, 100.0)
     round_div = True
     for flag in flags["_order"]:
         if flag in ("-round_div", "-square_div"):
@@ -453,7 +501,7 @@ def _beam(flags: dict[str, Any]) -> BeamConfig:
         lambda_A=wavelength,
         fluence=fluence,
         polarization=get("-polar", 0.0),
-        nopolar="-nopolar" in flags,
+        nopolar=_last_flag(flags, ("-polar", "-nopolar")) == "-nopolar",  # -polar re-enables
         beam_vector=get("-beam_vector"),
         polar_vector=get("-polar_vector"),
         hdiv_range_mrad=hr, hdiv_steps=hn, hdiv_step_mrad=hd,
@@ -471,8 +519,8 @@ def _detector(flags: dict[str, Any], convention: str) -> tuple[DetectorConfig, d
     sizes = []
     counts = []
     for axis in ("f", "s"):
-        size = get(f"-detsize_{axis}", get("-detsize", 102.4))
-        count = get(f"-detpixels_{axis}", get("-detpixels"))
+        size = _last(flags, ("-detsize", f"-detsize_{axis}"), 102.4)
+        count = _last(flags, ("-detpixels", f"-detpixels_{axis}"))
         if count is not None:
             if count < 1:
                 raise ConfigError(f"-detpixels = {count}; valid: an integer >= 1")
@@ -536,8 +584,45 @@ def _detector(flags: dict[str, Any], convention: str) -> tuple[DetectorConfig, d
         oversample=oversample,
         point_pixel="-point_pixel" in flags,
         roi=roi,
+        **_sensor(flags),
     )
-    return detector, {"xbeam_mm": xbeam, "ybeam_mm": ybeam}
+    header = {"xbeam_mm": xbeam, "ybeam_mm": ybeam, "detsize_f_mm": size_f,
+              "detsize_s_mm": size_s}
+    return detector, header
+
+
+def _sensor(flags: dict[str, Any]) -> dict[str, Any]:
+    """-detector_thick/-detector_abs/-detector_thicksteps, in command-line order (brief 7.2).
+
+    ``-detector_abs inf`` (or 0) switches the thickness off *at that point* and leaves no
+    absorption; a later -detector_thick switches the thickness back on with nothing absorbed,
+    which makes every pixel 0, exactly as the reference program does.
+    """
+    thickness, attenuation = 0.0, None
+    for flag in flags["_order"]:
+        if flag == "-detector_thick":
+            thickness = flags[flag]
+            if thickness < 0:
+                raise ConfigError(f"-detector_thick = {thickness:g} um; valid: >= 0")
+        elif flag == "-detector_abs":
+            word = flags[flag]
+            try:
+                value = math.inf if "inf" in word.lower() else float(word)
+            except ValueError:
+                raise ConfigError(f"-detector_abs: expected a length in um or inf, got "
+                                  f"{word!r}") from None
+            if value < 0 or math.isnan(value):
+                raise ConfigError(f"-detector_abs = {word}; valid: > 0 um, or 0/inf for none")
+            if value in (0.0, math.inf):
+                thickness, attenuation = 0.0, math.inf
+            else:
+                attenuation = value
+    layers = flags.get("-detector_thicksteps")
+    return {
+        "sensor_thickness_um": thickness,
+        "sensor_attenuation_um": attenuation,
+        "sensor_layers": layers if layers is not None and layers > 0 else None,
+    }
 
 
 def _custom_pivot(flags: dict[str, Any]) -> str:
@@ -545,7 +630,11 @@ def _custom_pivot(flags: dict[str, Any]) -> str:
     pivot = "beam"
     implies = {"-distance": "beam", "-Xbeam": "beam", "-Ybeam": "beam",
                "-close_distance": "sample", "-Xclose": "sample", "-Yclose": "sample",
-               "-ORGX": "sample", "-ORGY": "sample", "-twotheta": "sample"}
+               "-ORGX": "sample", "-ORGY": "sample", "-twotheta": "sample",
+               # each convention flag also sets a pivot while parsing (-dials: BEAM); only a
+               # named convention's own block overrides it, CUSTOM keeps it
+               "-mosflm": "beam", "-adxv": "beam", "-denzo": "beam", "-dials": "beam",
+               "-xds": "sample"}
     for flag in flags["_order"]:
         if flag == "-pivot":
             value = flags["-pivot"]

@@ -221,6 +221,35 @@ _ENTRIES: tuple[Parameter, ...] = (
         "polarization vector)",
         needs="polarization not switched off (-nopolar)",
     ),
+    Parameter(
+        name="divergence_mrad",
+        units="mrad",
+        baseline=0.0,
+        valid_range=(0.0, None),
+        low_inclusive=True,
+        typical_range=(0.1, 2.0),
+        scale=1.0,
+        section="beam",
+        field="divergence_mrad",
+        description="beam divergence: the full angular range of the source grid along its wider "
+        "axis (as -divergence sets it); a new value scales every source angle, so the number of "
+        "sources and the trimming stay those of the configured grid",
+        needs="a divergence grid of several sources (e.g. -divergence 0.5 -divsteps 3)",
+    ),
+    Parameter(
+        name="dispersion",
+        units="%",
+        baseline=0.0,
+        valid_range=(0.0, 100.0),
+        low_inclusive=True,
+        typical_range=(0.05, 2.0),
+        scale=1.0,
+        section="beam",
+        field="dispersion_pct",
+        description="spectral dispersion: the full wavelength range of the sources in percent of "
+        "lambda (-dispersion); wavelengths are lambda (1 + step m - range / 2)",
+        needs="several wavelengths (e.g. -dispersion 0.5 -dispsteps 3)",
+    ),
 )
 
 PARAMETERS: MappingProxyType[str, Parameter] = MappingProxyType({p.name: p for p in _ENTRIES})

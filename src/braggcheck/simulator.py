@@ -17,10 +17,10 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from .compilation import maybe_compile
-from .config import Config, _check_cell_angles
+from .config import Config, _check_cell_angles, resolved_default
 from .constants import R_E_SQUARED_M2
 from .crystal import cell_basis, mosaic_matrices, orientations, phi_angles
-from .detector import FRAMES, DetectorGeometry, detector_geometry, resolved_beam_center_mm
+from .detector import FRAMES, DetectorGeometry, detector_geometry
 from .errors import ConfigError
 from .physics import (
     gauss_lattice_factor,
@@ -31,6 +31,7 @@ from .physics import (
     tophat_lattice_factor,
 )
 from .registry import PARAMETERS
+from .sensor import Sensor, capture_fraction, layer_positions, sensor_model
 from .sources import Sources, source_grid
 
 ELEMENTS_PER_CHUNK = 1 << 21
@@ -53,7 +54,6 @@ def build_state(
         raise ConfigError(
             f"params: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(PARAMETERS)}"
         )
-    beam_center = resolved_beam_center_mm(config.detector)
     state = {}
     for name, parameter in PARAMETERS.items():
         if name in params:
@@ -61,8 +61,8 @@ def build_state(
             parameter.validate(value)
         else:
             value = getattr(getattr(config, parameter.section), parameter.field)
-            if value is None:  # only the beam centre has a convention default
-                value = beam_center[0 if name == "beam_center_f_mm" else 1]
+            if value is None:  # a default that depends on other fields (beam centre, divergence)
+                value = resolved_default(config, name)
         if isinstance(value, torch.Tensor):
             if value.numel() != 1:
                 raise ConfigError(f"params[{name!r}]: expected a scalar tensor, got shape "
@@ -93,6 +93,7 @@ class Scene:
     nopolar: bool
     point_pixel: bool
     scale: torch.Tensor  # r_e^2 * fluence / steps
+    sensor: Sensor | None = None  # detector thickness layers; None for a thin detector
 
 
 def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
@@ -108,7 +109,8 @@ def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
     phis = phi_angles(state, crystal.phi_step_deg, crystal.phi_steps)
     mosaic = mosaic_matrices(state["mosaic_spread_deg"], crystal.mosaic_domains,
                              crystal.mosaic_seed)
-    sources = source_grid(beam, geometry.beam, geometry.polar, state["lambda_A"])
+    sources = source_grid(beam, geometry.beam, geometry.polar, state["lambda_A"],
+                          state["divergence_mrad"], state["dispersion"])
     oversample = det.oversample or auto_oversample(config, geometry)
     steps = sources.wavelength.shape[0] * crystal.mosaic_domains * crystal.phi_steps
     steps *= oversample * oversample
@@ -130,6 +132,7 @@ def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
         nopolar=beam.nopolar,
         point_pixel=det.point_pixel,
         scale=R_E_SQUARED_M2 * state["fluence"] / steps,
+        sensor=sensor_model(det),
     )
 
 
@@ -187,6 +190,8 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.
     s_pos = (slow[:, None] * o + sub[None, :, 0]) * step  # (P, O*O)
     f_pos = (fast[:, None] * o + sub[None, :, 1]) * step
     position = det.pix0 + f_pos[..., None] * det.fdet + s_pos[..., None] * det.sdet
+    if scene.sensor is not None:  # thick sensor: every subpixel again at each depth (layer outer)
+        position = layer_positions(position, det.odet, scene.sensor)
     distance = torch.linalg.norm(position, dim=-1)  # > 0: the detector never holds the sample
     diffracted = position / distance[..., None]
 
@@ -206,7 +211,10 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.
         polar = 1.0
     else:
         polar = polarization_factor(incident[0], diffracted[:, 0], det.polar, scene.kahn)
-    return scene.scale * intensity * polar * omega
+    value = scene.scale * intensity * polar * omega
+    if scene.sensor is not None:
+        value = value * capture_fraction(diffracted, det.odet, scene.sensor)
+    return value
 
 
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
@@ -257,6 +265,7 @@ def simulate(
     if pixels_per_chunk is None:
         per_pixel = scene.oversample**2 * scene.sources.wavelength.shape[0]
         per_pixel *= scene.orientations.shape[0]
+        per_pixel *= scene.sensor.layers if scene.sensor is not None else 1
         pixels_per_chunk = max(1, ELEMENTS_PER_CHUNK // per_pixel)
     values = _chunked_pixels(scene, roi, state["cell_a"], pixels_per_chunk)
     fmin, fmax, smin, smax = roi

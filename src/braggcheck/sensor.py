@@ -1,0 +1,70 @@
+"""Detector thickness: parallax (depth layers) and the absorbed fraction (brief 7.2, 7.5).
+
+The reference program samples the sensor at depths ``t * step`` (t = 0 .. layers-1) along the
+detector normal. Every layer adds its own diffraction to the pixel sum (layers are *not*
+counted in the normalising step count), and the pixel is multiplied once by the capture fraction
+of the **last** layer, evaluated at that layer's first subpixel:
+``exp(-t step mu / rho) - exp(-(t+1) step mu / rho)`` with ``rho = d . n`` (the obliquity).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .config import DetectorConfig
+
+MICRON = 1e-6
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """Resolved sensor sampling: layer count, depth step (m) and attenuation coefficient (1/m)."""
+
+    layers: int
+    step: float
+    mu: float
+
+
+def sensor_model(det: DetectorConfig) -> Sensor | None:
+    """The reference program's thickness rules; None for a thin detector (capture fraction 1).
+
+    Thickness T alone gives 2 layers T/2 apart; T with n layers gives max(n, 2) layers
+    T/(n-1) apart. Without an attenuation length mu = 1/T; an infinite one means mu = 0.
+    """
+    thickness = det.sensor_thickness_um * MICRON
+    if thickness <= 0:
+        return None
+    if det.sensor_layers is None:
+        layers, step = 2, thickness / 2
+    else:
+        layers = max(det.sensor_layers, 2)
+        step = thickness / (layers - 1)
+    attenuation = det.sensor_attenuation_um
+    if attenuation is None:
+        mu = 1.0 / thickness
+    elif attenuation == math.inf:
+        mu = 0.0
+    else:
+        mu = 1.0 / (attenuation * MICRON)
+    return Sensor(layers=layers, step=step, mu=mu)
+
+
+def layer_positions(position: torch.Tensor, normal: torch.Tensor, sensor: Sensor) -> torch.Tensor:
+    """(P, U, 3) subpixel positions -> (P, L*U, 3), layer outer, each shifted along the normal."""
+    depths = torch.arange(sensor.layers, dtype=position.dtype, device=position.device)
+    shifted = position[:, None] + (depths * sensor.step)[None, :, None, None] * normal
+    return shifted.reshape(position.shape[0], -1, 3)
+
+
+def capture_fraction(diffracted: torch.Tensor, normal: torch.Tensor,
+                     sensor: Sensor) -> torch.Tensor:
+    """Absorbed fraction of the last layer at its first subpixel; ``diffracted`` is (P, L*U, 3)."""
+    per_layer = diffracted.shape[1] // sensor.layers
+    last = sensor.layers - 1
+    rho = (diffracted[:, last * per_layer] * normal).sum(-1)
+    front = last * sensor.step * sensor.mu
+    back = (last + 1) * sensor.step * sensor.mu
+    return torch.exp(-front / rho) - torch.exp(-back / rho)
