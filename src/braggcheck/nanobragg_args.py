@@ -150,7 +150,7 @@ FLAG_ALIASES = {
 NO_VALUE_FLAGS = {
     "-nopolar", "-point_pixel", "-nonoise", "-nopgm", "-noprogress", "-nointerpolate",
     "-round_div", "-square_div", "-round_xtal", "-square_xtal", "-gauss_xtal", "-tophat_spots",
-    "-mosflm", "-xds", "-dials", "-adxv", "-denzo", "-nonoise", "-nopgm",
+    "-mosflm", "-xds", "-dials", "-adxv", "-denzo",
 }
 SCALAR_FLAGS = {
     "-default_F", "-lambda", "-energy", "-fluence", "-flux", "-exposure", "-beamsize",
