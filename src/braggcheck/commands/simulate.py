@@ -26,14 +26,15 @@ def main(args: list[str]) -> int:
     outputs = parsed.outputs
     targets = {flag: path for flag, path in (("-floatfile", outputs.floatfile),
                                              ("-intfile", outputs.intfile),
-                                             ("-noisefile", outputs.noisefile)) if path}
+                                             ("-noisefile", outputs.noisefile),
+                                             ("-pgmfile", outputs.pgmfile)) if path}
     for flag, path in targets.items():
         check_output_path(flag, path)
     with torch.no_grad():
         image = simulate(parsed.config, dtype=torch.float64)
     if outputs.floatfile:
         write_float_image(outputs.floatfile, image)
-    if outputs.intfile or outputs.noisefile:
+    if outputs.intfile or outputs.noisefile or outputs.pgmfile:
         from ..smv import write_requested_smv
 
         write_requested_smv(parsed, image)
