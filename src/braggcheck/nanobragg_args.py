@@ -344,6 +344,9 @@ def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
             convention = flag[1:]
         elif flag in VECTOR_FLAGS:
             convention = "custom"
+    if convention != "custom":  # a named convention's block overwrites every vector
+        for flag in VECTOR_FLAGS:
+            flags.pop(flag, None)
 
     crystal = _crystal(flags)
     beam = _beam(flags)
