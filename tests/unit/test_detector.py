@@ -79,7 +79,7 @@ def test_mosflm_pix0_and_printed_centres():
 
 def test_mosflm_swaps_xbeam_and_ybeam():
     # brief 6.3: -Xbeam 3.0 -Ybeam 3.5 gives Fbeam = 3.55 mm, Sbeam = 3.05 mm
-    config, geometry = placed("-Xbeam 3.0 -Ybeam 3.5")
+    _, geometry = placed("-Xbeam 3.0 -Ybeam 3.5")
     fast, slow = beam_spot_px(geometry)
     assert fast * 0.1 == pytest.approx(3.55, abs=1e-12)
     assert slow * 0.1 == pytest.approx(3.05, abs=1e-12)
@@ -179,7 +179,7 @@ def test_custom_vectors_not_given_keep_the_custom_defaults():
 
 def test_pix0_vector_only_selects_custom():
     with_pix0, a = placed("-pix0_vector 0.5 0.1 -0.2")
-    plain, b = placed("-fdet_vector 0 0 1")
+    _, b = placed("-fdet_vector 0 0 1")
     assert with_pix0.detector.convention == "custom"
     assert torch.equal(a.pix0, b.pix0)
 
