@@ -9,6 +9,7 @@ this module is plain Python; the rotation angle stays differentiable in the spre
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
 
@@ -20,6 +21,15 @@ _NTAB = 32
 _NDIV = 1 + (_IM - 1) // _NTAB
 _AM = 1.0 / _IM
 _RNMX = 1.0 - 1.2e-7
+_FLOAT32 = struct.Struct("f")
+
+
+def float32(value: float) -> float:
+    """``value`` rounded to single precision (a C ``float``); faster than numpy for scalars."""
+    return _FLOAT32.unpack(_FLOAT32.pack(value))[0]
+
+
+_RNMX32 = float32(_RNMX)
 
 
 def _lcg(state: int) -> int:
@@ -52,8 +62,8 @@ class Ran1:
         j = self._iy // _NDIV
         self._iy = self._iv[j]
         self._iv[j] = self._idum
-        value = float(np.float32(_AM * self._iy))
-        return min(value, float(np.float32(_RNMX)))
+        value = float32(_AM * self._iy)
+        return value if value < _RNMX32 else _RNMX32
 
 
 def mosaic_draws(seed: int, domains: int) -> tuple[np.ndarray, np.ndarray]:

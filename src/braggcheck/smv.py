@@ -20,7 +20,7 @@ import torch
 from .constants import MM
 from .detector import detector_geometry
 from .output_files import write_atomically
-from .rng import Ran1
+from .rng import Ran1, float32
 
 if TYPE_CHECKING:
     from .config import Config
@@ -31,9 +31,7 @@ AUTO_SCALE_TARGET = 55000.0
 MAX_COUNT = 65535.0
 
 
-def _f32(value: float) -> float:
-    """Round to single precision, as a C ``float`` variable does."""
-    return float(np.float32(value))
+_f32 = float32  # round to single precision, as a C ``float`` variable does
 
 
 def header_fields(config: Config, header: dict) -> list[tuple[str, str]]:
@@ -190,17 +188,18 @@ def noise_image(image: np.ndarray, seed: int, adc: float,
     differentiated).
     """
     deviate = PoissonDeviates(-seed)
-    counts = np.zeros(image.shape, dtype=np.uint16)
+    chosen = np.flatnonzero(inside.reshape(-1))
+    drawn = []
     overloads = 0
-    flat_image = image.reshape(-1)
-    flat_counts = counts.reshape(-1)
-    for index in np.flatnonzero(inside.reshape(-1)):
-        value = deviate(float(flat_image[index])) + adc
+    for mean in image.reshape(-1)[chosen].tolist():  # plain floats: numpy scalars are slow
+        value = deviate(mean) + adc
         if value > MAX_COUNT:
             value = MAX_COUNT
             overloads += 1
-        flat_counts[index] = int(max(value, 0.0))
-    return counts, overloads
+        drawn.append(int(max(value, 0.0)))
+    counts = np.zeros(image.size, dtype=np.uint16)
+    counts[chosen] = drawn
+    return counts.reshape(image.shape), overloads
 
 
 def pgm_bytes(image: np.ndarray, scale: float | None, int_scale: float,
