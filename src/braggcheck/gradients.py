@@ -157,12 +157,13 @@ def run_gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
 ) -> bool:
     """``torch.autograd.gradcheck`` of the probe's loss (float64, raises on mismatch)."""
     x = (probe.point() if x is None else x.detach().clone()).requires_grad_(True)
     return torch.autograd.gradcheck(
         probe.loss, (x,), eps=eps, atol=atol, rtol=rtol, check_forward_ad=check_forward_ad,
-        check_backward_ad=True,
+        check_backward_ad=check_backward_ad, check_undefined_grad=check_backward_ad,
     )
 
 
