@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,6 +20,7 @@ from braggcheck.tier2 import (
     case,
     missing_parameters,
 )
+from braggcheck.tier2_report import coverage_markdown
 
 
 def test_every_registry_parameter_has_a_deterministic_gradcheck():
@@ -30,6 +32,12 @@ def test_the_coverage_check_names_a_parameter_added_to_the_registry():
     extra = dataclasses.replace(PARAMETERS["fluence"], name="new_parameter")
     registry = {**PARAMETERS, "new_parameter": extra}
     assert missing_parameters(CASES, registry) == ["new_parameter"]
+
+
+def test_the_committed_coverage_audit_is_current():
+    path = Path(__file__).parents[2] / "reports" / "gradients" / "coverage.md"
+    assert path.is_file() and path.read_text() == coverage_markdown(), (
+        "reports/gradients/coverage.md is stale: run `braggcheck report --coverage-only`")
 
 
 def test_case_ids_are_unique():

@@ -61,7 +61,7 @@ def _date(text: str | None) -> str:
 def _check_out(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"--out: {str(folder)!r} is not a folder")
-    if not folder.exists() and not folder.parent.is_dir():
+    if not folder.exists() and folder != DEFAULT_OUT and not folder.parent.is_dir():
         raise ConfigError(f"--out: parent folder of {str(folder)!r} does not exist")
 
 
@@ -82,17 +82,18 @@ def main(args: list[str]) -> int:
     options = _parse(args)
     date = _date(options.date)
     _check_out(options.out)
-    if options.coverage_only:
-        options.out.mkdir(exist_ok=True)
-        write_atomically(options.out / "coverage.md", coverage_markdown().encode())
-        print(f"wrote {options.out / 'coverage.md'}")
-        return 0
     if options.pytest and not options.tests.is_dir():
         raise ConfigError(f"--tests: {str(options.tests)!r} is not a folder (run from the "
                           "repository root or pass --tests)")
     cases = [c for c in CASES if options.cases is None or options.cases in c.id]
     if not cases:
         raise ConfigError(f"--cases {options.cases!r} matches no case id")
+    # The audit depends only on the table; written first, so --pytest sees it current.
+    options.out.mkdir(parents=options.out == DEFAULT_OUT, exist_ok=True)
+    write_atomically(options.out / "coverage.md", coverage_markdown().encode())
+    if options.coverage_only:
+        print(f"wrote {options.out / 'coverage.md'}")
+        return 0
     os.environ[DISABLE_VARIABLES[0]] = "1"  # check the eager code, as the tests do
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # 24x24 images: threads cost more than they save
@@ -114,12 +115,10 @@ def main(args: list[str]) -> int:
                    wall_seconds=wall, environment=env)
     if options.pytest:
         run.pytest = run_pytest(options.tests)
-    options.out.mkdir(exist_ok=True)
     stem = options.out / f"{date}-tier2"
     write_atomically(stem.with_suffix(".json"),
                      (json.dumps(run_record(run), indent=2) + "\n").encode())
     write_atomically(stem.with_suffix(".md"), markdown_report(run).encode())
-    write_atomically(options.out / "coverage.md", coverage_markdown().encode())
     print(f"{'PASS' if run.passed else 'FAIL'}: wrote {stem}.md, {stem}.json and "
           f"{options.out / 'coverage.md'}")
     return 0 if run.passed else 1
