@@ -10,6 +10,7 @@ import torch
 
 from braggcheck import PARAMETERS
 from braggcheck.compilation import compile_disabled, maybe_compile
+from braggcheck.config import baseline_value
 from braggcheck.simulator import build_scene, build_state, pixel_values
 from braggcheck.tier2 import (
     CANONICAL_PINS,
@@ -38,6 +39,19 @@ def test_the_committed_coverage_audit_is_current():
     path = Path(__file__).parents[2] / "reports" / "gradients" / "coverage.md"
     assert path.is_file() and path.read_text() == coverage_markdown(), (
         "reports/gradients/coverage.md is stale: run `braggcheck report --coverage-only`")
+
+
+def test_the_joint_setup_puts_every_parameter_inside_its_valid_range():
+    """The Taylor test steps every parameter both ways; none may sit on a range edge."""
+    config = SETUPS["joint"].config()
+    on_edge = []
+    for name, parameter in PARAMETERS.items():
+        value, margin = baseline_value(config, name), 1e-3 * parameter.scale
+        low, high = parameter.valid_range
+        if (low is not None and value - margin <= low) or (
+                high is not None and value + margin >= high):
+            on_edge.append(name)
+    assert not on_edge, f"set these inside their valid range in SETUPS['joint']: {on_edge}"
 
 
 def test_case_ids_are_unique():
