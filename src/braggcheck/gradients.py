@@ -80,6 +80,14 @@ class GradientProbe:
         weights, norm = self._normaliser()
         return (weights * self.image(x)).sum() / norm
 
+    def magnitude(self, x: torch.Tensor | None = None) -> float:
+        """sum |w| I(x) / norm: the size of the terms the loss sums (1 at the probe's point)."""
+        weights, norm = self._normaliser()
+        with torch.no_grad():
+            at_point = x is None or torch.equal(x.detach(), self.point())
+            image = self.baseline_image() if at_point else self.image(x.detach())
+            return float((weights.abs() * image).sum() / norm)
+
     def baseline_image(self) -> torch.Tensor:
         self._normaliser()
         return self._cache["baseline"]
@@ -121,6 +129,10 @@ def compare_derivatives(
     leaf = x.clone().requires_grad_(True)
     value = probe.loss(leaf)
     (grad,) = torch.autograd.grad(value, leaf)
+    # Rounding in L(x +- eps) is about machine epsilon times the sum of the magnitudes of its
+    # terms, sum |w| I / norm (1 at the probe's point), not times |L|: the signed weights
+    # cancel, so |L| can be far smaller than the error of its sum.
+    magnitude = max(abs(float(value.detach())), probe.magnitude(x))
     results = []
     with torch.no_grad():
         for i, name in enumerate(probe.names):
@@ -128,8 +140,7 @@ def compare_derivatives(
             step[i] = eps
             numerical = float((probe.loss(x + step) - probe.loss(x - step)) / (2 * eps))
             analytic = float(grad[i])
-            # Rounding in L(x +- eps) is about machine epsilon times |L| per evaluation.
-            floor = torch.finfo(torch.float64).eps * max(abs(float(value)), 1e-300) / eps
+            floor = torch.finfo(torch.float64).eps * max(magnitude, 1e-300) / eps
             error = abs(analytic - numerical)
             results.append(ParameterResult(
                 name=name, analytic=analytic, numerical=numerical, abs_error=error,
@@ -146,12 +157,13 @@ def run_gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
 ) -> bool:
     """``torch.autograd.gradcheck`` of the probe's loss (float64, raises on mismatch)."""
     x = (probe.point() if x is None else x.detach().clone()).requires_grad_(True)
     return torch.autograd.gradcheck(
         probe.loss, (x,), eps=eps, atol=atol, rtol=rtol, check_forward_ad=check_forward_ad,
-        check_backward_ad=True,
+        check_backward_ad=check_backward_ad, check_undefined_grad=check_backward_ad,
     )
 
 
@@ -191,23 +203,90 @@ def convergence_rates(remainders: Sequence[float]) -> list[float]:
             for a, b in itertools.pairwise(remainders)]
 
 
+TAYLOR_CURVATURE_SHARE = 1e-3
+"""At the first Taylor step the second-order remainder is this share of the first-order term."""
+
+
+def taylor_first_step(
+    loss: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    direction: torch.Tensor,
+    gradient: torch.Tensor,
+    *,
+    share: float = TAYLOR_CURVATURE_SHARE,
+    start: float = 1e-2,
+    rounds: int = 3,
+) -> float:
+    """A first step h0 where the remainder is ``share`` times the first-order term h |grad.d|.
+
+    A fixed step fails the self-test: where the loss is strongly curved, the second-order term
+    already dominates a 1% gradient error and a wrong gradient still shows rate 2. At h0 a 1%
+    error is ten times the second-order term (and more at every smaller step), so a wrong
+    gradient gives rate ~1, while a right one keeps a remainder far above rounding. The
+    remainder grows as h^2 and the first-order term as h, so their ratio is linear in h and a
+    few rescalings find h0; the gradient used is the one under test, as it would be in use.
+    """
+    with torch.no_grad():
+        base = loss(x)
+        slope = float((gradient * direction).sum())
+        step = start
+        for _ in range(rounds if slope != 0 else 0):  # no first-order term: nothing to scale
+            remainder = abs(float(loss(x + step * direction) - base - step * slope))
+            ratio = remainder / abs(step * slope)
+            if not math.isfinite(ratio) or ratio == 0:
+                break
+            step *= min(share / ratio, 1e3)
+    return step
+
+
+@dataclass(frozen=True)
+class TaylorResult:
+    """Steps, remainders and convergence rates of one Taylor test."""
+
+    steps: list[float]
+    remainders: list[float]
+    rates: list[float]
+    slope: float
+    """grad . direction with the gradient under test."""
+
+
+def taylor_run(
+    probe: GradientProbe,
+    direction: torch.Tensor,
+    x: torch.Tensor | None = None,
+    *,
+    first_step: float | None = None,
+    halvings: int = 4,
+    gradient_scale: float = 1.0,
+) -> TaylorResult:
+    """The Taylor test with its steps and remainders; ``first_step=None`` picks it (see
+    :func:`taylor_first_step`)."""
+    x = probe.point() if x is None else x.detach().clone()
+    leaf = x.clone().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)
+    gradient = gradient * gradient_scale
+    if first_step is None:
+        first_step = taylor_first_step(probe.loss, x, direction, gradient)
+    steps = [first_step / 2**i for i in range(halvings + 1)]
+    remainders = taylor_remainders(probe.loss, x, direction, gradient, steps)
+    return TaylorResult(steps=steps, remainders=remainders,
+                        rates=convergence_rates(remainders),
+                        slope=float((gradient * direction).sum()))
+
+
 def taylor_test(
     probe: GradientProbe,
     direction: torch.Tensor,
     x: torch.Tensor | None = None,
     *,
-    first_step: float = 1e-2,
+    first_step: float | None = None,
     halvings: int = 4,
     gradient_scale: float = 1.0,
 ) -> list[float]:
     """Convergence rates of the first-order Taylor remainder along ``direction``.
 
     ``gradient_scale`` deliberately corrupts the gradient (the self-test uses 1.01 to show the
-    rate then drops to about 1).
+    rate then drops to about 1). ``first_step=None`` chooses the steps so that it does.
     """
-    x = probe.point() if x is None else x.detach().clone()
-    leaf = x.clone().requires_grad_(True)
-    (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)
-    steps = [first_step / 2**i for i in range(halvings + 1)]
-    remainders = taylor_remainders(probe.loss, x, direction, gradient * gradient_scale, steps)
-    return convergence_rates(remainders)
+    return taylor_run(probe, direction, x, first_step=first_step, halvings=halvings,
+                      gradient_scale=gradient_scale).rates

@@ -1,0 +1,154 @@
+"""Tier 2: deterministic float64 gradient checks, parametrized from ``braggcheck.tier2.CASES``.
+
+Every test first proves it can fail (``_assert_meaningful``): the image holds Bragg spots, the
+derivative it checks is >= 1e3 x the finite-difference noise floor, and atol is small next to
+rtol x |derivative|, so the relative tolerance decides. Test ids are ``parameter@setup``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+import torch
+from torch.autograd.gradcheck import GradcheckError
+
+from braggcheck.gradients import (
+    GradientProbe,
+    compare_derivatives,
+    forward_reverse_gap,
+    run_gradcheck,
+    run_gradgradcheck,
+    taylor_run,
+)
+from braggcheck.tier2 import (
+    CASES,
+    FORWARD_REVERSE_RTOL,
+    GradcheckCase,
+    first_order_vacuity,
+    joint_direction,
+    joint_probe,
+    second_derivative,
+    second_order_vacuity,
+    taylor_failure,
+)
+
+GRADGRAD_CASES = [c for c in CASES if c.gradgrad]
+
+# torch loads its forward-mode decompositions with torch.jit.script on first use (torch 2.13).
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+
+
+@cache
+def _derivative(case: GradcheckCase):
+    (result,) = compare_derivatives(case.probe(), eps=case.eps)
+    return result
+
+
+def _assert_meaningful(case: GradcheckCase) -> None:
+    problem = first_order_vacuity(case, case.probe().baseline_image(), _derivative(case))
+    assert problem is None, problem
+
+
+def _tolerances(case: GradcheckCase) -> dict[str, float]:
+    return {"eps": case.eps, "atol": case.atol, "rtol": case.rtol}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_gradcheck(case):
+    """Reverse mode against central differences with a relative step, through the image."""
+    _assert_meaningful(case)
+    assert run_gradcheck(case.probe(), **_tolerances(case))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_forward_mode(case):
+    """Forward mode against central differences, and jvp against the reverse-mode gradient."""
+    _assert_meaningful(case)
+    probe = case.probe()
+    assert run_gradcheck(probe, check_forward_ad=True, check_backward_ad=False,
+                         **_tolerances(case))
+    jvp, vjp = forward_reverse_gap(probe, torch.ones(1, dtype=torch.float64))
+    assert jvp == pytest.approx(vjp, rel=FORWARD_REVERSE_RTOL, abs=0)
+
+
+@pytest.mark.parametrize("case", GRADGRAD_CASES, ids=lambda c: c.id)
+def test_gradgradcheck(case):
+    """Second derivatives (cell, misset, wavelength): double backward against differences."""
+    _assert_meaningful(case)
+    probe = case.probe()
+    problem = second_order_vacuity(case, second_derivative(probe, case.eps))
+    assert problem is None, problem
+    assert run_gradgradcheck(probe, **_tolerances(case))
+
+
+def test_taylor_remainder_falls_at_second_order_for_all_parameters_jointly():
+    probe = joint_probe()
+    result = taylor_run(probe, joint_direction(probe.names))
+    assert abs(result.slope) > 1e-3, "the direction must have a first-order term to test"
+    rounding = torch.finfo(torch.float64).eps * probe.magnitude()
+    assert min(result.remainders) > 1e3 * rounding, "remainders must stand above rounding"
+    failure = taylor_failure(result)
+    assert failure is None, failure
+
+
+@pytest.mark.parametrize("scale", [1.01, 0.99])
+def test_taylor_self_test_a_one_percent_wrong_gradient_gives_rate_one_and_fails(scale):
+    probe = joint_probe()
+    result = taylor_run(probe, joint_direction(probe.names), gradient_scale=scale)
+    assert all(0.9 <= rate <= 1.1 for rate in result.rates), result.rates
+    assert taylor_failure(result) is not None
+
+
+class _HundredfoldGradient(torch.autograd.Function):
+    """Identity whose backward is 100x too large: a planted gradient bug."""
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return 100 * grad
+
+
+class _WrongFluenceProbe(GradientProbe):
+    def params(self, x):
+        params = super().params(x)
+        params["fluence"] = _HundredfoldGradient.apply(params["fluence"])
+        return params
+
+
+class _AbsoluteStepWrongFluenceProbe(_WrongFluenceProbe):
+    """x is the fluence in photons/m^2 itself: an absolute step, as the predecessor took."""
+
+    @property
+    def scales(self) -> torch.Tensor:
+        return torch.ones(len(self.names), dtype=torch.float64)
+
+
+def _fluence_case() -> GradcheckCase:
+    return next(c for c in CASES if c.parameters == ("fluence",))
+
+
+def test_a_100x_wrong_fluence_gradient_is_caught_by_relative_steps():
+    case = _fluence_case()
+    wrong = _WrongFluenceProbe(case.config(), case.parameters)
+    with pytest.raises(GradcheckError):
+        run_gradcheck(wrong, **_tolerances(case))
+    (result,) = compare_derivatives(wrong, eps=case.eps)
+    assert result.analytic == pytest.approx(100 * result.numerical, rel=1e-6)
+
+
+def test_absolute_steps_would_let_the_100x_wrong_gradient_pass_and_the_guard_flags_it():
+    """Why steps are relative: 1e-6 added to a fluence of 1e29 is no step at all."""
+    case = _fluence_case()
+    wrong = _AbsoluteStepWrongFluenceProbe(case.config(), case.parameters)
+    assert run_gradcheck(wrong, **_tolerances(case))  # the hazard: torch's gradcheck passes
+    (result,) = compare_derivatives(wrong, eps=case.eps)
+    assert result.numerical == 0.0
+    assert first_order_vacuity(case, wrong.baseline_image(), result) is not None

@@ -1,0 +1,95 @@
+"""The compile guard: NANOBRAGG_DISABLE_COMPILE (canonical), NB_DISABLE_COMPILE (alias)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from braggcheck import compilation, pytest_plugin
+from braggcheck.compilation import (
+    DISABLE_VARIABLES,
+    ENABLE_VARIABLE,
+    compile_disabled,
+    compile_wanted,
+    maybe_compile,
+)
+
+CPU, CUDA = torch.device("cpu"), torch.device("cuda")
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in (*DISABLE_VARIABLES, ENABLE_VARIABLE):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_the_canonical_switch_comes_first_and_the_alias_is_known():
+    assert DISABLE_VARIABLES == ("NANOBRAGG_DISABLE_COMPILE", "NB_DISABLE_COMPILE")
+
+
+def test_defaults_compile_on_cuda_only(clean_env):
+    assert not compile_disabled()
+    assert not compile_wanted(CPU)
+    assert compile_wanted(CUDA)
+
+
+@pytest.mark.parametrize("name", DISABLE_VARIABLES)
+@pytest.mark.parametrize("value", ["1", "true", "YES", " on "])
+def test_either_switch_turns_compilation_off_everywhere(clean_env, name, value):
+    clean_env.setenv(name, value)
+    assert compile_disabled()
+    assert not compile_wanted(CUDA)
+
+
+@pytest.mark.parametrize("name", DISABLE_VARIABLES)
+def test_the_disable_switch_wins_over_the_enable_switch(clean_env, name):
+    clean_env.setenv(ENABLE_VARIABLE, "1")
+    assert compile_wanted(CPU)
+    clean_env.setenv(name, "1")
+    assert not compile_wanted(CPU)
+
+
+@pytest.mark.parametrize("value", ["0", "", "false", "no", "off"])
+def test_falsy_values_leave_compilation_as_it_was(clean_env, value):
+    for name in DISABLE_VARIABLES:
+        clean_env.setenv(name, value)
+    assert not compile_disabled()
+    assert compile_wanted(CUDA)
+
+
+def test_the_alias_alone_is_honoured_when_the_canonical_switch_is_0(clean_env):
+    clean_env.setenv("NANOBRAGG_DISABLE_COMPILE", "0")
+    clean_env.setenv("NB_DISABLE_COMPILE", "1")
+    assert compile_disabled()
+
+
+def test_maybe_compile_returns_the_eager_function_when_disabled(clean_env):
+    clean_env.setenv("NB_DISABLE_COMPILE", "1")
+
+    def kernel(x):
+        return x
+
+    assert maybe_compile(kernel, CUDA) is kernel
+
+
+def test_maybe_compile_compiles_when_wanted(clean_env, monkeypatch):
+    calls = []
+    monkeypatch.setattr(compilation.torch, "compile",
+                        lambda function, **kw: calls.append(kw) or function)
+    compilation._compiled.cache_clear()
+    clean_env.setenv(ENABLE_VARIABLE, "1")
+
+    def kernel(x):
+        return x
+
+    maybe_compile(kernel, CPU)
+    compilation._compiled.cache_clear()
+    assert calls == [{"dynamic": True}]
+
+
+def test_the_pytest_plugin_sets_the_canonical_switch():
+    assert pytest_plugin.DISABLE_VARIABLES[0] == "NANOBRAGG_DISABLE_COMPILE"
+    assert os.environ.get("NANOBRAGG_DISABLE_COMPILE") == "1"
