@@ -99,11 +99,18 @@ SETUPS: dict[str, Setup] = {s.name: s for s in (
     Setup("wide", "Kahn factor 0.9; window 30 mm off the beam (2theta ~ 17 deg), where "
           "polarization matters", SPEC_FLAGS + " -polar 0.9",
           (("beam_center_f_mm", -30.0), ("beam_center_s_mm", -1.0))),
+    Setup("divergent", "spec baseline with misset (10, 20, 30) and a 2 mrad divergence grid "
+          "of 3 x 3 steps (5 sources kept); window on the direct beam",
+          SPEC_FLAGS + " -misset 10 20 30 -divergence 2 -divsteps 3"),
+    Setup("dispersive", "spec baseline with misset (10, 20, 30) and a 2 % wavelength spread "
+          "in 3 steps; window on the direct beam",
+          SPEC_FLAGS + " -misset 10 20 30 -dispersion 2 -dispsteps 3"),
     Setup("joint", "everything active at once for the Taylor test: triclinic cell, misset, "
-          "mosaic, phi, tilted detector, polarization",
+          "mosaic, phi, tilted detector, polarization, divergence, dispersion",
           SPEC_FLAGS.replace("100 100 100 90 90 90", "70 80 90 75 85 95")
           + " -misset 10 20 30 -mosaic 0.5 -mosaic_dom 4 -phi 3 -detector_rotx 2 "
-          "-detector_roty 3 -detector_rotz 4 -twotheta 5 -polar 0.9",
+          "-detector_roty 3 -detector_rotz 4 -twotheta 5 -polar 0.9 -divergence 1 "
+          "-divsteps 2 -dispersion 1 -dispsteps 2",
           (("beam_center_f_mm", -8.0), ("beam_center_s_mm", -6.0))),
 )}
 
@@ -191,6 +198,11 @@ CASES: tuple[GradcheckCase, ...] = (
     case("twotheta_deg", "tilted"),
     case("lambda_A", "wide"),
     case("polarization", "wide"),
+    # Source grid: the grid shape is fixed, its extent is the parameter.
+    case("divergence_mrad", "divergent"),
+    case("dispersion", "dispersive", atol=1e-9,
+         why="dL/d(dispersion) is only ~4e-5 at this point, so atol 1e-5 would pass a wrong "
+             "gradient; 1e-9 keeps the relative tolerance in charge"),
 )
 
 
