@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from braggcheck import Config, simulate
+from braggcheck.cli import main
 from braggcheck.output_files import read_float_image
 
 from ..conftest import GOLDEN
@@ -42,15 +43,27 @@ def test_api_matches_reference_to_1e7(name, golden_cases, monkeypatch):
     assert correlation >= 0.999999
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_cli_writes_the_reference_file(name, golden_cases, tmp_path):
-    out = tmp_path / "out.bin"
-    args = golden_cases[name]["args"].split()
-    command = [sys.executable, "-m", "braggcheck", "simulate", *args, "-floatfile", str(out)]
-    result = subprocess.run(command, cwd=GOLDEN, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
+def _written_matches_reference(name: str, out, golden_cases) -> None:
     config = Config.from_nanobragg_args(golden_cases[name]["args"].replace(
         "rand8.hkl", str(GOLDEN / "rand8.hkl")))
     written = read_float_image(out, config.detector.spixels, config.detector.fpixels)
     reference = _reference(name, config)
     assert np.abs(written - reference).max() <= 1e-6 * reference.max()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_cli_writes_the_reference_file(name, golden_cases, tmp_path, monkeypatch):
+    out = tmp_path / "out.bin"
+    monkeypatch.chdir(GOLDEN)
+    args = golden_cases[name]["args"].split()
+    assert main(["simulate", *args, "-floatfile", str(out)]) == 0
+    _written_matches_reference(name, out, golden_cases)
+
+
+def test_python_m_braggcheck_runs_as_a_program(golden_cases, tmp_path):
+    out = tmp_path / "out.bin"
+    args = golden_cases["simple_cubic"]["args"].split()
+    command = [sys.executable, "-m", "braggcheck", "simulate", *args, "-floatfile", str(out)]
+    result = subprocess.run(command, cwd=GOLDEN, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    _written_matches_reference("simple_cubic", out, golden_cases)
