@@ -16,7 +16,7 @@ from .constants import DEFAULT_FLUENCE
 from .errors import ConfigError
 from .hkl import HKLTable
 from .registry import PARAMETERS
-from .validation import check_int, check_number, check_vector
+from .validation import check_bool, check_int, check_number, check_vector
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,6 +28,10 @@ SHAPES = ("square", "round", "gauss", "tophat")
 PIVOTS = ("beam", "sample")
 MAX_CELLS = 1000
 MAX_PIXELS = 16384
+MAX_DIVERGENCE_MRAD = 1000 * math.pi
+"""A divergence range or step beyond pi radians (the whole half-space) means nothing."""
+MAX_DISPERSION_PCT = 200.0
+"""The grid reaches lambda * (1 - range / 200): at 200 % the shortest wavelength would be 0."""
 
 
 def _validate_registered(section: object, section_name: str) -> None:
@@ -85,6 +89,9 @@ class CrystalConfig:
         for name in ("n_a", "n_b", "n_c"):
             check_int(name, getattr(self, name), 1, MAX_CELLS)
         check_number("default_F", self.default_F, 0.0, None, low_inclusive=True)
+        if self.hkl is not None and not isinstance(self.hkl, HKLTable):
+            raise ConfigError(f"hkl: expected an HKLTable (braggcheck.hkl.read_hkl) or None, "
+                              f"got {type(self.hkl).__name__}")
         if self.shape not in SHAPES:
             raise ConfigError(f"shape = {self.shape!r} is not one of {', '.join(SHAPES)}")
         check_number("fudge", self.fudge, 0.0, None)
@@ -94,6 +101,19 @@ class CrystalConfig:
         check_int("phi_steps", self.phi_steps, 1, 100000)
         _validate_optional_vector(self, ("spindle_axis",))
         _check_cell_angles(self.cell_alpha, self.cell_beta, self.cell_gamma)
+
+
+def _check_not_parallel(name_a: str, a: Vector | None, name_b: str, b: Vector | None) -> None:
+    """Two user axes that span no plane (the detector's fast and slow) leave no detector."""
+    if a is None or b is None:
+        return
+    x1, y1, z1 = (_as_float(v) for v in a)
+    x2, y2, z2 = (_as_float(v) for v in b)
+    cross = (y1 * z2 - z1 * y2, z1 * x2 - x1 * z2, x1 * y2 - y1 * x2)
+    size = math.hypot(*cross) / (math.hypot(x1, y1, z1) * math.hypot(x2, y2, z2))
+    if size < 1e-9:
+        raise ConfigError(f"{name_a} = {tuple(a)} and {name_b} = {tuple(b)} are parallel; "
+                          "valid: two directions spanning the detector plane")
 
 
 def _check_cell_angles(alpha: Number, beta: Number, gamma: Number) -> None:
@@ -140,10 +160,17 @@ class BeamConfig:
     def __post_init__(self) -> None:
         _validate_registered(self, "beam")
         _validate_optional_vector(self, ("beam_vector", "polar_vector"))
-        for name in ("hdiv_range_mrad", "vdiv_range_mrad", "dispersion_pct", "hdiv_step_mrad",
-                     "vdiv_step_mrad", "dispersion_step_pct"):
+        for name in ("nopolar", "round_div"):
+            check_bool(name, getattr(self, name))
+        for name in ("hdiv_range_mrad", "vdiv_range_mrad", "hdiv_step_mrad", "vdiv_step_mrad"):
             if getattr(self, name) is not None:
-                check_number(name, getattr(self, name), 0.0, None, low_inclusive=True)
+                check_number(name, getattr(self, name), 0.0, MAX_DIVERGENCE_MRAD,
+                             low_inclusive=True, high_inclusive=True)
+        check_number("dispersion_pct", self.dispersion_pct, 0.0, MAX_DISPERSION_PCT,
+                     low_inclusive=True)
+        if self.dispersion_step_pct is not None:
+            check_number("dispersion_step_pct", self.dispersion_step_pct, 0.0, None,
+                         low_inclusive=True)
         for name in ("hdiv_steps", "vdiv_steps", "dispersion_steps"):
             check_int(name, getattr(self, name), 1, 10000)
 
@@ -201,9 +228,11 @@ class DetectorConfig:
         check_int("spixels", self.spixels, 1, MAX_PIXELS)
         if self.oversample is not None:
             check_int("oversample", self.oversample, 1, 64)
+        check_bool("point_pixel", self.point_pixel)
         _validate_optional_vector(
             self, ("twotheta_axis", "fdet_vector", "sdet_vector", "odet_vector")
         )
+        _check_not_parallel("fdet_vector", self.fdet_vector, "sdet_vector", self.sdet_vector)
         if self.roi is not None:
             self._check_roi()
 
@@ -237,6 +266,16 @@ class Config:
     crystal: CrystalConfig = field(default_factory=CrystalConfig)
     beam: BeamConfig = field(default_factory=BeamConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+
+    def __post_init__(self) -> None:
+        for name, cls in (("crystal", CrystalConfig), ("beam", BeamConfig),
+                          ("detector", DetectorConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"{name}: expected a {cls.__name__}, "
+                                  f"got {type(getattr(self, name)).__name__}")
+        from .simulator import check_placement  # the simulator imports this module
+
+        check_placement(self)
 
     @classmethod
     def from_nanobragg_args(cls, args: str | list[str]) -> Config:

@@ -10,6 +10,9 @@ import numpy as np
 
 from .errors import ConfigError
 
+MAX_GRID_POINTS = 1 << 26
+"""The dense grid spans min..max of h, k and l: 64 M points (512 MB) at most."""
+
 
 @dataclass(frozen=True, eq=False)
 class HKLTable:
@@ -37,7 +40,7 @@ def read_hkl(path: str | Path, default_F: float = 0.0) -> HKLTable:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # not the locale's; a BOM is allowed
     except FileNotFoundError:
         raise ConfigError(f"-hkl: file {str(path)!r} does not exist") from None
     except OSError as exc:
@@ -55,6 +58,9 @@ def read_hkl(path: str | Path, default_F: float = 0.0) -> HKLTable:
     hkl = np.array(list(amplitudes), dtype=np.int64)
     lows = hkl.min(axis=0)
     shape = tuple(int(x) for x in hkl.max(axis=0) - lows + 1)
+    if math.prod(shape) > MAX_GRID_POINTS:
+        raise ConfigError(f"-hkl: {str(path)!r} spans h, k, l ranges of {shape[0]} x {shape[1]} x "
+                          f"{shape[2]} grid points; valid: at most {MAX_GRID_POINTS} in all")
     grid = np.full(shape, float(default_F), dtype=np.float64)
     index = hkl - lows
     grid[index[:, 0], index[:, 1], index[:, 2]] = list(amplitudes.values())
@@ -63,15 +69,17 @@ def read_hkl(path: str | Path, default_F: float = 0.0) -> HKLTable:
 
 def _parse_line(path: Path, number: int, line: str) -> tuple[int, int, int, float]:
     where = f"-hkl: {str(path)!r} line {number}"
+    # A binary file can hold one enormous "line": keep the message short.
+    shown = line if len(line) <= 60 else line[:57] + "..."
     fields = line.split()
     if len(fields) != 4:
-        raise ConfigError(f"{where}: expected 4 numbers 'h k l F', found {len(fields)}: {line!r}")
+        raise ConfigError(f"{where}: expected 4 numbers 'h k l F', found {len(fields)}: {shown!r}")
     try:
         values = [float(x) for x in fields]
     except ValueError:
-        raise ConfigError(f"{where}: not a number in {line!r}") from None
+        raise ConfigError(f"{where}: not a number in {shown!r}") from None
     if not all(math.isfinite(v) for v in values):
-        raise ConfigError(f"{where}: values must be finite, got {line!r}")
+        raise ConfigError(f"{where}: values must be finite, got {shown!r}")
     if any(v != int(v) for v in values[:3]):
-        raise ConfigError(f"{where}: h, k, l must be integers, got {line!r}")
+        raise ConfigError(f"{where}: h, k, l must be integers, got {shown!r}")
     return int(values[0]), int(values[1]), int(values[2]), values[3]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
+from .config import MAX_CELLS, BeamConfig, Config, CrystalConfig, DetectorConfig
 from .constants import DEFAULT_FLUENCE, HC_EV_ANGSTROM
 from .errors import ConfigError
 from .hkl import read_hkl
@@ -171,6 +171,11 @@ VECTOR_FLAGS = {
     "-spindle_axis", "-twotheta_axis", "-pix0_vector",
 }
 TEXT_FLAGS = {"-hkl", "-floatfile", "-intfile", "-noisefile", "-pivot"}
+NONNEGATIVE_FLAGS = {
+    "-flux", "-exposure", "-beamsize", "-xtalsize", "-xtal_x", "-xtal_y", "-xtal_z",
+    "-divergence", "-hdivrange", "-vdivrange", "-hdivstep", "-vdivstep", "-dispersion",
+}
+"""Magnitudes the reference program silently ignores when negative; braggcheck rejects them."""
 KNOWN_FLAGS = (NO_VALUE_FLAGS | SCALAR_FLAGS | INTEGER_FLAGS | VECTOR_FLAGS | TEXT_FLAGS
                | {"-cell", "-misset", "-roi"} | set(FLAG_ALIASES))
 
@@ -204,12 +209,16 @@ def read_flags(words: list[str]) -> dict[str, Any]:
             value: Any = True
         elif flag in SCALAR_FLAGS:
             value = reader.number()
+            if flag in NONNEGATIVE_FLAGS and value < 0:
+                raise ConfigError(f"{word} = {value:g}; valid: >= 0")
         elif flag in INTEGER_FLAGS:
             value = reader.integer()
         elif flag in VECTOR_FLAGS:
             value = tuple(reader.numbers(3))
         elif flag in TEXT_FLAGS:
             value = reader.text()
+            if value in KNOWN_FLAGS or value in UNSUPPORTED:
+                raise ConfigError(f"{word}: expected a value after it, found the flag {value}")
         elif flag == "-cell":
             value = tuple(reader.numbers(6))
         elif flag == "-roi":
@@ -290,6 +299,8 @@ def _phi_rule(count: int | None, osc: float | None, step: float | None) -> tuple
     if step is None and count is None:
         return 2, osc / 2  # type: ignore[operator]
     if count is None:
+        if step <= 0:  # type: ignore[operator]
+            raise ConfigError(f"-phistep = {step:g} with -osc: valid: > 0")
         return max(1, math.ceil(osc / step)), step  # type: ignore[operator,return-value]
     if osc is None and step is None:
         return count, 1.0 / count
@@ -414,7 +425,11 @@ def _cells_from_size(flags: dict[str, Any], cells: list[int],
     result = list(cells)
     for index, (size, length) in enumerate(zip(sizes, lengths, strict=True)):
         if size > 0:
-            result[index] = max(1, math.ceil(size * 1e-3 / (length * 1e-10)))
+            count = size * 1e-3 / (length * 1e-10)
+            if not count <= MAX_CELLS:  # also inf
+                raise ConfigError(f"-xtalsize: {size:g} mm holds {count:.3g} unit cells along "
+                                  f"axis {'abc'[index]}; valid: <= {MAX_CELLS}")
+            result[index] = max(1, math.ceil(count))
     return result
 
 
