@@ -106,7 +106,7 @@ def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
     crystal, beam, det = config.crystal, config.beam, config.detector
     frame = FRAMES[det.convention]
     geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
-    _check_geometry(config, geometry)
+    _check_geometry(config, geometry, state)
     basis = cell_basis(state)
     like = state["cell_a"]
     spindle = torch.tensor(
@@ -150,9 +150,9 @@ def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
         float(crystal.cell_c) * crystal.n_c,
     ) * 1e-10
     wavelength = float(config.beam.lambda_A) * 1e-10
-    distance = abs(float(geometry.distance.detach()))
+    distance = float(geometry.distance.detach())  # negative facing away: then 1 subpixel
     wanted = 3 * xtal_max * geometry.pixel / (wavelength * distance)
-    if not wanted <= MAX_OVERSAMPLE:  # also catches inf and nan from extreme geometry
+    if not (wanted <= MAX_OVERSAMPLE and math.isfinite(wanted)):  # inf, nan: extreme geometry
         raise ConfigError(
             f"oversample: the automatic choice would be {wanted:.3g} subpixels per pixel edge "
             f"(crystal {xtal_max * 1e10:g} A, lambda {wavelength * 1e10:g} A, distance "
@@ -161,18 +161,20 @@ def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
     return max(1, math.ceil(wanted))
 
 
-def _check_geometry(config: Config, geometry: DetectorGeometry) -> None:
+def _check_geometry(config: Config, geometry: DetectorGeometry,
+                    state: dict[str, torch.Tensor]) -> None:
     """Refuse a detector plane through the sample and an impossible automatic oversample."""
     det = config.detector
-    given = det.close_distance_mm if det.close_distance_mm is not None else det.distance_mm
+    given = det.close_distance_mm if det.close_distance_mm is not None else state["distance_mm"]
     given_mm = abs(_as_float(given))
     close_mm = float(geometry.close.detach()) * 1e3
     if not abs(close_mm) >= MIN_CLOSE_FRACTION * given_mm:
         raise ConfigError(
             f"detector placement: the detector plane passes through the sample (perpendicular "
             f"distance {close_mm:.3g} mm for distance {given_mm:g} mm, rotations x/y/z "
-            f"{_deg(det.detector_rotx_deg)}/{_deg(det.detector_roty_deg)}/"
-            f"{_deg(det.detector_rotz_deg)} deg, two-theta {_deg(det.twotheta_deg)} deg); "
+            f"{_deg(state['detector_rotx_deg'])}/{_deg(state['detector_roty_deg'])}/"
+            f"{_deg(state['detector_rotz_deg'])} deg, two-theta {_deg(state['twotheta_deg'])} "
+            "deg); "
             f"valid: a perpendicular distance >= {MIN_CLOSE_FRACTION:g} x the distance"
         )
     if det.oversample is None:
@@ -188,7 +190,7 @@ def check_placement(config: Config) -> None:
     state = build_state(config, None, torch.float64, torch.device("cpu"))
     geometry = detector_geometry(config.detector, state, config.beam.beam_vector,
                                  config.beam.polar_vector)
-    _check_geometry(config, geometry)
+    _check_geometry(config, geometry, state)
 
 
 def structure_amplitude(scene: Scene, hkl: torch.Tensor) -> torch.Tensor | float:
