@@ -163,7 +163,7 @@ class BeamConfig:
         for name in ("nopolar", "round_div"):
             check_bool(name, getattr(self, name))
         for name in ("hdiv_range_mrad", "vdiv_range_mrad", "hdiv_step_mrad", "vdiv_step_mrad"):
-            if getattr(self, name) is not None:
+            if not (name.endswith("step_mrad") and getattr(self, name) is None):
                 check_number(name, getattr(self, name), 0.0, MAX_DIVERGENCE_MRAD,
                              low_inclusive=True, high_inclusive=True)
         check_number("dispersion_pct", self.dispersion_pct, 0.0, MAX_DISPERSION_PCT,
@@ -216,7 +216,10 @@ class DetectorConfig:
             raise ConfigError(f"pivot = {self.pivot!r} is not one of beam, sample")
         for parameter in PARAMETERS.values():
             value = getattr(self, parameter.field, None)
-            if parameter.section == "detector" and value is not None:
+            # Only the beam centre has a convention default (None); None elsewhere is an error.
+            if parameter.section == "detector" and not (
+                value is None and parameter.field.startswith("beam_center")
+            ):
                 parameter.validate(value)
         if self.close_distance_mm is not None:
             check_number("close_distance_mm", self.close_distance_mm, 0.0, None)

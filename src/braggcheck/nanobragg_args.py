@@ -176,6 +176,11 @@ NONNEGATIVE_FLAGS = {
     "-divergence", "-hdivrange", "-vdivrange", "-hdivstep", "-vdivstep", "-dispersion",
 }
 """Magnitudes the reference program silently ignores when negative; braggcheck rejects them."""
+POSITIVE_FLAGS = {
+    "-lambda", "-energy", "-distance", "-close_distance", "-pixel", "-detsize", "-detsize_f",
+    "-detsize_s",
+}
+"""Lengths that must be > 0 even where a later flag would override them (-detpixels, -energy)."""
 KNOWN_FLAGS = (NO_VALUE_FLAGS | SCALAR_FLAGS | INTEGER_FLAGS | VECTOR_FLAGS | TEXT_FLAGS
                | {"-cell", "-misset", "-roi"} | set(FLAG_ALIASES))
 
@@ -211,6 +216,8 @@ def read_flags(words: list[str]) -> dict[str, Any]:
             value = reader.number()
             if flag in NONNEGATIVE_FLAGS and value < 0:
                 raise ConfigError(f"{word} = {value:g}; valid: >= 0")
+            if flag in POSITIVE_FLAGS and value <= 0:
+                raise ConfigError(f"{word} = {value:g}; valid: > 0")
         elif flag in INTEGER_FLAGS:
             value = reader.integer()
         elif flag in VECTOR_FLAGS:
@@ -219,6 +226,8 @@ def read_flags(words: list[str]) -> dict[str, Any]:
             value = reader.text()
             if value in KNOWN_FLAGS or value in UNSUPPORTED:
                 raise ConfigError(f"{word}: expected a value after it, found the flag {value}")
+            if flag == "-pivot" and value not in ("beam", "sample"):
+                raise ConfigError(f"-pivot {value!r}: valid: beam or sample")
         elif flag == "-cell":
             value = tuple(reader.numbers(6))
         elif flag == "-roi":
@@ -381,8 +390,8 @@ def _crystal(flags: dict[str, Any]) -> CrystalConfig:
                 "(tricubic), which braggcheck does not support yet; add -nointerpolate"
             )
     elif default_F <= 0:
-        raise ConfigError("-default_F: give -default_F > 0 or an -hkl table (no structure "
-                          "factors means a blank image)")
+        raise ConfigError(f"-default_F = {default_F:g} without -hkl; valid: > 0, or give an "
+                          "-hkl table (no structure factors means a blank image)")
     spread = get("-mosaic", 0.0)
     domains = get("-mosaic_domains")
     if spread < 0:
