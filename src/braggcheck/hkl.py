@@ -47,6 +47,8 @@ def read_hkl(path: str | Path, default_F: float = 0.0) -> HKLTable:
         raise ConfigError(f"-hkl: cannot read {str(path)!r}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"-hkl: {str(path)!r} is not a text file of 'h k l F' lines") from None
+    if "\0" in text:  # NUL bytes decode as UTF-8 but never occur in a text table
+        raise ConfigError(f"-hkl: {str(path)!r} is not a text file of 'h k l F' lines")
     amplitudes: dict[tuple[int, int, int], float] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -70,16 +72,16 @@ def read_hkl(path: str | Path, default_F: float = 0.0) -> HKLTable:
 def _parse_line(path: Path, number: int, line: str) -> tuple[int, int, int, float]:
     where = f"-hkl: {str(path)!r} line {number}"
     # A binary file can hold one enormous "line": keep the message short.
-    shown = line if len(line) <= 60 else line[:57] + "..."
+    shown = repr(line) if len(repr(line)) <= 60 else repr(line)[:57] + "..."
     fields = line.split()
     if len(fields) != 4:
-        raise ConfigError(f"{where}: expected 4 numbers 'h k l F', found {len(fields)}: {shown!r}")
+        raise ConfigError(f"{where}: expected 4 numbers 'h k l F', found {len(fields)}: {shown}")
     try:
         values = [float(x) for x in fields]
     except ValueError:
-        raise ConfigError(f"{where}: not a number in {shown!r}") from None
+        raise ConfigError(f"{where}: not a number in {shown}") from None
     if not all(math.isfinite(v) for v in values):
-        raise ConfigError(f"{where}: values must be finite, got {shown!r}")
+        raise ConfigError(f"{where}: values must be finite, got {shown}")
     if any(v != int(v) for v in values[:3]):
-        raise ConfigError(f"{where}: h, k, l must be integers, got {shown!r}")
+        raise ConfigError(f"{where}: h, k, l must be integers, got {shown}")
     return int(values[0]), int(values[1]), int(values[2]), values[3]

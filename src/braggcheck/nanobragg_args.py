@@ -109,6 +109,10 @@ class _Reader:
                 raise ConfigError(
                     f"{self.flag}: expected {count} numbers, found {index}"
                 )
+            following = self.words[self.position]
+            if index and following.startswith("-") and not _is_number(following):
+                raise ConfigError(f"{self.flag}: expected {count} numbers, found {index} "
+                                  f"before {following}")
             values.append(self.number())
         return values
 
