@@ -104,3 +104,9 @@ def test_an_unknown_command() -> None:
     lines = stderr.getvalue().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("braggcheck: error: unknown command 'simulte'; valid: simulate")
+
+
+@pytest.mark.parametrize("word", ["-fro\nb", "-x\r\x0c\u2028y", "stray\x1cword"])
+def test_line_breaks_in_arguments_stay_on_one_line(word: str) -> None:
+    status, errors, _ = _run_in_process([*VALID, word])
+    assert status == 2 and len(errors) == 1 and errors[0].startswith(PREFIX)
