@@ -24,7 +24,8 @@ def _show(value: Any) -> str:
         if value.numel() == 1:
             return repr(float(value.detach()))
         return f"tensor of shape {tuple(value.shape)}"
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _is_finite(value: Any) -> bool:
@@ -32,6 +33,8 @@ def _is_finite(value: Any) -> bool:
         return _all(torch.isfinite(value.detach()))
     try:
         return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
     except TypeError as exc:
         raise ConfigError(f"expected a number, got {value!r}") from exc
 
@@ -80,7 +83,8 @@ def check_int(field: str, value: Any, low: int, high: int | None = None) -> None
         raise ConfigError(f"{field}: expected an integer, got {_show_type(value)}")
     if value < low or (high is not None and value > high):
         upper = "" if high is None else f" and <= {high}"
-        raise ConfigError(f"{field} = {value} is out of range; valid: an integer >= {low}{upper}")
+        raise ConfigError(f"{field} = {_show(value)} is out of range; valid: an integer >= "
+                          f"{low}{upper}")
 
 
 def check_bool(field: str, value: Any) -> None:

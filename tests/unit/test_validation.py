@@ -75,3 +75,8 @@ def test_describe_range() -> None:
     assert describe_range(None, None) == "any finite number"
     assert describe_range(0.0, None, True) == ">= 0"
     assert describe_range(0.0, 180.0) == "(0, 180)"
+
+
+def test_an_int_beyond_the_float_range_is_not_finite() -> None:
+    text = _message(check_number, "cell_a", 10**400, 0.0)
+    assert text.startswith("cell_a = 1000") and "is not finite" in text and len(text) < 120
