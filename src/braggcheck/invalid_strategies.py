@@ -30,7 +30,15 @@ from .config import (
     DetectorConfig,
 )
 from .hkl import HKLTable
-from .nanobragg_args import KNOWN_FLAGS, UNSUPPORTED
+from .nanobragg_args import (
+    FLAG_ALIASES,
+    INTEGER_FLAGS,
+    KNOWN_FLAGS,
+    NO_VALUE_FLAGS,
+    SCALAR_FLAGS,
+    UNSUPPORTED,
+    VECTOR_FLAGS,
+)
 from .registry import PARAMETERS, Parameter
 
 SECTIONS: dict[str, type] = {"crystal": CrystalConfig, "beam": BeamConfig,
@@ -337,3 +345,47 @@ def garbage_strings() -> st.SearchStrategy[str]:
         st.text(max_size=30).map(lambda s: s + " '"),
         st.text(max_size=30).filter(lambda s: "-cell" not in s),
     )
+
+
+COSTLY_FLAGS = {
+    "-mosaic_domains", "-phisteps", "-hdivsteps", "-vdivsteps", "-divsteps", "-dispsteps",
+    "-detpixels", "-detpixels_f", "-detpixels_s", "-detsize", "-detsize_f", "-detsize_s",
+    "-pixel", "-hkl", "-floatfile", "-intfile", "-noisefile",
+}
+"""Flags left out of :func:`flag_soup`: they make images large or slow, or touch files."""
+
+_SOUP_NUMBERS = st.one_of(
+    st.sampled_from([0.0, 1.0, -1.0, 0.5, 2.0, 45.0, 90.0, 180.0, 360.0, 1e-9, 89.9999, 1e3]),
+    st.floats(-1e4, 1e4, allow_nan=False),
+)
+
+
+def _flag_with_values(flag: str) -> st.SearchStrategy[list[str]]:
+    """``flag`` followed by the right count of values, each possibly out of range."""
+    def numbers(count: int) -> st.SearchStrategy[list[str]]:
+        return st.lists(_SOUP_NUMBERS, min_size=count, max_size=count).map(
+            lambda values: [flag, *map(repr, values)])
+
+    if flag in NO_VALUE_FLAGS:
+        return st.just([flag])
+    if flag in INTEGER_FLAGS:
+        return st.integers(-3, 12).map(lambda v: [flag, str(v)])
+    if flag == "-roi":
+        return st.lists(st.integers(-1, 7), min_size=4, max_size=4).map(
+            lambda values: [flag, *map(str, values)])
+    if flag == "-misset":
+        return st.one_of(st.just([flag, "random", "-misset_seed", "7"]), numbers(3))
+    if flag == "-pivot":
+        return st.sampled_from([[flag, "beam"], [flag, "sample"]])
+    count = 1 if flag in SCALAR_FLAGS else 3 if flag in VECTOR_FLAGS else 6
+    return numbers(count)
+
+
+def flag_soup() -> st.SearchStrategy[list[str]]:
+    """Well-formed argument lists (each flag with its count of values) for an 8 x 8 detector,
+    valid or not: whatever comes out must be an image or a ConfigError, nothing else."""
+    names = sorted((KNOWN_FLAGS - set(FLAG_ALIASES) | set(FLAG_ALIASES.values())) - COSTLY_FLAGS)
+    pairs = st.sampled_from(names).flatmap(_flag_with_values)
+    head = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "1"]
+    return st.lists(pairs, max_size=6).map(
+        lambda ps: [*head, *(w for p in ps for w in p), "-detpixels", "8"])

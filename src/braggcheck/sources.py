@@ -37,8 +37,8 @@ def _kept(h: float, v: float, beam: BeamConfig, hstep: float, vstep: float,
           hsteps: int, vsteps: int) -> bool:
     """The reference program's elliptical trimming; a zero range means no trimming at all."""
     hrange, vrange = beam.hdiv_range_mrad * 1e-3, beam.vdiv_range_mrad * 1e-3
-    if not beam.round_div or hrange <= 0 or vrange <= 0:
-        return True
+    if not beam.round_div or hrange * hrange <= 0 or vrange * vrange <= 0:
+        return True  # (a range so small that its square underflows to 0 counts as none)
     test = (h * h - hstep * hstep / 4 * (1 - hsteps % 2)) / hrange**2
     test += (v * v - vstep * vstep / 4 * (1 - vsteps % 2)) / vrange**2
     return not test * 4 > 1.1

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 
 from braggcheck import PARAMETERS, Config, ConfigError, DetectorConfig, simulate
 from braggcheck.cli import main as cli_main
+from braggcheck.config import baseline_value
 from braggcheck.invalid_strategies import (
     SECTIONS,
     config_fields,
+    flag_soup,
     garbage_args,
     garbage_strings,
     impossible_cell_angles,
@@ -153,3 +155,23 @@ def test_valid_flag_lists_are_accepted(values: dict[str, float]) -> None:
     assert config.crystal.cell_alpha == values["cell_alpha"]
     assert config.detector.distance_mm == values["distance_mm"]
     assert math.isclose(config.beam.fluence, values["fluence"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(flag_soup())
+def test_any_flag_list_gives_a_finite_image_and_gradient_or_a_config_error(
+        args: list[str]) -> None:
+    try:
+        config = parse_nanobragg_args(args).config
+        params = {name: torch.tensor(baseline_value(config, name), dtype=torch.float64,
+                                     requires_grad=True) for name in PARAMETERS}
+        image = simulate(config, params)
+    except ConfigError as error:
+        assert "\n" not in str(error)
+        return
+    weights = torch.randn(image.shape, generator=torch.Generator().manual_seed(0),
+                          dtype=torch.float64)
+    grads = torch.autograd.grad((image * weights).sum(), list(params.values()),
+                                allow_unused=True)
+    assert bool(torch.isfinite(image).all())
+    assert all(g is None or bool(torch.isfinite(g)) for g in grads)
