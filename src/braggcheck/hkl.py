@@ -26,6 +26,16 @@ class HKLTable:
     amplitudes: np.ndarray
     source: str = ""
 
+    def __post_init__(self) -> None:
+        origin, grid = self.origin, self.amplitudes
+        if not (isinstance(origin, tuple) and len(origin) == 3
+                and all(isinstance(i, int) and not isinstance(i, bool) for i in origin)):
+            raise ConfigError(f"hkl origin = {origin!r}; valid: three integers (h, k, l)")
+        if not isinstance(grid, np.ndarray) or grid.ndim != 3 or grid.size == 0:
+            raise ConfigError("hkl amplitudes: valid: a non-empty 3-D numpy array")
+        if not np.issubdtype(grid.dtype, np.number) or not np.isfinite(grid).all():
+            raise ConfigError("hkl amplitudes: valid: finite real numbers only")
+
     @property
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.amplitudes.shape)  # type: ignore[return-value]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from braggcheck import ConfigError
-from braggcheck.hkl import MAX_GRID_POINTS, read_hkl
+from braggcheck.hkl import MAX_GRID_POINTS, HKLTable, read_hkl
 
 
 def _write(tmp_path: Path, content: str | bytes, name: str = "t.hkl") -> Path:
@@ -92,3 +92,16 @@ def test_duplicates_keep_the_last_value(tmp_path: Path) -> None:
 def test_byte_order_mark_and_crlf_are_accepted(tmp_path: Path) -> None:
     table = read_hkl(_write(tmp_path, "\ufeff0 0 0 3\r\n-1 0 0 2\r\n".encode()))
     assert table.origin == (-1, 0, 0) and table.amplitudes[1, 0, 0] == 3.0
+
+
+@pytest.mark.parametrize(("origin", "grid", "expected"), [
+    ((0, 0), np.ones((1, 1, 1)), "hkl origin"),
+    ((0, 0, 0.5), np.ones((1, 1, 1)), "hkl origin"),
+    ((0, 0, 0), np.ones((2, 2)), "non-empty 3-D"),
+    ((0, 0, 0), np.full((1, 1, 1), np.nan), "finite real numbers"),
+    ((0, 0, 0), np.array([[["a"]]]), "finite real numbers"),
+])
+def test_tables_built_by_hand_are_checked(origin: tuple, grid: np.ndarray,
+                                          expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        HKLTable(origin=origin, amplitudes=grid)
