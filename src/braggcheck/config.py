@@ -300,11 +300,12 @@ class Config:
             else:
                 section = _section_of_field(name)
                 sections[section][name] = value
-        updated = replace(self, **direct)
+        # One Config construction at the end: each one places the detector to validate it.
+        parts = {name: direct.get(name, getattr(self, name)) for name in sections}
         for name, values in sections.items():
-            if values:
-                updated = replace(updated, **{name: replace(getattr(updated, name), **values)})
-        return updated
+            if values and isinstance(parts[name], type(getattr(self, name))):
+                parts[name] = replace(parts[name], **values)
+        return replace(self, **parts)
 
 
 def _section_of_field(name: str) -> str:

@@ -124,3 +124,10 @@ def test_valid_edges_are_accepted() -> None:
     Config().replace(polarization=1.0, cell_alpha=1.0, cell_beta=90.0, cell_gamma=90.0)
     Config().replace(cell_alpha=119.9, cell_beta=119.9, cell_gamma=119.9)
     DetectorConfig(roi=(0, 1023, 0, 1023), beam_center_f_mm=None)
+
+
+def test_replace_applies_field_changes_to_a_replaced_section() -> None:
+    changed = Config().replace(crystal=CrystalConfig(n_a=7), cell_a=50.0)
+    assert (changed.crystal.n_a, changed.crystal.cell_a) == (7, 50.0)
+    assert "crystal: expected a CrystalConfig" in _message(Config().replace, crystal=3,
+                                                           cell_a=50.0)
