@@ -32,6 +32,7 @@ from .physics import (
 )
 from .registry import PARAMETERS
 from .sources import Sources, source_grid
+from .validation import check_int
 
 ELEMENTS_PER_CHUNK = 1 << 21
 """Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
@@ -279,6 +280,20 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
     return torch.cat(pieces).reshape(smax - smin + 1, fmax - fmin + 1)
 
 
+def _checked_device(device: torch.device | str | None) -> torch.device:
+    """``device`` as a torch.device that exists here, or a one-line ConfigError."""
+    if device is None:
+        return torch.device("cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device = {device!r}: valid: 'cpu', 'cuda', 'cuda:N' or a "
+                          "torch.device") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device = {device!r}: no CUDA device is available; valid: 'cpu'")
+    return chosen
+
+
 def simulate(
     config: Config,
     params: Mapping[str, torch.Tensor] | None = None,
@@ -296,7 +311,9 @@ def simulate(
         raise ConfigError(f"config: expected a braggcheck.Config, got {type(config).__name__}")
     if dtype not in (torch.float32, torch.float64):
         raise ConfigError(f"dtype = {dtype}: valid: torch.float32 or torch.float64")
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    device = _checked_device(device)
+    if pixels_per_chunk is not None:
+        check_int("pixels_per_chunk", pixels_per_chunk, 1)
     state = build_state(config, params, dtype, device)
     scene = build_scene(config, state)
     det = config.detector

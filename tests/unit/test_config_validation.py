@@ -131,3 +131,12 @@ def test_replace_applies_field_changes_to_a_replaced_section() -> None:
     assert (changed.crystal.n_a, changed.crystal.cell_a) == (7, 50.0)
     assert "crystal: expected a CrystalConfig" in _message(Config().replace, crystal=3,
                                                            cell_a=50.0)
+
+
+def test_simulate_checks_its_keyword_arguments() -> None:
+    assert "dtype" in _message(simulate, SMALL, dtype=torch.int32)
+    assert "device = 'gpu0'" in _message(simulate, SMALL, device="gpu0")
+    assert "pixels_per_chunk = 0 is out of range" in _message(simulate, SMALL,
+                                                              pixels_per_chunk=0)
+    if not torch.cuda.is_available():
+        assert "no CUDA device" in _message(simulate, SMALL, device="cuda")
