@@ -188,10 +188,11 @@ def _deg(value: float | torch.Tensor) -> str:
 
 def check_placement(config: Config) -> None:
     """Validate what needs the placed detector (Config construction runs this, in float64)."""
-    state = build_state(config, None, torch.float64, torch.device("cpu"))
-    geometry = detector_geometry(config.detector, state, config.beam.beam_vector,
-                                 config.beam.polar_vector)
-    _check_geometry(config, geometry, state)
+    with torch.no_grad():  # a check only: build no graph through the config's tensors
+        state = build_state(config, None, torch.float64, torch.device("cpu"))
+        geometry = detector_geometry(config.detector, state, config.beam.beam_vector,
+                                     config.beam.polar_vector)
+        _check_geometry(config, geometry, state)
 
 
 def structure_amplitude(scene: Scene, hkl: torch.Tensor) -> torch.Tensor | float:
