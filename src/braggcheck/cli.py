@@ -50,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"braggcheck {name}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. a full disk while writing: one line, no traceback, no file
+        print(f"braggcheck {name}: failed: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"braggcheck {name}: interrupted", file=sys.stderr)
         return 130

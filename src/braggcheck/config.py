@@ -16,7 +16,7 @@ from .constants import DEFAULT_FLUENCE
 from .errors import ConfigError
 from .hkl import HKLTable
 from .registry import PARAMETERS
-from .validation import check_int, check_number, check_vector
+from .validation import check_bool, check_int, check_number, check_vector
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,16 +28,22 @@ SHAPES = ("square", "round", "gauss", "tophat")
 PIVOTS = ("beam", "sample")
 MAX_CELLS = 1000
 MAX_PIXELS = 16384
+MAX_DIVERGENCE_MRAD = 1000 * math.pi
+"""A divergence range or step beyond pi radians (the whole half-space) means nothing."""
+MAX_DISPERSION_PCT = 200.0
+"""The grid reaches lambda * (1 - range / 200): at 200 % the shortest wavelength would be 0."""
 
 
 def _validate_registered(section: object, section_name: str) -> None:
     """Check each registered field of ``section`` against the registry's valid range."""
+    optional = {f.name for f in fields(section) if f.default is None}  # type: ignore[arg-type]
     for parameter in PARAMETERS.values():
         if parameter.section != section_name:
             continue
         value = getattr(section, parameter.field)
-        if value is not None:  # None stands for a default derived from other fields
-            parameter.validate(value)
+        if value is None and parameter.field in optional:
+            continue  # None stands for a default derived from other fields
+        parameter.validate(value)
 
 
 def _validate_optional_vector(section: object, names: Sequence[str]) -> None:
@@ -88,6 +94,9 @@ class CrystalConfig:
         for name in ("n_a", "n_b", "n_c"):
             check_int(name, getattr(self, name), 1, MAX_CELLS)
         check_number("default_F", self.default_F, 0.0, None, low_inclusive=True)
+        if self.hkl is not None and not isinstance(self.hkl, HKLTable):
+            raise ConfigError(f"hkl: expected an HKLTable (braggcheck.hkl.read_hkl) or None, "
+                              f"got {type(self.hkl).__name__}")
         if self.shape not in SHAPES:
             raise ConfigError(f"shape = {self.shape!r} is not one of {', '.join(SHAPES)}")
         check_number("fudge", self.fudge, 0.0, None)
@@ -99,8 +108,35 @@ class CrystalConfig:
         _check_cell_angles(self.cell_alpha, self.cell_beta, self.cell_gamma)
 
 
+def _check_not_parallel(name_a: str, a: Vector | None, name_b: str, b: Vector | None) -> None:
+    """Two user axes that span no plane (the detector's fast and slow) leave no detector."""
+    if a is None or b is None:
+        return
+    x1, y1, z1 = (_as_float(v) for v in a)
+    x2, y2, z2 = (_as_float(v) for v in b)
+    cross = (y1 * z2 - z1 * y2, z1 * x2 - x1 * z2, x1 * y2 - y1 * x2)
+    size = math.hypot(*cross) / (math.hypot(x1, y1, z1) * math.hypot(x2, y2, z2))
+    if size < 1e-9:
+        raise ConfigError(f"{name_a} = {tuple(a)} and {name_b} = {tuple(b)} are parallel; "
+                          "valid: two directions spanning the detector plane")
+
+
+MIN_VOLUME_FRACTION = 1e-3
+"""Smallest V / (a b c) accepted: flatter cells are degenerate to rounding (a cell of angles
+(60, 60, 120 - 1e-14) is 'real' but its volume is 0 in float64, so the image would be NaN)."""
+
+
+def volume_fraction(alpha_deg: float, beta_deg: float, gamma_deg: float) -> float:
+    """V / (a b c) of a cell with these angles (0 for angles that admit no cell)."""
+    angles = [math.radians(x) for x in (alpha_deg, beta_deg, gamma_deg)]
+    s = sum(angles) / 2
+    skew = math.sin(s) * math.prod(math.sin(s - x) for x in angles)
+    return 2 * math.sqrt(skew) if skew > 0 else 0.0
+
+
 def _check_cell_angles(alpha: Number, beta: Number, gamma: Number) -> None:
-    """Three angles admit a real cell iff each is below the sum of the others and all < 360."""
+    """Three angles admit a real cell iff each is below the sum of the others and all < 360;
+    the cell must also not be flat to rounding (``MIN_VOLUME_FRACTION``)."""
     a, b, c = (_as_float(x) for x in (alpha, beta, gamma))
     if a + b + c >= 360.0:
         raise ConfigError(
@@ -113,6 +149,12 @@ def _check_cell_angles(alpha: Number, beta: Number, gamma: Number) -> None:
                 f"cell_{name} = {angle:g} deg admits no real cell; valid: each angle smaller "
                 "than the sum of the other two"
             )
+    fraction = volume_fraction(a, b, c)
+    if fraction < MIN_VOLUME_FRACTION:
+        raise ConfigError(
+            f"cell angles ({a:.10g}, {b:.10g}, {c:.10g}) give a flat cell "
+            f"(V/abc = {fraction:.2g}); valid: angles with V/abc >= {MIN_VOLUME_FRACTION:g}"
+        )
 
 
 @dataclass(frozen=True)
@@ -148,10 +190,17 @@ class BeamConfig:
     def __post_init__(self) -> None:
         _validate_registered(self, "beam")
         _validate_optional_vector(self, ("beam_vector", "polar_vector"))
-        for name in ("hdiv_range_mrad", "vdiv_range_mrad", "dispersion_pct", "hdiv_step_mrad",
-                     "vdiv_step_mrad", "dispersion_step_pct"):
-            if getattr(self, name) is not None:
-                check_number(name, getattr(self, name), 0.0, None, low_inclusive=True)
+        for name in ("nopolar", "round_div"):
+            check_bool(name, getattr(self, name))
+        for name in ("hdiv_range_mrad", "vdiv_range_mrad", "hdiv_step_mrad", "vdiv_step_mrad"):
+            if not (name.endswith("step_mrad") and getattr(self, name) is None):
+                check_number(name, getattr(self, name), 0.0, MAX_DIVERGENCE_MRAD,
+                             low_inclusive=True, high_inclusive=True)
+        check_number("dispersion_pct", self.dispersion_pct, 0.0, MAX_DISPERSION_PCT,
+                     low_inclusive=True)
+        if self.dispersion_step_pct is not None:
+            check_number("dispersion_step_pct", self.dispersion_step_pct, 0.0, None,
+                         low_inclusive=True)
         for name in ("hdiv_steps", "vdiv_steps", "dispersion_steps"):
             check_int(name, getattr(self, name), 1, 10000)
 
@@ -211,7 +260,10 @@ class DetectorConfig:
             raise ConfigError(f"pivot = {self.pivot!r} is not one of beam, sample")
         for parameter in PARAMETERS.values():
             value = getattr(self, parameter.field, None)
-            if parameter.section == "detector" and value is not None:
+            # Only the beam centre has a convention default (None); None elsewhere is an error.
+            if parameter.section == "detector" and not (
+                value is None and parameter.field.startswith("beam_center")
+            ):
                 parameter.validate(value)
         if self.close_distance_mm is not None:
             check_number("close_distance_mm", self.close_distance_mm, 0.0, None)
@@ -223,9 +275,11 @@ class DetectorConfig:
         check_int("spixels", self.spixels, 1, MAX_PIXELS)
         if self.oversample is not None:
             check_int("oversample", self.oversample, 1, 64)
+        check_bool("point_pixel", self.point_pixel)
         _validate_optional_vector(
             self, ("twotheta_axis", "fdet_vector", "sdet_vector", "odet_vector")
         )
+        _check_not_parallel("fdet_vector", self.fdet_vector, "sdet_vector", self.sdet_vector)
         if self.roi is not None:
             self._check_roi()
         self._check_sensor()
@@ -270,6 +324,16 @@ class Config:
     beam: BeamConfig = field(default_factory=BeamConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
+    def __post_init__(self) -> None:
+        for name, cls in (("crystal", CrystalConfig), ("beam", BeamConfig),
+                          ("detector", DetectorConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"{name}: expected a {cls.__name__}, "
+                                  f"got {type(getattr(self, name)).__name__}")
+        from .simulator import check_placement  # the simulator imports this module
+
+        check_placement(self)
+
     @classmethod
     def from_nanobragg_args(cls, args: str | list[str]) -> Config:
         """Parse nanoBragg's own command-line flags (a string or a list of words)."""
@@ -290,11 +354,12 @@ class Config:
             else:
                 section = _section_of_field(name)
                 sections[section][name] = value
-        updated = replace(self, **direct)
+        # One Config construction at the end: each one places the detector to validate it.
+        parts = {name: direct.get(name, getattr(self, name)) for name in sections}
         for name, values in sections.items():
-            if values:
-                updated = replace(updated, **{name: replace(getattr(updated, name), **values)})
-        return updated
+            if values and isinstance(parts[name], type(getattr(self, name))):
+                parts[name] = replace(parts[name], **values)
+        return replace(self, **parts)
 
 
 def _section_of_field(name: str) -> str:

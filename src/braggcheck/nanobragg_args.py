@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
+from .config import MAX_CELLS, BeamConfig, Config, CrystalConfig, DetectorConfig
 from .constants import DEFAULT_FLUENCE, HC_EV_ANGSTROM
 from .errors import ConfigError
 from .hkl import read_hkl
@@ -106,6 +106,10 @@ class _Reader:
                 raise ConfigError(
                     f"{self.flag}: expected {count} numbers, found {index}"
                 )
+            following = self.words[self.position]
+            if index and following.startswith("-") and not _is_number(following):
+                raise ConfigError(f"{self.flag}: expected {count} numbers, found {index} "
+                                  f"before {following}")
             values.append(self.number())
         return values
 
@@ -173,6 +177,16 @@ VECTOR_FLAGS = {
 TEXT_FLAGS = {"-hkl", "-floatfile", "-intfile", "-noisefile", "-pgmfile", "-pivot",
               "-detector_abs"}
 CONVENTION_FLAGS = ("-mosflm", "-xds", "-dials", "-adxv", "-denzo")
+NONNEGATIVE_FLAGS = {
+    "-flux", "-exposure", "-beamsize", "-xtalsize", "-xtal_x", "-xtal_y", "-xtal_z",
+    "-divergence", "-hdivrange", "-vdivrange", "-hdivstep", "-vdivstep", "-dispersion",
+}
+"""Magnitudes the reference program silently ignores when negative; braggcheck rejects them."""
+POSITIVE_FLAGS = {
+    "-lambda", "-energy", "-distance", "-close_distance", "-pixel", "-detsize", "-detsize_f",
+    "-detsize_s",
+}
+"""Lengths that must be > 0 even where a later flag would override them (-detpixels, -energy)."""
 KNOWN_FLAGS = (NO_VALUE_FLAGS | SCALAR_FLAGS | INTEGER_FLAGS | VECTOR_FLAGS | TEXT_FLAGS
                | {"-cell", "-misset", "-roi"} | set(FLAG_ALIASES))
 
@@ -206,12 +220,20 @@ def read_flags(words: list[str]) -> dict[str, Any]:
             value: Any = True
         elif flag in SCALAR_FLAGS:
             value = reader.number()
+            if flag in NONNEGATIVE_FLAGS and value < 0:
+                raise ConfigError(f"{word} = {value:g}; valid: >= 0")
+            if flag in POSITIVE_FLAGS and value <= 0:
+                raise ConfigError(f"{word} = {value:g}; valid: > 0")
         elif flag in INTEGER_FLAGS:
             value = reader.integer()
         elif flag in VECTOR_FLAGS:
             value = tuple(reader.numbers(3))
         elif flag in TEXT_FLAGS:
             value = reader.text()
+            if value in KNOWN_FLAGS or value in UNSUPPORTED:
+                raise ConfigError(f"{word}: expected a value after it, found the flag {value}")
+            if flag == "-pivot" and value not in ("beam", "sample"):
+                raise ConfigError(f"-pivot {value!r}: valid: beam or sample")
         elif flag == "-cell":
             value = tuple(reader.numbers(6))
         elif flag == "-roi":
@@ -324,6 +346,8 @@ def _phi_rule(count: int | None, osc: float | None, step: float | None) -> tuple
     if step is None and count is None:
         return 2, osc / 2  # type: ignore[operator]
     if count is None:
+        if step <= 0:  # type: ignore[operator]
+            raise ConfigError(f"-phistep = {step:g} with -osc: valid: > 0")
         return max(1, math.ceil(osc / step)), step  # type: ignore[operator,return-value]
     if osc is None and step is None:
         return count, 1.0 / count
@@ -420,8 +444,8 @@ def _crystal(flags: dict[str, Any]) -> CrystalConfig:
                 "(tricubic), which braggcheck does not support yet; add -nointerpolate"
             )
     elif default_F <= 0:
-        raise ConfigError("-default_F: give -default_F > 0 or an -hkl table (no structure "
-                          "factors means a blank image)")
+        raise ConfigError(f"-default_F = {default_F:g} without -hkl; valid: > 0, or give an "
+                          "-hkl table (no structure factors means a blank image)")
     spread = get("-mosaic", 0.0)
     domains = get("-mosaic_domains")
     if spread < 0:
@@ -464,7 +488,11 @@ def _cells_from_size(flags: dict[str, Any], cells: list[int],
     result = list(cells)
     for index, (size, length) in enumerate(zip(sizes, lengths, strict=True)):
         if size > 0:
-            result[index] = max(1, math.ceil(size * 1e-3 / (length * 1e-10)))
+            count = size * 1e-3 / (length * 1e-10)
+            if not count <= MAX_CELLS:  # also inf
+                raise ConfigError(f"-xtalsize: {size:g} mm holds {count:.3g} unit cells along "
+                                  f"axis {'abc'[index]}; valid: <= {MAX_CELLS}")
+            result[index] = max(1, math.ceil(count))
     return result
 
 

@@ -18,6 +18,8 @@ from .errors import ConfigError
 
 def check_output_path(flag: str, path: str | Path) -> Path:
     """Refuse, before any work is done, a path whose folder is missing or is not writable."""
+    if not isinstance(path, str | Path) or "\0" in str(path) or not str(path):
+        raise ConfigError(f"{flag}: {path!r} is not a usable file name")
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():

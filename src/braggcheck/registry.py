@@ -40,18 +40,33 @@ class Parameter:
     """Angles that enter only through rotations are periodic (360 degrees)."""
     needs: str = ""
     """What the configuration needs for the image to depend on this parameter at all."""
+    undefined: str = ""
+    """Where the image's derivative in this parameter does not exist (docs/errors.md); elsewhere
+    in the valid range, edges included, value and gradient are finite."""
 
     def validate(self, value: Any) -> None:
         """Raise ConfigError unless ``value`` lies in the valid range."""
         low, high = self.valid_range
+        label = self.name if self.name == self.field else f"{self.name} ({self.field})"
         check_number(
-            self.name,
+            label,
             value,
             low,
             high,
             low_inclusive=self.low_inclusive,
             high_inclusive=self.high_inclusive,
         )
+
+
+HALF_INTEGER = (
+    "at a pixel whose fractional Miller index is exactly half-integer the round, gauss and "
+    "tophat spot shapes have a kink (tophat: a jump) and an hkl table's F jumps between "
+    "neighbours; the square shape is smooth there"
+)
+AUTO_OVERSAMPLE = (
+    "; without an explicit oversample the automatic subpixel count is a step function of the "
+    "detector distance along the beam, so the image jumps where that count changes"
+)
 
 
 def _angle(name: str, field: str, section: str, description: str, **kw: Any) -> Parameter:
@@ -67,6 +82,7 @@ def _angle(name: str, field: str, section: str, description: str, **kw: Any) -> 
         field=field,
         description=description,
         period=360.0,
+        undefined=kw.pop("undefined", HALF_INTEGER),
         **kw,
     )
 
@@ -82,6 +98,7 @@ def _cell_length(axis: str) -> Parameter:
         section="crystal",
         field=f"cell_{axis}",
         description=f"unit-cell length {axis}",
+        undefined=HALF_INTEGER,
     )
 
 
@@ -96,6 +113,7 @@ def _cell_angle(name: str) -> Parameter:
         section="crystal",
         field=f"cell_{name}",
         description=f"unit-cell angle {name}; the three angles must admit a real cell",
+        undefined=HALF_INTEGER,
     )
 
 
@@ -128,6 +146,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         field="mosaic_spread_deg",
         description="mosaic spread: the maximum tilt of a mosaic domain",
         needs="mosaic_domains > 1 (domain 0 is always the identity)",
+        undefined=HALF_INTEGER,
     ),
     Parameter(
         name="distance_mm",
@@ -140,6 +159,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         field="distance_mm",
         description="sample to detector distance along the beam (BEAM pivot) or, scaled by the "
         "detector tilt, the perpendicular distance (SAMPLE pivot)",
+        undefined=HALF_INTEGER + AUTO_OVERSAMPLE,
     ),
     Parameter(
         name="beam_center_f_mm",
@@ -153,6 +173,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         description="where the direct beam meets the detector, along fast (nanoBragg's Fbeam)",
         needs="a BEAM pivot (MOSFLM, DENZO, ADXV); the SAMPLE pivot places the detector by "
         "ORGX/ORGY instead",
+        undefined=HALF_INTEGER,
     ),
     Parameter(
         name="beam_center_s_mm",
@@ -165,6 +186,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         field="beam_center_s_mm",
         description="where the direct beam meets the detector, along slow (nanoBragg's Sbeam)",
         needs="a BEAM pivot (MOSFLM, DENZO, ADXV)",
+        undefined=HALF_INTEGER,
     ),
     *(
         _angle(
@@ -173,6 +195,7 @@ _ENTRIES: tuple[Parameter, ...] = (
             "detector",
             f"detector rotation about lab {axis} (x then y then z, before two-theta)",
             typical_range=(-20.0, 20.0),
+            undefined=HALF_INTEGER + AUTO_OVERSAMPLE,
         )
         for axis in "xyz"
     ),
@@ -182,6 +205,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         "detector",
         "detector swing about the two-theta axis, after the x/y/z rotations",
         typical_range=(-40.0, 40.0),
+        undefined=HALF_INTEGER + AUTO_OVERSAMPLE,
     ),
     Parameter(
         name="lambda_A",
@@ -193,6 +217,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         section="beam",
         field="lambda_A",
         description="central wavelength",
+        undefined=HALF_INTEGER,
     ),
     Parameter(
         name="fluence",
@@ -235,6 +260,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         "axis (as -divergence sets it); a new value scales every source angle, so the number of "
         "sources and the trimming stay those of the configured grid",
         needs="a divergence grid of several sources (e.g. -divergence 0.5 -divsteps 3)",
+        undefined=HALF_INTEGER,
     ),
     Parameter(
         name="dispersion",
@@ -249,6 +275,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         description="spectral dispersion: the full wavelength range of the sources in percent of "
         "lambda (-dispersion); wavelengths are lambda (1 + step m - range / 2)",
         needs="several wavelengths (e.g. -dispersion 0.5 -dispsteps 3)",
+        undefined=HALF_INTEGER,
     ),
 )
 

@@ -17,7 +17,7 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from .compilation import maybe_compile
-from .config import Config, _check_cell_angles, resolved_default
+from .config import Config, _as_float, _check_cell_angles, resolved_default
 from .constants import R_E_SQUARED_M2
 from .crystal import cell_basis, mosaic_matrices, orientations, phi_angles
 from .detector import FRAMES, DetectorGeometry, detector_geometry
@@ -33,9 +33,14 @@ from .physics import (
 from .registry import PARAMETERS
 from .sensor import Sensor, capture_fraction, layer_positions, sensor_model
 from .sources import Sources, source_grid
+from .validation import check_int
 
 ELEMENTS_PER_CHUNK = 1 << 21
 """Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
+MAX_OVERSAMPLE = 64
+"""The largest subpixel count per pixel edge, explicit or automatic (DetectorConfig's limit)."""
+MIN_CLOSE_FRACTION = 1e-6
+"""The detector plane must stay this fraction of the given distance away from the sample."""
 
 
 def build_state(
@@ -48,6 +53,9 @@ def build_state(
 
     Tensors keep their graph (``.to`` is differentiable); plain numbers become constants.
     """
+    if params is not None and not isinstance(params, Mapping):
+        raise ConfigError(f"params: expected a dict of parameter name -> tensor, "
+                          f"got {type(params).__name__}")
     params = dict(params or {})
     unknown = sorted(set(params) - set(PARAMETERS))
     if unknown:
@@ -100,6 +108,7 @@ def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
     crystal, beam, det = config.crystal, config.beam, config.detector
     frame = FRAMES[det.convention]
     geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
+    _check_geometry(config, geometry, state)
     basis = cell_basis(state)
     like = state["cell_a"]
     spindle = torch.tensor(
@@ -145,8 +154,48 @@ def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
         float(crystal.cell_c) * crystal.n_c,
     ) * 1e-10
     wavelength = float(config.beam.lambda_A) * 1e-10
-    distance = float(geometry.distance.detach())
-    return max(1, math.ceil(3 * xtal_max / (wavelength * distance / geometry.pixel)))
+    distance = float(geometry.distance.detach())  # negative facing away: then 1 subpixel
+    wanted = 3 * xtal_max * geometry.pixel / (wavelength * distance)
+    if not (wanted <= MAX_OVERSAMPLE and math.isfinite(wanted)):  # inf, nan: extreme geometry
+        raise ConfigError(
+            f"oversample: the automatic choice would be {wanted:.3g} subpixels per pixel edge "
+            f"(crystal {xtal_max * 1e10:g} A, lambda {wavelength * 1e10:g} A, distance "
+            f"{distance * 1e3:g} mm); valid: <= {MAX_OVERSAMPLE}; give oversample explicitly"
+        )
+    return max(1, math.ceil(wanted))
+
+
+def _check_geometry(config: Config, geometry: DetectorGeometry,
+                    state: dict[str, torch.Tensor]) -> None:
+    """Refuse a detector plane through the sample and an impossible automatic oversample."""
+    det = config.detector
+    given = det.close_distance_mm if det.close_distance_mm is not None else state["distance_mm"]
+    given_mm = abs(_as_float(given))
+    close_mm = float(geometry.close.detach()) * 1e3
+    if not abs(close_mm) >= MIN_CLOSE_FRACTION * given_mm:
+        raise ConfigError(
+            f"detector placement: the detector plane passes through the sample (perpendicular "
+            f"distance {close_mm:.3g} mm for distance {given_mm:g} mm, rotations x/y/z "
+            f"{_deg(state['detector_rotx_deg'])}/{_deg(state['detector_roty_deg'])}/"
+            f"{_deg(state['detector_rotz_deg'])} deg, two-theta {_deg(state['twotheta_deg'])} "
+            "deg); "
+            f"valid: a perpendicular distance >= {MIN_CLOSE_FRACTION:g} x the distance"
+        )
+    if det.oversample is None:
+        auto_oversample(config, geometry)
+
+
+def _deg(value: float | torch.Tensor) -> str:
+    return f"{_as_float(value):g}"
+
+
+def check_placement(config: Config) -> None:
+    """Validate what needs the placed detector (Config construction runs this, in float64)."""
+    with torch.no_grad():  # a check only: build no graph through the config's tensors
+        state = build_state(config, None, torch.float64, torch.device("cpu"))
+        geometry = detector_geometry(config.detector, state, config.beam.beam_vector,
+                                     config.beam.polar_vector)
+        _check_geometry(config, geometry, state)
 
 
 def structure_amplitude(scene: Scene, hkl: torch.Tensor) -> torch.Tensor | float:
@@ -240,6 +289,20 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
     return torch.cat(pieces).reshape(smax - smin + 1, fmax - fmin + 1)
 
 
+def _checked_device(device: torch.device | str | None) -> torch.device:
+    """``device`` as a torch.device that exists here, or a one-line ConfigError."""
+    if device is None:
+        return torch.device("cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device = {device!r}: valid: 'cpu', 'cuda', 'cuda:N' or a "
+                          "torch.device") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device = {device!r}: no CUDA device is available; valid: 'cpu'")
+    return chosen
+
+
 def simulate(
     config: Config,
     params: Mapping[str, torch.Tensor] | None = None,
@@ -257,7 +320,9 @@ def simulate(
         raise ConfigError(f"config: expected a braggcheck.Config, got {type(config).__name__}")
     if dtype not in (torch.float32, torch.float64):
         raise ConfigError(f"dtype = {dtype}: valid: torch.float32 or torch.float64")
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    device = _checked_device(device)
+    if pixels_per_chunk is not None:
+        check_int("pixels_per_chunk", pixels_per_chunk, 1)
     state = build_state(config, params, dtype, device)
     scene = build_scene(config, state)
     det = config.detector

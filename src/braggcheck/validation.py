@@ -24,7 +24,8 @@ def _show(value: Any) -> str:
         if value.numel() == 1:
             return repr(float(value.detach()))
         return f"tensor of shape {tuple(value.shape)}"
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _is_finite(value: Any) -> bool:
@@ -32,6 +33,8 @@ def _is_finite(value: Any) -> bool:
         return _all(torch.isfinite(value.detach()))
     try:
         return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
     except TypeError as exc:
         raise ConfigError(f"expected a number, got {value!r}") from exc
 
@@ -47,7 +50,14 @@ def check_number(
 ) -> None:
     """Raise :class:`ConfigError` unless ``value`` is a finite number inside the given bounds."""
     if isinstance(value, bool) or not isinstance(value, int | float | torch.Tensor):
-        raise ConfigError(f"{field}: expected a number, got {value!r}")
+        raise ConfigError(f"{field}: expected a number (int, float or scalar tensor), "
+                          f"got {_show_type(value)}")
+    if isinstance(value, torch.Tensor) and (
+        value.numel() != 1 or value.dtype == torch.bool or value.is_complex()
+    ):
+        # Comparisons below would fail (complex) or mean something else (shapes, bools).
+        raise ConfigError(f"{field}: expected a real scalar tensor, got dtype {value.dtype} "
+                          f"and shape {tuple(value.shape)}")
     if not _is_finite(value):
         raise ConfigError(f"{field} = {_show(value)} is not finite; give a finite number")
     below = low is not None and not _all(value >= low if low_inclusive else value > low)
@@ -59,19 +69,34 @@ def check_number(
         )
 
 
+def _show_type(value: Any) -> str:
+    """A short repr naming the type too, cut so that the message stays one readable line."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
 def check_int(field: str, value: Any, low: int, high: int | None = None) -> None:
     """Raise :class:`ConfigError` unless ``value`` is an int in ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{field}: expected an integer, got {value!r}")
+        raise ConfigError(f"{field}: expected an integer, got {_show_type(value)}")
     if value < low or (high is not None and value > high):
         upper = "" if high is None else f" and <= {high}"
-        raise ConfigError(f"{field} = {value} is out of range; valid: an integer >= {low}{upper}")
+        raise ConfigError(f"{field} = {_show(value)} is out of range; valid: an integer >= "
+                          f"{low}{upper}")
+
+
+def check_bool(field: str, value: Any) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is True or False (a string would be truthy)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{field}: expected True or False, got {_show_type(value)}")
 
 
 def check_vector(field: str, value: Any) -> None:
     """Raise :class:`ConfigError` unless ``value`` is three finite numbers, not all zero."""
     if not isinstance(value, tuple | list) or len(value) != 3:
-        raise ConfigError(f"{field}: expected three numbers (x, y, z), got {value!r}")
+        raise ConfigError(f"{field}: expected three numbers (x, y, z), got {_show_type(value)}")
     for component in value:
         check_number(field, component)
     if all(float(c) == 0.0 for c in value):

@@ -170,9 +170,10 @@ def test_a_later_convention_flag_overrides_earlier_vectors():
 
 
 def test_custom_vectors_not_given_keep_the_custom_defaults():
-    config, geometry = placed("-xds -beam_vector 0 0 2")
+    # (a beam along z would lie in the CUSTOM default detector plane: a rejected placement)
+    config, geometry = placed("-xds -beam_vector 2 0 0")
     assert config.detector.convention == "custom"
-    assert close(geometry.beam, (0, 0, 1))  # normalised
+    assert close(geometry.beam, (1, 0, 0))  # normalised
     assert close(geometry.fdet, (0, 0, 1)) and close(geometry.sdet, (0, -1, 0))
     assert close(geometry.polar, (0, 0, 1))
 
