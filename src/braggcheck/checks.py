@@ -149,6 +149,15 @@ def _compare(name: str, analytic: float, numerical: float, spread: float,
                "ok" if abs(analytic - numerical) <= tolerance else "FAIL")
 
 
+def _gradient(value: torch.Tensor, leaf: torch.Tensor) -> torch.Tensor:
+    """d value / d leaf; zeros when the graph does not reach ``leaf`` (a detached parameter
+    must show up as a wrong derivative, not as an autograd error)."""
+    if not value.requires_grad:
+        return torch.zeros_like(leaf)
+    (grad,) = torch.autograd.grad(value, leaf, allow_unused=True)
+    return torch.zeros_like(leaf) if grad is None else grad
+
+
 def _probe(case: Case, names: tuple[str, ...]) -> GradientProbe:
     return GradientProbe(case.config, names, weights=case.projection.weights(case.shape))
 
@@ -172,7 +181,7 @@ def check_gradient(case: Case) -> CheckResult:
     x = probe.point()
     leaf = x.clone().requires_grad_(True)
     value = probe.loss(leaf)
-    (grad,) = torch.autograd.grad(value, leaf)
+    grad = _gradient(value, leaf)
     noise = 16 * EPS * max(1.0, abs(float(value.detach()))) / STEP
     rows = []
     for i, name in enumerate(names):
@@ -214,7 +223,7 @@ def check_forward_reverse(case: Case) -> CheckResult:
     direction = case.direction_tensor()
     x = probe.point()
     leaf = x.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+    grad = _gradient(probe.loss(leaf), leaf)
     reverse = float(grad @ direction)
     forward = forward_mode_derivative(probe, direction, x)
     magnitude = float((grad * direction).abs().sum())
@@ -238,7 +247,7 @@ def _loss_and_grads(config: Config, names: tuple[str, ...], weights: torch.Tenso
     params = {n: leaves[i] for i, n in enumerate(names)}
     image = simulate(config, params)
     total = (weights * image).sum()
-    (grad,) = torch.autograd.grad(total, leaves)
+    grad = _gradient(total, leaves)
     return image.detach(), total.detach(), grad
 
 

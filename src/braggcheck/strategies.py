@@ -26,7 +26,7 @@ DETECTOR_PIXELS = (8, 24)
 BASELINE_CELLS = 5
 CELLS = (3, 10)
 """Unit cells per axis; N = 2 makes spots as wide as their spacing (no Bragg contrast)."""
-MOSAIC_DOMAINS = (2, 4)
+MAX_MOSAIC_DOMAINS = 4
 BEAM_CONVENTIONS = ("mosflm", "denzo", "adxv")
 SAMPLE_CONVENTIONS = ("xds", "dials")
 MIN_CELL_SHAPE = 0.3
@@ -130,10 +130,10 @@ def crystal_configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) ->
     phi = draw(angles("phi_start_deg"))
     phi_steps, phi_step = draw(st.one_of(st.just((1, 0.0)),
                                          st.tuples(st.just(2), st.floats(0.05, 1.0))))
-    spread, domains = draw(st.one_of(
-        st.just((0.0, 1)),
-        st.tuples(parameter_values("mosaic_spread_deg"), st.integers(*MOSAIC_DOMAINS)),
-    ))
+    # Independent draws (not a tuple inside one_of) so that each shrinks on its own.
+    domains = draw(st.integers(1, MAX_MOSAIC_DOMAINS))
+    spread = draw(parameter_values("mosaic_spread_deg"))
+    spread = spread if domains > 1 else 0.0
     return CrystalConfig(
         cell_a=a, cell_b=b, cell_c=c, cell_alpha=alpha, cell_beta=beta, cell_gamma=gamma,
         misset_rot_x=misset[0], misset_rot_y=misset[1], misset_rot_z=misset[2],
@@ -222,9 +222,10 @@ def detector_configs(draw: st.DrawFn, crystal: CrystalConfig | None = None,
                 fields[name] = min(max(frac * size, low), high)
     rotations = {}
     for name in ("detector_rotx_deg", "detector_roty_deg", "detector_rotz_deg", "twotheta_deg"):
-        bound = None if limit is None else limit
-        rotations[name] = draw(parameter_values(
-            name, None if bound is None else -bound, bound))
+        angle = draw(parameter_values(name))
+        if limit is not None:  # the same draw, squeezed into the band that keeps the beam on
+            angle *= min(1.0, limit / max(abs(x) for x in PARAMETERS[name].typical_range))
+        rotations[name] = angle
     return DetectorConfig(
         convention=convention, distance_mm=distance, pixel_mm=pixel, fpixels=fpixels,
         spixels=spixels, oversample=oversample, **fields, **rotations,
@@ -280,9 +281,14 @@ def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: i
           config: st.SearchStrategy[Config] | None = None) -> Case:
     """A configuration plus a parameter subset, a projection, a direction and a few numbers."""
     chosen = draw(config if config is not None else configs(shapes))
-    names = draw(parameter_subsets(applicable_parameters(chosen), max_size=max_names))
+    # Drawn from the whole registry (a pool that does not change with the configuration, so
+    # names and configuration shrink independently), then narrowed to what the image uses.
+    drawn = draw(parameter_subsets(max_size=max_names))
+    applicable = applicable_parameters(chosen)
+    names = tuple(n for n in drawn if n in applicable) or applicable[:1]
     component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))
-    direction = tuple(draw(component) for _ in names)
+    components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
+    direction = tuple(components[: len(names)])
     periodic = [n for n in PARAMETERS if PARAMETERS[n].period is not None and
                 (n.startswith("misset") or n.startswith("phi"))]
     return Case(
