@@ -19,8 +19,9 @@ from .errors import ConfigError
 from .gradients import pixel_weights
 from .registry import PARAMETERS
 from .serialization import config_from_dict, config_to_dict
+from .simulator import simulate
 
-PROJECTIONS = ("normal", "positive", "pixel")
+PROJECTIONS = ("normal", "positive", "pixel", "rank")
 
 
 @dataclass(frozen=True)
@@ -29,21 +30,31 @@ class Projection:
 
     ``normal``: signed Gaussian weights from ``seed`` (no pixel hides); ``positive``: their
     absolute values (a weighted photon count); ``pixel``: one pixel, ``(slow, fast)`` taken
-    modulo the image shape.
+    modulo the image shape; ``rank``: the ``rank``-th brightest pixel (0: the brightest), which
+    needs the image.
     """
 
-    kind: Literal["normal", "positive", "pixel"] = "normal"
+    kind: Literal["normal", "positive", "pixel", "rank"] = "normal"
     seed: int = 0
     pixel: tuple[int, int] = (0, 0)
+    rank: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in PROJECTIONS:
             raise ConfigError(f"projection kind = {self.kind!r}; valid: {', '.join(PROJECTIONS)}")
 
-    def weights(self, shape: tuple[int, int]) -> torch.Tensor:
-        if self.kind == "pixel":
+    def weights(self, shape: tuple[int, int], image: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        if self.kind in ("pixel", "rank"):
+            slow, fast = self.pixel
+            if self.kind == "rank":
+                if image is None:
+                    raise ValueError("a 'rank' projection needs the image")
+                # Stable sort: ties keep pixel order, so the choice is reproducible.
+                order = torch.sort(image.detach().reshape(-1), descending=True, stable=True)
+                slow, fast = divmod(int(order.indices[self.rank % image.numel()]), shape[1])
             weights = torch.zeros(shape, dtype=torch.float64)
-            weights[self.pixel[0] % shape[0], self.pixel[1] % shape[1]] = 1.0
+            weights[slow % shape[0], fast % shape[1]] = 1.0
             return weights
         weights = pixel_weights(shape, self.seed)
         return weights.abs() if self.kind == "positive" else weights
@@ -83,6 +94,14 @@ class Case:
     def shape(self) -> tuple[int, int]:
         return (self.config.detector.spixels, self.config.detector.fpixels)
 
+    def weights(self) -> torch.Tensor:
+        """The projection's pixel weights for this case's image."""
+        image = None
+        if self.projection.kind == "rank":
+            with torch.no_grad():
+                image = simulate(self.config)
+        return self.projection.weights(self.shape, image)
+
     def direction_tensor(self) -> torch.Tensor:
         values = self.direction or (1.0,) * len(self.names)
         vector = torch.tensor(values, dtype=torch.float64)
@@ -96,7 +115,7 @@ class Case:
             "config": config_to_dict(self.config),
             "names": list(self.names),
             "projection": {"kind": self.projection.kind, "seed": self.projection.seed,
-                           "pixel": list(self.projection.pixel)},
+                           "pixel": list(self.projection.pixel), "rank": self.projection.rank},
             "direction": list(self.direction),
             "factor": self.factor,
             "turns": self.turns,

@@ -37,6 +37,8 @@ BEAM_POSITION = (0.15, 0.85)
 """Where the direct beam meets the detector, as a fraction of its edge."""
 SPOT_SPACING_FRACTION = 0.3
 """GAUSS/TOPHAT spots reach at most this fraction of the closest spot spacing."""
+RANKED_PIXELS = 32
+"""One-pixel projections pick among this many brightest pixels (shrinking to the brightest)."""
 SPECIAL_ANGLES = (0.0, 90.0, -90.0, 180.0, 89.0, 45.0)
 GRADIENT_SHAPES = ("square", "round", "gauss")
 """TOPHAT is a step function (zero gradient almost everywhere), so gradient checks skip it."""
@@ -266,13 +268,12 @@ def parameter_subsets(names: Sequence[str] | None = None, min_size: int = 1,
 
 
 def projections() -> st.SearchStrategy[Projection]:
-    """Pixel weights: seeded signed or positive Gaussian weights, or one chosen pixel."""
+    """Pixel weights: seeded signed or positive Gaussian weights, or one of the brightest pixels
+    (a random pixel is mostly a dark one, numerically meaningless 30 decades below the peak)."""
     return st.one_of(
         st.builds(Projection, kind=st.just("normal"), seed=st.integers(0, 2**16)),
         st.builds(Projection, kind=st.just("positive"), seed=st.integers(0, 2**16)),
-        st.builds(Projection, kind=st.just("pixel"),
-                  pixel=st.tuples(st.integers(0, DETECTOR_PIXELS[1] - 1),
-                                  st.integers(0, DETECTOR_PIXELS[1] - 1))),
+        st.builds(Projection, kind=st.just("rank"), rank=st.integers(0, RANKED_PIXELS - 1)),
     )
 
 
@@ -289,8 +290,7 @@ def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: i
     component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))
     components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
     direction = tuple(components[: len(names)])
-    periodic = [n for n in PARAMETERS if PARAMETERS[n].period is not None and
-                (n.startswith("misset") or n.startswith("phi"))]
+    periodic = [n for n in PARAMETERS if PARAMETERS[n].period is not None]
     return Case(
         config=chosen,
         names=names,

@@ -131,3 +131,24 @@ def test_gradient_wrong_only_near_integer_h_is_caught(tmp_path, monkeypatch, cap
     assert len(final.names) == 1 and "FAIL" in message
     assert len(differences_from_baseline(final.config)) <= 1, final.config
     assert replay.main([str(tmp_path / "near_integer.json")]) == 1
+
+
+def test_stored_direct_beam_example_catches_the_naive_sincg(monkeypatch):
+    """The reference program's own sincg, ``N if x == 0 else sin(Nx)/sin(x)``, has the right
+    value but a NaN gradient exactly at integer h. Random draws almost never put a sample point
+    exactly on a Bragg node; the stored edge case does, and the finite property catches it."""
+    import math
+
+    from braggcheck.checks import check_finite
+    from braggcheck.example_store import stored_examples
+
+    def naive_sincg(h, cells):
+        x = math.pi * h
+        return torch.where(x == 0, torch.full_like(x, float(cells)),
+                           torch.sin(cells * x) / torch.sin(x))
+
+    case = dict(stored_examples())["direct_beam_on_sample_point"]
+    assert check_finite(case).passed
+    monkeypatch.setattr(braggcheck.physics, "sincg", naive_sincg)
+    result = check_finite(case)
+    assert not result.passed and "non-finite gradient" in result.message
