@@ -139,3 +139,19 @@ class Case:
             angle=str(data.get("angle", defaults["angle"].default)),
             shift_deg=float(data.get("shift_deg", defaults["shift_deg"].default)),
         )
+
+
+def applicable_parameters(config: Config) -> tuple[str, ...]:
+    """Registry parameters the image of ``config`` depends on (their ``needs`` are met)."""
+    from .detector import effective_pivot
+
+    names = []
+    for name in PARAMETERS:
+        if name.startswith("beam_center") and effective_pivot(config.detector) != "beam":
+            continue
+        if name == "mosaic_spread_deg" and config.crystal.mosaic_domains < 2:
+            continue
+        if name == "polarization" and config.beam.nopolar:
+            continue
+        names.append(name)
+    return tuple(names)

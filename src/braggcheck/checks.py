@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .cases import Case
+from .cases import Case, applicable_parameters
 from .config import Config, _check_cell_angles, baseline_value
 from .constants import ANGSTROM
 from .crystal import cell_basis, reciprocal_volume_check
@@ -580,8 +580,6 @@ def check_distance_scaling(case: Case) -> CheckResult:
 
 def check_finite(case: Case) -> CheckResult:
     """No NaN or Inf in the image or its gradient with respect to every applicable parameter."""
-    from .strategies import applicable_parameters
-
     config = case.config
     names = applicable_parameters(config)
     weights = case.weights()

@@ -30,7 +30,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "database": None,
         "deadline": None,
         "derandomize": True,
-        "max_examples": 30,
+        "max_examples": 40,
         "phases": ALL_PHASES,
         "print_blob": True,
         "report_multiple_bugs": True,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from hypothesis import strategies as st
 
-from .cases import Case, Projection
+from .cases import Case, Projection, applicable_parameters
 from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from .registry import PARAMETERS
 
@@ -241,22 +241,6 @@ def configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) -> Config:
     beam = draw(beam_configs())
     detector = draw(detector_configs(crystal, float(beam.lambda_A)))
     return Config(crystal=crystal, beam=beam, detector=detector)
-
-
-def applicable_parameters(config: Config) -> tuple[str, ...]:
-    """Registry parameters the image of ``config`` depends on (their ``needs`` are met)."""
-    from .detector import effective_pivot
-
-    names = []
-    for name in PARAMETERS:
-        if name.startswith("beam_center") and effective_pivot(config.detector) != "beam":
-            continue
-        if name == "mosaic_spread_deg" and config.crystal.mosaic_domains < 2:
-            continue
-        if name == "polarization" and config.beam.nopolar:
-            continue
-        names.append(name)
-    return tuple(names)
 
 
 def parameter_subsets(names: Sequence[str] | None = None, min_size: int = 1,

@@ -41,3 +41,21 @@ def test_check_runs_and_summarises(tmp_path):
 def test_check_rejects_unknown_check(capsys):
     assert main(["check", "--checks", "nonsense"]) == 2
     assert "nonsense" in capsys.readouterr().err
+
+
+def test_check_fails_on_a_broken_simulator_and_prints_the_replay(tmp_path, monkeypatch,
+                                                                  capsys):
+    import braggcheck.simulator
+
+    original = braggcheck.simulator.build_state
+
+    def detached(*args, **kwargs):  # every parameter's gradient cut off
+        return {k: v.detach() for k, v in original(*args, **kwargs).items()}
+
+    monkeypatch.setattr(braggcheck.simulator, "build_state", detached)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--examples", "5", "--checks", "gradient"]) == 1
+    out = capsys.readouterr().out
+    assert "gradient         FAIL" in out
+    assert "braggcheck replay reports/failures/check_gradient.json" in out
+    assert (tmp_path / "reports" / "failures" / "check_gradient.json").exists()

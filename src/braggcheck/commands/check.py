@@ -13,12 +13,18 @@ import time
 from collections import Counter
 
 import torch
-from hypothesis import HealthCheck, given, seed, settings
 
 from ..checks import CheckResult
 from ..cli import argument_parser
-from ..harness import PropertyFailure, run_property, with_stored_examples
-from ..strategies import ALL_SHAPES, GRADIENT_SHAPES, cases
+from ..errors import ConfigError
+
+try:
+    from hypothesis import HealthCheck, given, seed, settings
+
+    from ..harness import PropertyFailure, run_property, with_stored_examples
+    from ..strategies import ALL_SHAPES, GRADIENT_SHAPES, cases
+except ImportError:  # the command is there, but Hypothesis is a test dependency
+    settings = None
 
 DEFAULT_CHECKS = ("gradient", "forward_reverse", "finite")
 
@@ -79,7 +85,10 @@ def main(args: list[str]) -> int:
                         help=f"comma-separated checks (default {','.join(DEFAULT_CHECKS)})")
     options = parser.parse_args(args)
     from ..checks import CHECKS
-    from ..errors import ConfigError
+
+    if settings is None:
+        raise ConfigError("check needs Hypothesis: pip install 'braggcheck[test]' "
+                          "(or pip install hypothesis)")
 
     chosen = [c.strip() for c in options.checks.split(",") if c.strip()]
     unknown = [c for c in chosen if c not in CHECKS]
