@@ -2,6 +2,8 @@
 
 It turns ``torch.compile`` off for every test run (gradient tests must check the eager code,
 and compilation costs minutes on a 2-core CPU), so a bare ``pytest tests/gradcheck`` is correct.
+It also registers braggcheck's Hypothesis profiles (``dev`` by default, ``ci``, ``nightly``)
+at import, before Hypothesis's own plugin applies ``--hypothesis-profile``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,13 @@ import os
 import pytest
 
 from .compilation import DISABLE_VARIABLES
+
+try:  # Hypothesis is a test dependency; the plugin must not break pytest without it.
+    from .profiles import register_profiles
+except ImportError:  # pragma: no cover
+    register_profiles = None
+if register_profiles is not None:
+    register_profiles()
 
 
 def pytest_configure(config: pytest.Config) -> None:

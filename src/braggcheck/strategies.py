@@ -1,0 +1,325 @@
+"""Hypothesis strategies for valid braggcheck configurations and property-test cases.
+
+Every value is drawn inside the registry's ``typical_range`` (never a constant scattered in a
+test) and every draw is ``one_of(just(baseline), ...)``, so a failing example shrinks toward the
+spec baseline: a 100 A cubic cell, N = 5, 1 A, 100 mm, 0.1 mm pixels, MOSFLM. Detectors are
+small (8 to 24 pixels a side) so an example costs milliseconds, and the geometry is built so that
+Bragg signal is always on them: the direct beam (the 000 reflection, present for every cell and
+orientation) is placed on the detector, and the pixel size grows when the spot would otherwise
+cover the whole detector. No filtering beyond non-degenerate cells.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+
+from .cases import Case, Projection, applicable_parameters
+from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
+from .registry import PARAMETERS
+
+BASELINE_PIXELS = 16
+DETECTOR_PIXELS = (8, 24)
+"""Detector edge in pixels: small, so each example is cheap, yet it holds the 000 spot."""
+BASELINE_CELLS = 5
+CELLS = (3, 10)
+"""Unit cells per axis; N = 2 makes spots as wide as their spacing (no Bragg contrast)."""
+MAX_MOSAIC_DOMAINS = 4
+BEAM_CONVENTIONS = ("mosflm", "denzo", "adxv")
+SAMPLE_CONVENTIONS = ("xds", "dials")
+MIN_CELL_SHAPE = 0.3
+"""Cells with V / abc below this are left out as near-degenerate (V = 0 is a flat cell)."""
+SPOT_FRACTION = 0.25
+"""The direct-beam spot's half width is kept below this fraction of the detector edge."""
+BEAM_POSITION = (0.15, 0.85)
+"""Where the direct beam meets the detector, as a fraction of its edge."""
+SPOT_SPACING_FRACTION = 0.3
+"""GAUSS/TOPHAT spots reach at most this fraction of the closest spot spacing."""
+RANKED_PIXELS = 32
+"""One-pixel projections pick among this many brightest pixels (shrinking to the brightest)."""
+SPECIAL_ANGLES = (0.0, 90.0, -90.0, 180.0, 89.0, 45.0)
+GRADIENT_SHAPES = ("square", "round", "gauss")
+"""TOPHAT is a step function (zero gradient almost everywhere), so gradient checks skip it."""
+ALL_SHAPES = (*GRADIENT_SHAPES, "tophat")
+
+
+def parameter_values(name: str, low: float | None = None,
+                     high: float | None = None) -> st.SearchStrategy[float]:
+    """Values of registry parameter ``name`` over its typical range, shrinking to its baseline.
+
+    ``low``/``high`` narrow the range further (geometry limits). Ranges spanning more than three
+    decades (fluence) are drawn log-uniformly, or nearly every draw would be of the top decade.
+    """
+    parameter = PARAMETERS[name]
+    lo, hi = parameter.typical_range
+    lo = lo if low is None else max(lo, low)
+    hi = hi if high is None else min(hi, high)
+    if lo > 0 and hi / lo > 1e3:
+        drawn = st.floats(math.log10(lo), math.log10(hi)).map(lambda e: float(10.0**e))
+    else:
+        drawn = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    options = [st.just(float(parameter.baseline))] if lo <= parameter.baseline <= hi else []
+    if parameter.period is not None:
+        options.append(st.sampled_from([a for a in SPECIAL_ANGLES if lo <= a <= hi]))
+    return st.one_of(*options, drawn)
+
+
+def angles(name: str) -> st.SearchStrategy[float]:
+    """A rotation angle over the registry's range (the full circle for misset and phi)."""
+    return parameter_values(name)
+
+
+def cell_shape_factor(alpha: float, beta: float, gamma: float) -> float:
+    """V / (abc): 1 for orthogonal axes, 0 for a flat (degenerate) cell."""
+    ca, cb, cg = (math.cos(math.radians(x)) for x in (alpha, beta, gamma))
+    squared = 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg
+    return math.sqrt(max(squared, 0.0))
+
+
+def reciprocal_lengths(cell: Sequence[float]) -> tuple[float, float, float]:
+    """|a*|, |b*|, |c*| in 1/A for a cell (a, b, c, alpha, beta, gamma)."""
+    a, b, c, alpha, beta, gamma = cell
+    volume = a * b * c * cell_shape_factor(alpha, beta, gamma)
+    sines = [math.sin(math.radians(x)) for x in (alpha, beta, gamma)]
+    return b * c * sines[0] / volume, c * a * sines[1] / volume, a * b * sines[2] / volume
+
+
+def _admissible(cell: tuple[float, ...]) -> bool:
+    _, _, _, alpha, beta, gamma = cell
+    angles_ok = alpha + beta + gamma < 360 and all(
+        x < y + z for x, y, z in ((alpha, beta, gamma), (beta, alpha, gamma),
+                                  (gamma, alpha, beta)))
+    return angles_ok and cell_shape_factor(alpha, beta, gamma) >= MIN_CELL_SHAPE
+
+
+@st.composite
+def cells(draw: st.DrawFn) -> tuple[float, float, float, float, float, float]:
+    """(a, b, c, alpha, beta, gamma): cubic baseline, cubic, orthorhombic, monoclinic, triclinic.
+
+    Triclinic cells are valid (angles admit a real cell) and not degenerate (V/abc >= 0.3).
+    """
+    system = draw(st.sampled_from(["baseline", "cubic", "orthorhombic", "monoclinic",
+                                   "triclinic"]))
+    length = {axis: parameter_values(f"cell_{axis}") for axis in "abc"}
+    angle = {name: parameter_values(f"cell_{name}") for name in ("alpha", "beta", "gamma")}
+    a, b, c = 100.0, 100.0, 100.0
+    alpha = beta = gamma = 90.0
+    if system != "baseline":
+        a = draw(length["a"])
+        b, c = (a, a) if system == "cubic" else (draw(length["b"]), draw(length["c"]))
+    if system == "monoclinic":
+        beta = draw(angle["beta"])
+    elif system == "triclinic":
+        alpha, beta, gamma = (draw(angle[n]) for n in ("alpha", "beta", "gamma"))
+    cell = (a, b, c, alpha, beta, gamma)
+    if not _admissible(cell):
+        # A rare corner of the typical range; fall back to the same lengths, right angles.
+        cell = (a, b, c, 90.0, 90.0, 90.0)
+    return cell
+
+
+@st.composite
+def crystal_configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) -> CrystalConfig:
+    """Cell, N per axis, misset and phi over the full circle, mosaic spread and domains, shape."""
+    a, b, c, alpha, beta, gamma = draw(cells())
+    count = st.one_of(st.just(BASELINE_CELLS), st.integers(*CELLS))
+    n_a, n_b, n_c = draw(count), draw(count), draw(count)
+    shape = draw(st.sampled_from(list(shapes)))
+    fudge = spot_fudge(shape, (a, b, c, alpha, beta, gamma), (n_a, n_b, n_c))
+    misset = [draw(angles(f"misset_rot_{axis}")) for axis in "xyz"]
+    phi = draw(angles("phi_start_deg"))
+    phi_steps, phi_step = draw(st.one_of(st.just((1, 0.0)),
+                                         st.tuples(st.just(2), st.floats(0.05, 1.0))))
+    # Independent draws (not a tuple inside one_of) so that each shrinks on its own.
+    domains = draw(st.integers(1, MAX_MOSAIC_DOMAINS))
+    spread = draw(parameter_values("mosaic_spread_deg"))
+    spread = spread if domains > 1 else 0.0
+    return CrystalConfig(
+        cell_a=a, cell_b=b, cell_c=c, cell_alpha=alpha, cell_beta=beta, cell_gamma=gamma,
+        misset_rot_x=misset[0], misset_rot_y=misset[1], misset_rot_z=misset[2],
+        n_a=n_a, n_b=n_b, n_c=n_c, default_F=100.0, shape=shape, fudge=fudge,
+        mosaic_spread_deg=spread, mosaic_domains=domains, phi_start_deg=phi,
+        phi_steps=phi_steps, phi_step_deg=phi_step,
+    )
+
+
+@st.composite
+def beam_configs(draw: st.DrawFn) -> BeamConfig:
+    """Wavelength, fluence (log-uniform) and polarization (or none)."""
+    return BeamConfig(
+        lambda_A=draw(parameter_values("lambda_A")),
+        fluence=draw(parameter_values("fluence")),
+        polarization=draw(parameter_values("polarization")),
+        nopolar=draw(st.booleans()),
+    )
+
+
+def spot_half_width_mm(crystal: CrystalConfig, lambda_A: float, distance_mm: float) -> float:
+    """Half width of the direct-beam spot on a detector at ``distance_mm`` (small angles).
+
+    In reciprocal space (1/A): SQUARE reaches its first zero at |a*|/N, ROUND at 1.43 |a*|/N
+    (the first zero of its spherical transform), GAUSS falls to 1% at 1.7 / (Na Nb Nc) and
+    TOPHAT ends at 0.63 / (Na Nb Nc) (physics brief section 3).
+    """
+    cell = [float(getattr(crystal, f"cell_{x}")) for x in
+            ("a", "b", "c", "alpha", "beta", "gamma")]
+    widest = max(reciprocal_lengths(cell))
+    n_min = min(crystal.n_a, crystal.n_b, crystal.n_c)
+    volume = crystal.n_a * crystal.n_b * crystal.n_c
+    reach = {"square": widest / n_min, "round": 1.43 * widest / n_min,
+             "gauss": 1.7 / volume, "tophat": 0.63 / volume}[crystal.shape]
+    if crystal.shape in ("gauss", "tophat"):
+        reach /= math.sqrt(crystal.fudge)
+    return distance_mm * lambda_A * reach
+
+
+def spot_fudge(shape: str, cell: Sequence[float], cells: Sequence[int]) -> float:
+    """The ``fudge`` that keeps GAUSS/TOPHAT spots apart (1 for the other shapes).
+
+    Their width in reciprocal space is absolute (1.7 / (Na Nb Nc) per A), so for a small N it
+    exceeds the lattice spacing and the image is featureless; fudge narrows them by sqrt(fudge).
+    """
+    if shape not in ("gauss", "tophat"):
+        return 1.0
+    reach = (1.7 if shape == "gauss" else 0.63) / (cells[0] * cells[1] * cells[2])
+    spacing = min(reciprocal_lengths(cell))
+    return max(1.0, (reach / (SPOT_SPACING_FRACTION * spacing)) ** 2)
+
+
+@st.composite
+def detector_configs(draw: st.DrawFn, crystal: CrystalConfig | None = None,
+                     lambda_A: float = 1.0) -> DetectorConfig:
+    """A small detector holding the direct beam: distance, beam centre, rotations, two-theta.
+
+    BEAM-pivot conventions keep the direct beam at the beam centre under any rotation, so the
+    rotations span the registry's typical range; for SAMPLE-pivot conventions the rotations are
+    limited so that the beam moves by at most a fifth of the detector.
+    """
+    crystal = crystal or CrystalConfig()
+    convention = draw(st.sampled_from([*BEAM_CONVENTIONS, *SAMPLE_CONVENTIONS]))
+    edge = st.one_of(st.just(BASELINE_PIXELS), st.integers(*DETECTOR_PIXELS))
+    fpixels, spixels = draw(edge), draw(edge)
+    distance = draw(parameter_values("distance_mm"))
+    half_width = spot_half_width_mm(crystal, float(lambda_A), distance)
+    pixel = max(0.1, half_width / (SPOT_FRACTION * min(fpixels, spixels)))
+    size_f, size_s = fpixels * pixel, spixels * pixel
+    oversample = draw(st.sampled_from([1, 2]))
+    position = st.one_of(st.just(None), st.floats(*BEAM_POSITION))
+    frac_f, frac_s = draw(position), draw(position)
+    fields: dict = {}
+    limit = None
+    if convention in SAMPLE_CONVENTIONS:
+        if frac_f is not None:
+            fields["close_f_mm"] = frac_f * size_f
+        if frac_s is not None:
+            fields["close_s_mm"] = frac_s * size_s
+        limit = math.degrees(math.atan(0.2 * min(size_f, size_s) / distance))
+    else:
+        for name, frac, size in (("beam_center_f_mm", frac_f, size_f),
+                                 ("beam_center_s_mm", frac_s, size_s)):
+            if frac is not None:
+                low, high = PARAMETERS[name].typical_range
+                fields[name] = min(max(frac * size, low), high)
+    rotations = {}
+    for name in ("detector_rotx_deg", "detector_roty_deg", "detector_rotz_deg", "twotheta_deg"):
+        angle = draw(parameter_values(name))
+        if limit is not None:  # the same draw, squeezed into the band that keeps the beam on
+            angle *= min(1.0, limit / max(abs(x) for x in PARAMETERS[name].typical_range))
+        rotations[name] = angle
+    return DetectorConfig(
+        convention=convention, distance_mm=distance, pixel_mm=pixel, fpixels=fpixels,
+        spixels=spixels, oversample=oversample, **fields, **rotations,
+    )
+
+
+@st.composite
+def configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) -> Config:
+    """A whole valid configuration around the spec baseline, cheap to simulate."""
+    crystal = draw(crystal_configs(shapes))
+    beam = draw(beam_configs())
+    detector = draw(detector_configs(crystal, float(beam.lambda_A)))
+    return Config(crystal=crystal, beam=beam, detector=detector)
+
+
+def parameter_subsets(names: Sequence[str] | None = None, min_size: int = 1,
+                      max_size: int = 4) -> st.SearchStrategy[tuple[str, ...]]:
+    """Subsets of registry parameters (of ``names``, default all), shrinking to the first one."""
+    pool = list(PARAMETERS if names is None else names)
+    return st.lists(st.sampled_from(pool), min_size=min_size,
+                    max_size=min(max_size, len(pool)), unique=True).map(tuple)
+
+
+def projections() -> st.SearchStrategy[Projection]:
+    """Pixel weights: seeded signed or positive Gaussian weights, or one of the brightest pixels
+    (a random pixel is mostly a dark one, numerically meaningless 30 decades below the peak)."""
+    return st.one_of(
+        st.builds(Projection, kind=st.just("normal"), seed=st.integers(0, 2**16)),
+        st.builds(Projection, kind=st.just("positive"), seed=st.integers(0, 2**16)),
+        st.builds(Projection, kind=st.just("rank"), rank=st.integers(0, RANKED_PIXELS - 1)),
+    )
+
+
+@st.composite
+def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: int = 4,
+          config: st.SearchStrategy[Config] | None = None) -> Case:
+    """A configuration plus a parameter subset, a projection, a direction and a few numbers."""
+    chosen = draw(config if config is not None else configs(shapes))
+    # Drawn from the whole registry (a pool that does not change with the configuration, so
+    # names and configuration shrink independently), then narrowed to what the image uses.
+    drawn = draw(parameter_subsets(max_size=max_names))
+    applicable = applicable_parameters(chosen)
+    names = tuple(n for n in drawn if n in applicable) or applicable[:1]
+    component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))
+    components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
+    direction = tuple(components[: len(names)])
+    periodic = [n for n in PARAMETERS if PARAMETERS[n].period is not None]
+    return Case(
+        config=chosen,
+        names=names,
+        projection=draw(projections()),
+        direction=direction,
+        factor=draw(st.one_of(st.just(2.0), st.floats(1e-3, 1e3))),
+        turns=draw(st.one_of(st.just(1), st.integers(-3, 3).filter(bool))),
+        angle=draw(st.sampled_from(periodic)),
+        shift_deg=draw(st.one_of(st.just(30.0), st.floats(-180.0, 180.0))),
+    )
+
+
+def coverage_labels(case: Case) -> list[str]:
+    """What a case covers, for ``hypothesis.event`` (Hypothesis floats are far from uniform)."""
+    crystal, det = case.config.crystal, case.config.detector
+    labels = [f"convention {det.convention}", f"shape {crystal.shape}"]
+    angles_ = [float(getattr(crystal, f"cell_{x}")) for x in ("alpha", "beta", "gamma")]
+    if any(a > 90.0 for a in angles_):
+        labels.append("obtuse cell angle")
+    if any(a != 90.0 for a in angles_):
+        labels.append("non-orthogonal cell")
+    if crystal.mosaic_domains > 1:
+        labels.append("mosaic")
+    if crystal.phi_steps > 1:
+        labels.append("several phi steps")
+    missets = [float(getattr(crystal, f"misset_rot_{x}")) for x in "xyz"]
+    if any(m != 0.0 and m in SPECIAL_ANGLES for m in missets):
+        labels.append("special nonzero misset angle (90, 180, 89, ...)")
+    if any(m not in SPECIAL_ANGLES for m in missets):
+        labels.append("general misset angle")
+    if beam_near_edge(case.config):
+        labels.append("direct beam near detector edge")
+    if det.pixel_mm > 0.1:
+        labels.append("enlarged pixels")
+    return labels
+
+
+def beam_near_edge(config: Config) -> bool:
+    """True when the direct beam sits within a quarter of the detector edge from a border."""
+    from .detector import resolved_beam_center_mm, resolved_close_mm
+
+    det = config.detector
+    if det.convention in SAMPLE_CONVENTIONS:
+        f, s = resolved_close_mm(det)
+    else:
+        f, s = resolved_beam_center_mm(det)
+    fracs = (f / (det.fpixels * det.pixel_mm), s / (det.spixels * det.pixel_mm))
+    return any(x < 0.25 or x > 0.75 for x in fracs)

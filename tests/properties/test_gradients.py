@@ -1,0 +1,31 @@
+"""Gradient properties: analytic vs numerical derivatives, forward vs reverse mode.
+
+Parameter subsets, configurations, pixel weights and directions are all drawn by Hypothesis
+(``braggcheck.strategies.cases``); the checks live in ``braggcheck.checks`` so that
+``braggcheck replay`` reruns exactly what failed here.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given
+
+from braggcheck.harness import run_property, with_stored_examples
+from braggcheck.strategies import cases
+
+
+@with_stored_examples("gradient")
+@given(case=cases())
+def test_gradient_matches_finite_differences(case):
+    run_property("gradient", case, "test_gradient_matches_finite_differences")
+
+
+@with_stored_examples("forward_reverse")
+@given(case=cases(max_names=6))
+def test_forward_mode_equals_reverse_mode(case):
+    run_property("forward_reverse", case, "test_forward_mode_equals_reverse_mode")
+
+
+@with_stored_examples("finite")
+@given(case=cases(shapes=("square", "round", "gauss", "tophat")))
+def test_images_and_gradients_are_finite(case):
+    run_property("finite", case, "test_images_and_gradients_are_finite")

@@ -1,0 +1,61 @@
+"""``braggcheck replay`` and ``braggcheck check`` from the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from braggcheck.cli import main
+from braggcheck.example_store import EXAMPLES_DIR
+
+
+def test_replay_prints_per_parameter_derivatives(capsys):
+    path = EXAMPLES_DIR / "triclinic_obtuse_misset.json"
+    assert main(["replay", str(path), "--check", "gradient"]) == 0
+    out = capsys.readouterr().out
+    assert "analytic" in out and "numerical" in out and "cell_alpha" in out
+    assert "gradient: PASS" in out
+
+
+def test_replay_every_check_of_an_example(capsys):
+    assert main(["replay", str(EXAMPLES_DIR / "baseline.json")]) == 0
+    out = capsys.readouterr().out
+    assert "all checks passed" in out and "brightest_spot: PASS" in out
+
+
+def test_replay_missing_file_exits_2(capsys, tmp_path):
+    assert main(["replay", str(tmp_path / "missing.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
+
+
+def test_check_runs_and_summarises(tmp_path):
+    command = [sys.executable, "-m", "braggcheck", "check", "--examples", "2", "--seed", "3",
+               "--checks", "gradient"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "configurations tried" in result.stdout
+    assert "worst relative error" in result.stdout
+
+
+def test_check_rejects_unknown_check(capsys):
+    assert main(["check", "--checks", "nonsense"]) == 2
+    assert "nonsense" in capsys.readouterr().err
+
+
+def test_check_fails_on_a_broken_simulator_and_prints_the_replay(tmp_path, monkeypatch,
+                                                                  capsys):
+    import braggcheck.simulator
+
+    original = braggcheck.simulator.build_state
+
+    def detached(*args, **kwargs):  # every parameter's gradient cut off
+        return {k: v.detach() for k, v in original(*args, **kwargs).items()}
+
+    monkeypatch.setattr(braggcheck.simulator, "build_state", detached)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--examples", "5", "--checks", "gradient"]) == 1
+    out = capsys.readouterr().out
+    assert "gradient         FAIL" in out
+    assert "braggcheck replay reports/failures/check_gradient.json" in out
+    assert (tmp_path / "reports" / "failures" / "check_gradient.json").exists()
