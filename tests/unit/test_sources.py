@@ -84,7 +84,8 @@ def test_grid_values_and_order():
     # horizontal outer, vertical inner, values step * i - range / 2 (mrad)
     pairs = divergence_pairs(beam_of("-divergence 0.4 -divsteps 3 -square_div"))
     values = [-0.2, 0.0, 0.2]
-    assert pairs == pytest.approx([(h, v) for h in values for v in values])
+    expected = [(h, v) for h in values for v in values]
+    np.testing.assert_allclose(np.array(pairs), np.array(expected), rtol=1e-12, atol=1e-15)
 
 
 def test_wavelengths_and_dispersion_innermost():
