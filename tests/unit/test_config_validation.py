@@ -7,17 +7,14 @@ import math
 import pytest
 import torch
 
-from braggcheck import BeamConfig, Config, ConfigError, CrystalConfig, DetectorConfig, simulate
+from braggcheck import BeamConfig, Config, CrystalConfig, DetectorConfig, simulate
+
+from .error_message import one_line_message
 
 SMALL = Config(detector=DetectorConfig(fpixels=3, spixels=3, oversample=1))
 
 
-def _message(call, *args, **kwargs) -> str:
-    with pytest.raises(ConfigError) as error:
-        call(*args, **kwargs)
-    text = str(error.value)
-    assert "\n" not in text
-    return text
+_message = one_line_message
 
 
 @pytest.mark.parametrize(("section", "name", "value", "expected"), [

@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 
-from braggcheck import ConfigError
 from braggcheck.validation import (
     check_bool,
     check_int,
@@ -16,13 +15,9 @@ from braggcheck.validation import (
     describe_range,
 )
 
+from .error_message import one_line_message
 
-def _message(call, *args, **kwargs) -> str:
-    with pytest.raises(ConfigError) as error:
-        call(*args, **kwargs)
-    text = str(error.value)
-    assert "\n" not in text
-    return text
+_message = one_line_message
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, torch.tensor(math.nan)])
