@@ -12,6 +12,7 @@ cover the whole detector. No filtering beyond non-degenerate cells.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
@@ -287,6 +288,20 @@ def projections() -> st.SearchStrategy[Projection]:
     )
 
 
+def differentiated_names(config: Config, start: int, shuffle_seed: int,
+                         count: int) -> tuple[str, ...]:
+    """Up to ``count`` registry parameters that ``config``'s image depends on: the first
+    applicable one from registry index ``start`` on (wrapping), then the others in a shuffle
+    seeded by ``shuffle_seed``. Any applicable parameter can come first (the coverage test
+    checks it); ``start`` 0 and ``count`` 1 give cell_a, where examples shrink to."""
+    pool = list(PARAMETERS)
+    applicable = applicable_parameters(config)
+    first = next(n for n in pool[start:] + pool[:start] if n in applicable)
+    rest = [n for n in pool if n != first and n in applicable]
+    random.Random(shuffle_seed).shuffle(rest)
+    return (first, *rest)[:count]
+
+
 @st.composite
 def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: int = 4,
           config: st.SearchStrategy[Config] | None = None, focus: str | None = None) -> Case:
@@ -300,11 +315,12 @@ def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: i
         # Every needs-gated parameter is applicable in over half of the drawn configurations.
         strategy = strategy.filter(lambda c: focus in applicable_parameters(c))
     chosen = draw(strategy)
-    # Drawn from the whole registry (a pool that does not change with the configuration, so
-    # names and configuration shrink independently), then narrowed to what the image uses.
-    drawn = draw(parameter_subsets(max_size=max_names))
-    applicable = applicable_parameters(chosen)
-    names = tuple(n for n in drawn if n in applicable) or applicable[:1]
+    # Names come from the whole registry (a pool that does not change with the configuration,
+    # so names and configuration shrink independently), narrowed to what the image uses.
+    start = draw(st.integers(0, len(PARAMETERS) - 1))
+    shuffle_seed = draw(st.integers(0, 2**32 - 1))
+    count = draw(st.integers(1, max_names))
+    names = differentiated_names(chosen, start, shuffle_seed, count)
     if focus is not None:
         names = (focus, *(n for n in names if n != focus))[:max_names]
     component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))

@@ -11,12 +11,18 @@ import dataclasses
 
 import pytest
 
-from braggcheck import PARAMETERS
+from braggcheck import PARAMETERS, Config
+from braggcheck.cases import applicable_parameters
 from braggcheck.checks import CHECKS
-from braggcheck.strategies import cases, derandomized_sample, unreachable_parameters
+from braggcheck.strategies import (
+    cases,
+    derandomized_sample,
+    differentiated_names,
+    unreachable_parameters,
+)
 
-SAMPLE = 150
-"""Generated cases checked for applicability and drawn names (nothing is simulated)."""
+SAMPLE = 100
+"""Generated cases checked for applicability (nothing is simulated)."""
 FOCUSED = 8
 """Focused cases per parameter, of which at least one must resolve its derivative."""
 
@@ -39,10 +45,24 @@ def test_the_coverage_check_names_a_parameter_added_to_the_registry(sample):
         "new_parameter"]
 
 
-def test_every_registry_parameter_is_drawn_for_differentiation(sample):
-    drawn = {n for case in sample for n in case.names}
-    missing = [n for n in PARAMETERS if n not in drawn]
-    assert not missing, f"registry parameters no generated case differentiates: {missing}"
+ALL_APPLY = Config().replace(
+    fpixels=16, spixels=16, mosaic_domains=2, mosaic_spread_deg=0.5, hdiv_range_mrad=1.0,
+    hdiv_steps=2, dispersion_pct=0.5, dispersion_steps=2)
+"""A configuration that meets every registry ``needs``."""
+
+
+def test_every_registry_parameter_applies_to_a_configuration_meeting_every_need():
+    assert applicable_parameters(ALL_APPLY) == tuple(PARAMETERS)
+
+
+def test_cases_can_differentiate_every_applicable_parameter_first(sample):
+    """``cases`` draws the registry index its names start from over the whole registry; from
+    each index, the first applicable parameter is differentiated first."""
+    configs = [ALL_APPLY, *(case.config for case in sample[:10])]
+    for config in configs:
+        firsts = {differentiated_names(config, start, 0, 1)[0]
+                  for start in range(len(PARAMETERS))}
+        assert firsts == set(applicable_parameters(config))
 
 
 @pytest.mark.parametrize("name", list(PARAMETERS))
