@@ -142,16 +142,27 @@ class Case:
 
 
 def applicable_parameters(config: Config) -> tuple[str, ...]:
-    """Registry parameters the image of ``config`` depends on (their ``needs`` are met)."""
-    from .detector import effective_pivot
+    """Registry parameters the image of ``config`` depends on (their ``needs`` are met).
 
-    names = []
-    for name in PARAMETERS:
-        if name.startswith("beam_center") and effective_pivot(config.detector) != "beam":
-            continue
-        if name == "mosaic_spread_deg" and config.crystal.mosaic_domains < 2:
-            continue
-        if name == "polarization" and config.beam.nopolar:
-            continue
-        names.append(name)
-    return tuple(names)
+    Elsewhere the derivative is identically zero (the parameter is not used), so a gradient
+    check asks only for these.
+    """
+    from .detector import effective_pivot
+    from .sources import axis_grid, divergence_pairs
+
+    beam = config.beam
+    unused = set()
+    if effective_pivot(config.detector) != "beam":
+        unused |= {"beam_center_f_mm", "beam_center_s_mm"}
+    if config.crystal.mosaic_domains < 2:
+        unused.add("mosaic_spread_deg")
+    if beam.nopolar:
+        unused.add("polarization")
+    # divergence_mrad scales the configured grid's angles: it needs a grid with an angle.
+    if beam.nominal_divergence_mrad <= 0 or not any(h or v for h, v in divergence_pairs(beam)):
+        unused.add("divergence_mrad")
+    # dispersion sets the spread of the wavelengths: it needs more than one of them.
+    if len(axis_grid(float(beam.dispersion_pct), beam.dispersion_steps,
+                     beam.dispersion_step_pct)) < 2:
+        unused.add("dispersion")
+    return tuple(name for name in PARAMETERS if name not in unused)

@@ -77,8 +77,13 @@ FIELD_LIMITS: dict[str, Limits] = {
     "fpixels": Limits(1, MAX_PIXELS),
     "spixels": Limits(1, MAX_PIXELS),
     "oversample": Limits(1, 64),
+    "sensor_thickness_um": Limits(0.0, 1e6),
+    "sensor_attenuation_um": Limits(0.0, low_inclusive=False),
+    "sensor_layers": Limits(1, 1000),
 }
 """Ranges of the non-registry numeric fields; a field missing here gets type and NaN checks."""
+INFINITY_VALID = frozenset({"sensor_attenuation_um"})
+"""Fields where +inf is a valid value (an infinite attenuation length: no absorption)."""
 
 
 def _outside(low: float | None, high: float | None, low_inclusive: bool,
@@ -202,7 +207,9 @@ def invalid_values_for(section: str, name: str) -> st.SearchStrategy[Any] | None
         options.append(st.sampled_from(["false", "yes", 0, 1, 1.0]))
     elif kind in (int, float):
         integer = kind is int
-        options += [NON_FINITE, NOT_A_NUMBER, st.booleans()]
+        non_finite = (st.sampled_from([math.nan, -math.inf]) if name in INFINITY_VALID
+                      else NON_FINITE)
+        options += [non_finite, NOT_A_NUMBER, st.booleans()]
         if integer:
             options.append(st.sampled_from([1.0, 2.5, "3"]))
         if limits is not None:

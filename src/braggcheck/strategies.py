@@ -12,13 +12,17 @@ cover the whole detector. No filtering beyond non-degenerate cells.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import random
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from hypothesis import strategies as st
 
 from .cases import Case, Projection, applicable_parameters
 from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from .registry import PARAMETERS
+
+T = TypeVar("T")
 
 BASELINE_PIXELS = 16
 DETECTOR_PIXELS = (8, 24)
@@ -43,6 +47,10 @@ SPECIAL_ANGLES = (0.0, 90.0, -90.0, 180.0, 89.0, 45.0)
 GRADIENT_SHAPES = ("square", "round", "gauss")
 """TOPHAT is a step function (zero gradient almost everywhere), so gradient checks skip it."""
 ALL_SHAPES = (*GRADIENT_SHAPES, "tophat")
+GRID_STEPS = (2, 3)
+"""Steps per axis of a drawn source grid (divergence h and v, dispersion): few, so cheap."""
+DIVERGENCE_ASPECT = (0.25, 1.0)
+"""Vertical over horizontal divergence range of a drawn grid."""
 
 
 def parameter_values(name: str, low: float | None = None,
@@ -147,12 +155,31 @@ def crystal_configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) ->
 
 @st.composite
 def beam_configs(draw: st.DrawFn) -> BeamConfig:
-    """Wavelength, fluence (log-uniform) and polarization (or none)."""
+    """Wavelength, fluence (log-uniform), polarization (or none) and, in some examples, a small
+    source grid: a divergence grid of 2 or 3 steps per axis and/or 2 or 3 wavelengths.
+
+    The grid shrinks away (one step per axis: a single source, the baseline). Its size comes
+    from the registry's ``divergence_mrad`` and ``dispersion`` typical ranges; at most
+    ``GRID_STEPS[1]`` steps per axis keep an example within a few dozen sources.
+    """
+    steps = st.one_of(st.just(1), st.integers(*GRID_STEPS))
+    # Independent draws, each shrinking to one step on its own.
+    hsteps, vsteps, dsteps = draw(steps), draw(steps), draw(steps)
+    divergence = draw(parameter_values("divergence_mrad"))
+    aspect = draw(st.one_of(st.just(1.0), st.floats(*DIVERGENCE_ASPECT)))
+    dispersion = draw(parameter_values("dispersion"))
     return BeamConfig(
         lambda_A=draw(parameter_values("lambda_A")),
         fluence=draw(parameter_values("fluence")),
         polarization=draw(parameter_values("polarization")),
         nopolar=draw(st.booleans()),
+        hdiv_range_mrad=divergence if hsteps > 1 else 0.0,
+        hdiv_steps=hsteps,
+        vdiv_range_mrad=divergence * aspect if vsteps > 1 else 0.0,
+        vdiv_steps=vsteps,
+        round_div=draw(st.sampled_from([True, False])),
+        dispersion_pct=dispersion if dsteps > 1 else 0.0,
+        dispersion_steps=dsteps,
     )
 
 
@@ -261,16 +288,41 @@ def projections() -> st.SearchStrategy[Projection]:
     )
 
 
+def differentiated_names(config: Config, start: int, shuffle_seed: int,
+                         count: int) -> tuple[str, ...]:
+    """Up to ``count`` registry parameters that ``config``'s image depends on: the first
+    applicable one from registry index ``start`` on (wrapping), then the others in a shuffle
+    seeded by ``shuffle_seed``. Any applicable parameter can come first (the coverage test
+    checks it); ``start`` 0 and ``count`` 1 give cell_a, where examples shrink to."""
+    pool = list(PARAMETERS)
+    applicable = applicable_parameters(config)
+    first = next(n for n in pool[start:] + pool[:start] if n in applicable)
+    rest = [n for n in pool if n != first and n in applicable]
+    random.Random(shuffle_seed).shuffle(rest)
+    return (first, *rest)[:count]
+
+
 @st.composite
 def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: int = 4,
-          config: st.SearchStrategy[Config] | None = None) -> Case:
-    """A configuration plus a parameter subset, a projection, a direction and a few numbers."""
-    chosen = draw(config if config is not None else configs(shapes))
-    # Drawn from the whole registry (a pool that does not change with the configuration, so
-    # names and configuration shrink independently), then narrowed to what the image uses.
-    drawn = draw(parameter_subsets(max_size=max_names))
-    applicable = applicable_parameters(chosen)
-    names = tuple(n for n in drawn if n in applicable) or applicable[:1]
+          config: st.SearchStrategy[Config] | None = None, focus: str | None = None) -> Case:
+    """A configuration plus a parameter subset, a projection, a direction and a few numbers.
+
+    ``focus`` (a registry name): only configurations whose image depends on it, and it is the
+    first differentiated name (``braggcheck check`` tops up parameters it has not resolved).
+    """
+    strategy = config if config is not None else configs(shapes)
+    if focus is not None:
+        # Every needs-gated parameter is applicable in over half of the drawn configurations.
+        strategy = strategy.filter(lambda c: focus in applicable_parameters(c))
+    chosen = draw(strategy)
+    # Names come from the whole registry (a pool that does not change with the configuration,
+    # so names and configuration shrink independently), narrowed to what the image uses.
+    start = draw(st.integers(0, len(PARAMETERS) - 1))
+    shuffle_seed = draw(st.integers(0, 2**32 - 1))
+    count = draw(st.integers(1, max_names))
+    names = differentiated_names(chosen, start, shuffle_seed, count)
+    if focus is not None:
+        names = (focus, *(n for n in names if n != focus))[:max_names]
     component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))
     components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
     direction = tuple(components[: len(names)])
@@ -285,6 +337,29 @@ def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: i
         angle=draw(st.sampled_from(periodic)),
         shift_deg=draw(st.one_of(st.just(30.0), st.floats(-180.0, 180.0))),
     )
+
+
+def derandomized_sample(strategy: st.SearchStrategy[T], count: int) -> list[T]:
+    """``count`` values of ``strategy``, the same on every run (Hypothesis derandomized)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    values: list[T] = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(value: T) -> None:
+        values.append(value)
+
+    collect()
+    return values
+
+
+def unreachable_parameters(sample: Sequence[Config],
+                           registry: Mapping[str, object] = PARAMETERS) -> list[str]:
+    """Registry names applicable in none of ``sample``: the property suite cannot check them."""
+    reached = {name for config in sample for name in applicable_parameters(config)}
+    return [name for name in registry if name not in reached]
 
 
 def coverage_labels(case: Case) -> list[str]:
@@ -309,6 +384,12 @@ def coverage_labels(case: Case) -> list[str]:
         labels.append("direct beam near detector edge")
     if det.pixel_mm > 0.1:
         labels.append("enlarged pixels")
+    beam = case.config.beam
+    if beam.hdiv_steps > 1 or beam.vdiv_steps > 1:
+        labels.append("divergence grid")
+    if beam.dispersion_steps > 1:
+        labels.append("wavelength spread")
+    labels.append("no polarization (-nopolar)" if beam.nopolar else "polarization")
     return labels
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from braggcheck import PARAMETERS
 from braggcheck.cli import main
 from braggcheck.example_store import EXAMPLES_DIR
 
@@ -36,6 +37,9 @@ def test_check_runs_and_summarises(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "configurations tried" in result.stdout
     assert "worst relative error" in result.stdout
+    # Focused cases top up what two random draws miss: every registry parameter is resolved.
+    assert f"parameters checked: {len(PARAMETERS)} (" in result.stdout, result.stdout
+    assert "parameters not resolved" not in result.stdout
 
 
 def test_check_rejects_unknown_check(capsys):

@@ -3,8 +3,11 @@
 Draws random valid configurations, parameter subsets, pixel weights and directions with
 Hypothesis (after replaying the stored edge cases), and checks reverse-mode gradients against
 finite differences, forward mode against reverse mode, and that images and gradients are
-finite. Prints what was covered and the worst relative error; on a failure, the shrunk case is
-written to reports/failures/ with the command that replays it, and the exit status is 1.
+finite. Registry parameters the gradient check's draws did not resolve then get a few focused
+cases each (configurations whose image depends on them, differentiating them first), so every
+parameter's derivative is checked. Prints what was covered and the worst relative error; on a
+failure, the shrunk case is written to reports/failures/ with the command that replays it, and
+the exit status is 1.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import torch
 from ..checks import CheckResult
 from ..cli import argument_parser
 from ..errors import ConfigError
+from ..registry import PARAMETERS
 
 try:
     from hypothesis import HealthCheck, given, seed, settings
+    from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
 
     from ..harness import PropertyFailure, run_property, with_stored_examples
     from ..strategies import ALL_SHAPES, GRADIENT_SHAPES, cases
@@ -27,6 +32,8 @@ except ImportError:  # the command is there, but Hypothesis is a test dependency
     settings = None
 
 DEFAULT_CHECKS = ("gradient", "forward_reverse", "finite")
+FOCUS_EXAMPLES = 10
+"""Most focused cases per parameter left unresolved by the gradient check's random draws."""
 
 
 class _Tally:
@@ -47,32 +54,43 @@ class _Tally:
         self.worst = max(self.worst, result.worst)
 
 
-def _run(check: str, examples: int, seed_value: int, tally: _Tally) -> str | None:
+def _run(check: str, examples: int, seed_value: int, tally: _Tally,
+         focus: str | None = None) -> str | None:
+    """Run one check over generated cases (stored ones first), or, with ``focus``, over cases
+    that differentiate that parameter first, until its derivative has been resolved once."""
     shapes = ALL_SHAPES if check == "finite" else GRADIENT_SHAPES
+    strategy = cases(shapes=shapes, focus=focus)
 
-    @seed(seed_value)
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-              print_blob=False)
-    @with_stored_examples(check)
-    @given(case=cases(shapes=shapes))
-    def prop(case):
-        from ..checks import CHECKS
+    def test(case):
         from ..strategies import coverage_labels
 
-        result = CHECKS[check](case)
+        if focus is not None and tally.parameters[focus]:
+            return  # resolved: the remaining draws cost nothing
         tally.configs += 1
         tally.events.update(coverage_labels(case))
-        if result.inconclusive:
+        try:
+            result = run_property(check, case, f"check_{check}")
+        except UnsatisfiedAssumption:  # inconclusive: rejected
             tally.inconclusive += 1
-        elif check in ("gradient", "forward_reverse"):
+            raise
+        # Counted only once passed: a failing case is replayed while shrinking, and must not
+        # have marked its parameter resolved (the early return above would make it flaky).
+        if check in ("gradient", "forward_reverse"):
             tally.add(result)
-        run_property(check, case, f"check_{check}")
 
+    test = given(case=strategy)(test)
+    if focus is None:
+        test = with_stored_examples(check)(test)
+    prop = settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+                    print_blob=False)(test)
+    prop = seed(seed_value)(prop)
     try:
         prop()
     except PropertyFailure as failure:
         return str(failure)
+    except Unsatisfiable:  # every focused case was inconclusive: reported as not resolved
+        return None
     return None
 
 
@@ -107,13 +125,26 @@ def main(args: list[str]) -> int:
         print(f"{check:<16} {status}")
         if message:
             failures.append((check, message))
+        elif check == "gradient":
+            # Parameters the random draws did not resolve (rarely drawn, or their derivative
+            # is often below the finite-difference noise): a few focused cases each.
+            for name in PARAMETERS:
+                if not tally.parameters[name] and not failures:
+                    message = _run(check, FOCUS_EXAMPLES, options.seed, tally, focus=name)
+                    if message:
+                        print(f"{'  ' + name:<16} FAIL")
+                        failures.append((f"{check} ({name})", message))
     elapsed = time.perf_counter() - start
     print(f"\nconfigurations tried: {tally.configs} (seed {options.seed}, "
-          f"{options.examples} generated per check, stored edge cases first); "
+          f"{options.examples} generated per check, stored edge cases first, then "
+          f"focused cases for parameters not yet resolved); "
           f"inconclusive (rejected): {tally.inconclusive}")
     params = ", ".join(f"{n} x{c}" for n, c in sorted(tally.parameters.items()))
     print(f"derivative comparisons resolved: {tally.comparisons}; parameters checked: "
           f"{len(tally.parameters)} ({params})")
+    unresolved = [n for n in PARAMETERS if not tally.parameters[n]]
+    if "gradient" in chosen and unresolved:
+        print(f"parameters not resolved: {', '.join(unresolved)}")
     print(f"worst relative error (resolved derivatives): {tally.worst:.2e}")
     print("coverage: " + ", ".join(f"{label} {count}" for label, count in
                                    tally.events.most_common()))

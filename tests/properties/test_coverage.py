@@ -1,0 +1,80 @@
+"""Registry coverage of the property suite: every parameter is one the generated cases reach.
+
+The same spirit as ``tests/gradcheck``'s coverage test: a parameter added to the registry (or a
+``needs`` the strategies never meet) fails here by name, rather than going silently unchecked.
+The samples are derandomized, so the result is the same on every run and every profile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from braggcheck import PARAMETERS, Config
+from braggcheck.cases import applicable_parameters
+from braggcheck.checks import CHECKS
+from braggcheck.strategies import (
+    cases,
+    derandomized_sample,
+    differentiated_names,
+    unreachable_parameters,
+)
+
+SAMPLE = 100
+"""Generated cases checked for applicability (nothing is simulated)."""
+FOCUSED = 8
+"""Focused cases per parameter, of which at least one must resolve its derivative."""
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return derandomized_sample(cases(), SAMPLE)
+
+
+def test_every_registry_parameter_is_applicable_in_generated_configs(sample):
+    missing = unreachable_parameters([case.config for case in sample])
+    assert not missing, (f"registry parameters the strategies never make applicable (their "
+                         f"derivative is never checked): {missing}")
+
+
+def test_the_coverage_check_names_a_parameter_added_to_the_registry(sample):
+    extra = dataclasses.replace(PARAMETERS["fluence"], name="new_parameter")
+    registry = {**PARAMETERS, "new_parameter": extra}
+    assert unreachable_parameters([case.config for case in sample], registry) == [
+        "new_parameter"]
+
+
+ALL_APPLY = Config().replace(
+    fpixels=16, spixels=16, mosaic_domains=2, mosaic_spread_deg=0.5, hdiv_range_mrad=1.0,
+    hdiv_steps=2, dispersion_pct=0.5, dispersion_steps=2)
+"""A configuration that meets every registry ``needs``."""
+
+
+def test_every_registry_parameter_applies_to_a_configuration_meeting_every_need():
+    assert applicable_parameters(ALL_APPLY) == tuple(PARAMETERS)
+
+
+def test_cases_can_differentiate_every_applicable_parameter_first(sample):
+    """``cases`` draws the registry index its names start from over the whole registry; from
+    each index, the first applicable parameter is differentiated first."""
+    configs = [ALL_APPLY, *(case.config for case in sample[:10])]
+    for config in configs:
+        firsts = {differentiated_names(config, start, 0, 1)[0]
+                  for start in range(len(PARAMETERS))}
+        assert firsts == set(applicable_parameters(config))
+
+
+@pytest.mark.parametrize("name", list(PARAMETERS))
+def test_the_gradient_check_resolves_every_registry_parameter(name):
+    """Applicable is not enough: the derivative must rise above the finite-difference noise
+    (polarization's is proportional to sin^2(2 theta), small near the direct beam)."""
+    statuses = []
+    for case in derandomized_sample(cases(focus=name), FOCUSED):
+        result = CHECKS["gradient"](case)
+        assert result.passed or result.inconclusive, result.report()
+        row = next((r for r in result.rows if r.name == name), None)
+        statuses.append(row.status if row else result.message)
+        if row is not None and row.status == "ok":
+            return
+    pytest.fail(f"{name}: no focused case resolved its derivative; got {statuses}")
