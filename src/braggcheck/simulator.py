@@ -10,11 +10,11 @@ pass instead of storing its intermediates.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import TypeVar
 
 import torch
-from torch.utils.checkpoint import checkpoint
 
 from .compilation import maybe_compile
 from .config import Config, _check_cell_angles
@@ -22,6 +22,7 @@ from .constants import R_E_SQUARED_M2
 from .crystal import cell_basis, mosaic_matrices, orientations, phi_angles
 from .detector import FRAMES, DetectorGeometry, detector_geometry, resolved_beam_center_mm
 from .errors import ConfigError
+from .fused_lattice import fused_applies, square_lattice_intensity
 from .physics import (
     gauss_lattice_factor,
     nearest_integer,
@@ -33,7 +34,9 @@ from .physics import (
 from .registry import PARAMETERS
 from .sources import Sources, source_grid
 
-ELEMENTS_PER_CHUNK = 1 << 21
+T = TypeVar("T")
+
+ELEMENTS_PER_CHUNK = 1 << 17
 """Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
 
 
@@ -81,6 +84,8 @@ class Scene:
     detector: DetectorGeometry
     sources: Sources
     orientations: torch.Tensor  # (O, 3, 3): real basis vectors (m) per phi step x domain
+    projection: torch.Tensor  # (3*S*O, 3): rows a_i / lambda_s, ordered (axis i, source, orient.)
+    projection_offset: torch.Tensor  # (3*S*O, 1): incident_s . a_i / lambda_s, same order
     reciprocal: torch.Tensor  # (3, 3): unrotated reciprocal basis (1/A), for GAUSS/TOPHAT
     cells: tuple[int, int, int]
     amplitudes: torch.Tensor | None  # dense F grid or None when every F is default_F
@@ -113,10 +118,14 @@ def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
     steps = sources.wavelength.shape[0] * crystal.mosaic_domains * crystal.phi_steps
     steps *= oversample * oversample
     table = crystal.hkl
+    oriented = orientations(basis.real, spindle, phis, mosaic)
+    projection, projection_offset = hkl_projection(sources, oriented)
     return Scene(
         detector=geometry,
         sources=sources,
-        orientations=orientations(basis.real, spindle, phis, mosaic),
+        orientations=oriented,
+        projection=projection,
+        projection_offset=projection_offset,
         reciprocal=basis.reciprocal,
         cells=(crystal.n_a, crystal.n_b, crystal.n_c),
         amplitudes=None if table is None else torch.as_tensor(
@@ -131,6 +140,19 @@ def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
         point_pixel=det.point_pixel,
         scale=R_E_SQUARED_M2 * state["fluence"] / steps,
     )
+
+
+def hkl_projection(sources: Sources, oriented: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fold wavelength and incident direction into the Miller-index projection, once per image.
+
+    h_i = a_i . (d - i_s) / lambda_s = d . (a_i / lambda_s) - i_s . (a_i / lambda_s), so one
+    matrix product of the unit diffracted directions with ``projection`` minus ``offset`` gives
+    every (axis, source, orientation) index with no per-sample scattering vector.
+    """
+    scaled = oriented[None] / sources.wavelength[:, None, None, None]  # (S, O, 3 axes, 3)
+    offset = torch.einsum("sk,soik->iso", sources.incident, scaled)
+    return scaled.permute(2, 0, 1, 3).reshape(-1, 3), offset.reshape(-1, 1)
 
 
 def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
@@ -171,6 +193,14 @@ def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
     return tophat_lattice_factor(hkl, scene.reciprocal, scene.cells, scene.fudge)
 
 
+def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
+    """The squared lattice factor; with a gradient wanted, the fused form where it applies."""
+    if scene.shape == "square" and torch.is_grad_enabled() and fused_applies(scene.cells):
+        return square_lattice_intensity(hkl, scene.cells)
+    lattice = lattice_factor(scene, hkl)
+    return lattice * lattice
+
+
 def subpixel_offsets(oversample: int, like: torch.Tensor) -> torch.Tensor:
     """(O*O, 2) offsets (slow, fast) in units of a subpixel, slow index outer."""
     grid = torch.arange(oversample, dtype=like.dtype, device=like.device) + 0.5
@@ -186,17 +216,28 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.
     step = det.pixel / o
     s_pos = (slow[:, None] * o + sub[None, :, 0]) * step  # (P, O*O)
     f_pos = (fast[:, None] * o + sub[None, :, 1]) * step
-    position = det.pix0 + f_pos[..., None] * det.fdet + s_pos[..., None] * det.sdet
-    distance = torch.linalg.norm(position, dim=-1)  # > 0: the detector never holds the sample
-    diffracted = position / distance[..., None]
+    # Sample-to-subpixel vectors as columns (3, P*U): the detector plane in one fused product.
+    plane = torch.stack((det.fdet, det.sdet), dim=1)  # (3, 2)
+    position = torch.addmm(det.pix0[:, None], plane,
+                           torch.stack((f_pos.reshape(-1), s_pos.reshape(-1))))
+    # > 0: no pixel holds the sample. (vector_norm over dim 0 is ~50x slower on CPU.)
+    distance = (position * position).sum(0).sqrt()
 
-    incident = scene.sources.incident  # (S, 3)
-    wavelength = scene.sources.wavelength  # (S,)
-    scattering = (diffracted[:, :, None, :] - incident) / wavelength[:, None]  # (P, U, S, 3)
-    hkl = torch.einsum("pusk,oik->pusoi", scattering, scene.orientations)
+    # Miller indices of every sample, laid out (source x orientation, pixel x subpixel, axis)
+    # so that h, k and l are each contiguous: h_i = (a_i / lambda) . position / distance
+    # - offset_i, one matrix product and one fused multiply-add instead of a general einsum.
+    hkl = torch.addcmul(-scene.projection_offset, scene.projection @ position, 1 / distance)
+    hkl = hkl.view(3, -1, distance.shape[0]).permute(1, 2, 0)  # (S*O, P*U, 3)
     amplitude = structure_amplitude(scene, hkl)
-    intensity = (amplitude * amplitude * lattice_factor(scene, hkl) ** 2).sum((1, 2, 3))
+    squared = lattice_intensity(scene, hkl).view(-1, *s_pos.shape)  # (S*O, P, U)
+    if isinstance(amplitude, float):  # one F for all: square it once per pixel, not per sample
+        intensity = amplitude * amplitude * squared.sum((0, 2))
+    else:
+        intensity = (amplitude.view(squared.shape) ** 2 * squared).sum((0, 2))
 
+    distance = distance.view(s_pos.shape)
+    diffracted = position.view(3, *s_pos.shape)[:, :, 0].T / distance[:, :1]  # first subpixel
+    incident = scene.sources.incident
     first = distance[:, 0]
     if scene.point_pixel:
         omega = 1 / first**2
@@ -205,8 +246,70 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.
     if scene.nopolar:
         polar = 1.0
     else:
-        polar = polarization_factor(incident[0], diffracted[:, 0], det.polar, scene.kahn)
+        polar = polarization_factor(incident[0], diffracted, det.polar, scene.kahn)
     return scene.scale * intensity * polar * omega
+
+
+def _tensors(node: object) -> list[torch.Tensor]:
+    """The tensors of a (nested) dataclass such as :class:`Scene`, in field order."""
+    found = []
+    for field in fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, torch.Tensor):
+            found.append(value)
+        elif is_dataclass(value):
+            found.extend(_tensors(value))
+    return found
+
+
+def _with_tensors(node: T, tensors: Iterator[torch.Tensor]) -> T:
+    """``node`` with its tensors replaced, in :func:`_tensors` order."""
+    changes = {}
+    for field in fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, torch.Tensor):
+            changes[field.name] = next(tensors)
+        elif is_dataclass(value):
+            changes[field.name] = _with_tensors(value, tensors)
+    return replace(node, **changes)
+
+
+class _RecomputedChunk(torch.autograd.Function):
+    """One chunk of pixels whose intermediates are not stored: backward evaluates it again.
+
+    Unlike ``torch.utils.checkpoint`` (non-reentrant), the first evaluation runs with autograd
+    off, so it is as cheap as a plain forward and skips the derivative work that
+    :mod:`braggcheck.fused_lattice` does when a graph is recorded. The backward re-runs the
+    chunk on the saved scene tensors themselves (not copies), so ``create_graph=True`` and
+    second derivatives work.
+    """
+
+    @staticmethod
+    def forward(ctx, kernel: Callable, scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
+                *tensors: torch.Tensor) -> torch.Tensor:
+        ctx.kernel, ctx.scene = kernel, scene
+        ctx.save_for_backward(slow, fast, *tensors)
+        return kernel(_with_tensors(scene, iter(tensors)), slow, fast)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        slow, fast, *tensors = ctx.saved_tensors
+        wanted = [i for i, tensor in enumerate(tensors) if tensor.requires_grad]
+        grads: list[torch.Tensor | None] = [None] * len(tensors)
+        if wanted:
+            with torch.enable_grad():
+                # Fresh aliases mark where this chunk's graph starts: some scene tensors are
+                # computed from others (pix0 from fdet, projection from orientations), and
+                # differentiating up to the originals would walk, and free, the shared graph
+                # above the chunk and count those paths twice.
+                aliases = [tensor.view_as(tensor) for tensor in tensors]
+                values = ctx.kernel(_with_tensors(ctx.scene, iter(aliases)), slow, fast)
+            found = torch.autograd.grad(values, [aliases[i] for i in wanted], grad,
+                                        allow_unused=True,
+                                        create_graph=torch.is_grad_enabled())
+            for i, value in zip(wanted, found, strict=True):
+                grads[i] = value
+        return None, None, None, None, *grads
 
 
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
@@ -219,14 +322,15 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
     )
     slow, fast = slow.reshape(-1), fast.reshape(-1)
     kernel = maybe_compile(pixel_values, like.device)
-    pieces = []
+    tensors = _tensors(scene)
     several = slow.numel() > pixels_per_chunk
-    recompute = several and torch.is_grad_enabled()
+    recompute = several and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    pieces = []
     for start in range(0, slow.numel(), pixels_per_chunk):
         s = slow[start:start + pixels_per_chunk]
         f = fast[start:start + pixels_per_chunk]
         if recompute:
-            pieces.append(checkpoint(kernel, scene, s, f, use_reentrant=False))
+            pieces.append(_RecomputedChunk.apply(kernel, scene, s, f, *tensors))
         else:
             pieces.append(kernel(scene, s, f))
     return torch.cat(pieces).reshape(smax - smin + 1, fmax - fmin + 1)

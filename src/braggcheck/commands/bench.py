@@ -1,0 +1,57 @@
+"""``braggcheck bench``: time forward, forward+backward and peak memory for named cases.
+
+Every (case, dtype, compile) row runs in fresh processes (see :mod:`braggcheck.benchmark`), and
+the table's ratios are against the first row, so comparisons hold on a busy machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..benchmark import CASES, machine, measure, table, to_json
+from ..cli import argument_parser
+from ..errors import ConfigError
+
+
+def _parser():
+    parser = argument_parser("bench", __doc__.strip().splitlines()[0])
+    parser.add_argument("--case", action="append", choices=sorted(CASES),
+                        help="case to run (repeatable; default: all): "
+                        + "; ".join(f"{c.name}: {c.description}, {c.detpixels}^2 pixels"
+                                    for c in CASES.values()))
+    parser.add_argument("--dtype", action="append", choices=["float32", "float64"],
+                        help="repeatable; default: both")
+    parser.add_argument("--compile", action="append", choices=["off", "on"],
+                        help="torch.compile off/on (repeatable; default: off)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="timed calls per measurement, best kept (default 3)")
+    parser.add_argument("--quick", action="store_true",
+                        help="detector 1/8 the size per side and one timed call: a smoke run")
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument("--json", type=Path, help="also write the raw numbers as JSON")
+    return parser
+
+
+def main(args: list[str]) -> int:
+    options = _parser().parse_args(args)
+    if options.repeat < 1:
+        raise ConfigError(f"--repeat = {options.repeat}; valid: >= 1")
+    cases = [CASES[name] for name in (options.case or list(CASES))]
+    dtypes = options.dtype or ["float32", "float64"]
+    compiles = [value == "on" for value in (options.compile or ["off"])]
+    shrink, repeat = (8, 1) if options.quick else (1, options.repeat)
+    print(f"machine: {machine()}", flush=True)
+    rows = []
+    for case in cases:
+        for compiled in compiles:
+            for dtype in dtypes:
+                rows.append(measure(case, dtype, compiled, repeat, shrink))
+                print(f"  done {case.name} {dtype} compile={'on' if compiled else 'off'}",
+                      flush=True)
+    text = table(rows)
+    print(text)
+    if options.markdown:
+        options.markdown.write_text(f"machine: {machine()}\n\n{text}\n")
+    if options.json:
+        options.json.write_text(to_json(rows) + "\n")
+    return 0
