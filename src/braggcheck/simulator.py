@@ -2,9 +2,9 @@
 
 ``simulate`` is a pure function of a :class:`Config` and optional tensor overrides of registry
 parameters. Everything that does not depend on pixels (cell, orientations, sources, detector
-placement) is built once; pixels are then evaluated in chunks to bound memory, and, when a
-gradient is wanted and there are several chunks, each chunk is recomputed during the backward
-pass instead of storing its intermediates.
+placement) is built once; pixels are then evaluated in chunks sized for the cache, and, when a
+gradient is wanted and storing every chunk's autograd state would exceed ``STORED_BYTES_LIMIT``,
+each chunk is evaluated without storing and recomputed during the backward pass.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ from .registry import PARAMETERS
 from .sources import Sources, source_grid
 
 T = TypeVar("T")
+
+STORED_BYTES_LIMIT = 512 * 2**20
+"""With a gradient wanted, chunks keep their autograd state (backward = one pass) while
+:func:`stored_bytes` stays below this; above it each chunk is evaluated without storing and
+recomputed in the backward pass, so memory no longer grows with the image."""
 
 ELEMENTS_PER_CHUNK = 1 << 17
 """Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
@@ -312,6 +317,14 @@ class _RecomputedChunk(torch.autograd.Function):
         return None, None, None, None, *grads
 
 
+def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
+    """Estimated autograd state of a whole image: per sample the fused lattice derivative and
+    the Miller indices (3 + 3 values), per subpixel about 12 values of geometry."""
+    subpixels = pixels * scene.oversample**2
+    samples = subpixels * scene.sources.wavelength.shape[0] * scene.orientations.shape[0]
+    return (6 * samples + 12 * subpixels) * like.element_size()
+
+
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
                     pixels_per_chunk: int) -> torch.Tensor:
     fmin, fmax, smin, smax = roi
@@ -324,7 +337,8 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
     kernel = maybe_compile(pixel_values, like.device)
     tensors = _tensors(scene)
     several = slow.numel() > pixels_per_chunk
-    recompute = several and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    recompute = (several and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+                 and stored_bytes(scene, slow.numel(), like) > STORED_BYTES_LIMIT)
     pieces = []
     for start in range(0, slow.numel(), pixels_per_chunk):
         s = slow[start:start + pixels_per_chunk]

@@ -1,7 +1,8 @@
 """Chunked evaluation: the image and every gradient do not depend on the chunk size.
 
-Several chunks with a gradient wanted take the recompute path (``_RecomputedChunk``), one chunk
-the stored-graph path; both must agree to rounding, including second derivatives.
+With a gradient wanted, chunks either keep their autograd state or, above
+``STORED_BYTES_LIMIT`` (forced here by setting it to 0), are recomputed in the backward pass
+(``_RecomputedChunk``); every path must agree to rounding, including second derivatives.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from braggcheck import PARAMETERS, Config, simulate
+from braggcheck import PARAMETERS, Config, simulate, simulator
 from braggcheck.simulator import build_state
 
 # Mosaic domains, phi steps, two sources and oversample 2: every axis of the sample grid.
@@ -39,8 +40,12 @@ def reference(config):
     return _image_and_gradients(config, 10**6)
 
 
+@pytest.mark.parametrize("recompute", [True, False])
 @pytest.mark.parametrize("pixels_per_chunk", [c for c in CHUNKS if c != 10**6])
-def test_chunk_size_changes_nothing_but_rounding(config, reference, pixels_per_chunk):
+def test_chunk_size_changes_nothing_but_rounding(config, reference, pixels_per_chunk, recompute,
+                                                 monkeypatch):
+    if recompute:
+        monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", 0)
     image, grads = _image_and_gradients(config, pixels_per_chunk)
     ref_image, ref_grads = reference
     assert ref_image.max() > 10 * ref_image.median(), "the case must hold Bragg spots"
@@ -61,7 +66,21 @@ def test_no_grad_forward_matches_grad_forward(config, reference):
     torch.testing.assert_close(image, reference[0].detach(), rtol=1e-12, atol=0.0)
 
 
-def test_second_derivative_through_recomputed_chunks(config):
+def test_recompute_path_is_taken_above_the_limit(config, monkeypatch):
+    calls = []
+    original = simulator._RecomputedChunk.apply
+    monkeypatch.setattr(simulator._RecomputedChunk, "apply",
+                        lambda *args: calls.append(1) or original(*args))
+    cell_a = torch.tensor(70.0, dtype=torch.float64, requires_grad=True)
+    simulate(config, {"cell_a": cell_a}, pixels_per_chunk=100)
+    assert not calls  # a 24x24 image is far below the default limit
+    monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", 0)
+    simulate(config, {"cell_a": cell_a}, pixels_per_chunk=100)
+    assert len(calls) == 6  # ceil(576 / 100) chunks
+
+
+def test_second_derivative_through_recomputed_chunks(config, monkeypatch):
+    monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", 0)
     def loss(cell_a: torch.Tensor, pixels_per_chunk: int) -> torch.Tensor:
         return simulate(config, {"cell_a": cell_a}, pixels_per_chunk=pixels_per_chunk).sum()
 
