@@ -11,7 +11,9 @@ Times are the best of ``repeat`` calls after one untimed call (whose time is rep
 ``first``: it includes ``torch.compile`` when compilation is on). Forward runs under
 ``torch.no_grad()`` as ``braggcheck simulate`` does; forward+backward passes every registry
 parameter as a tensor with ``requires_grad`` and back-propagates ``image.sum()``. Ratios are
-against the first row's forward time, so a comparison holds on a noisy machine.
+against the first row's forward time, so a comparison holds on a noisy machine. The ``cpu``
+columns are the best process CPU time (all threads summed) of the same calls: on a shared
+machine they move less than wall time when other processes take the cores.
 """
 
 from __future__ import annotations
@@ -61,9 +63,11 @@ class Measurement:
     pixels: int
     first_s: float
     forward_s: float
+    forward_cpu_s: float
     forward_peak_mb: float
     backward_first_s: float
     forward_backward_s: float
+    forward_backward_cpu_s: float
     peak_mb: float
     base_mb: float
 
@@ -83,17 +87,18 @@ def _maxrss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
 
 
-def _timed(function, repeat: int) -> tuple[float, float]:
-    """(first call, best of ``repeat`` later calls) in seconds."""
+def _timed(function, repeat: int) -> tuple[float, float, float]:
+    """(first call, best of ``repeat`` later calls, best process CPU time) in seconds."""
     start = time.perf_counter()
     function()
     first = time.perf_counter() - start
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         function()
         best = min(best, time.perf_counter() - start)
-    return first, best
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    return first, best, best_cpu
 
 
 def measure_in_process(flags: str, dtype: torch.dtype, backward: bool,
@@ -105,15 +110,16 @@ def measure_in_process(flags: str, dtype: torch.dtype, backward: bool,
         def forward() -> None:
             with torch.no_grad():
                 simulate(config, dtype=dtype)
-        first, best = _timed(forward, repeat)
+        first, best, cpu = _timed(forward, repeat)
     else:
         def forward_backward() -> None:
             state = build_state(config, None, dtype, torch.device("cpu"))
             params = {name: value.detach().clone().requires_grad_(True)
                       for name, value in state.items()}
             simulate(config, params, dtype=dtype).sum().backward()
-        first, best = _timed(forward_backward, repeat)
-    return {"first_s": first, "best_s": best, "peak_mb": _maxrss_mb(), "base_mb": base}
+        first, best, cpu = _timed(forward_backward, repeat)
+    return {"first_s": first, "best_s": best, "cpu_s": cpu, "peak_mb": _maxrss_mb(),
+            "base_mb": base}
 
 
 def _run_worker(flags: str, dtype: str, compiled: bool, backward: bool,
@@ -139,14 +145,15 @@ def measure(case: Case, dtype: str, compiled: bool, repeat: int,
     pixels = max(8, case.detpixels // shrink) ** 2
     return Measurement(
         case=case.name, dtype=dtype, compiled=compiled, pixels=pixels,
-        first_s=forward["first_s"], forward_s=forward["best_s"],
+        first_s=forward["first_s"], forward_s=forward["best_s"], forward_cpu_s=forward["cpu_s"],
         forward_peak_mb=forward["peak_mb"], backward_first_s=both["first_s"],
-        forward_backward_s=both["best_s"], peak_mb=both["peak_mb"], base_mb=both["base_mb"],
+        forward_backward_s=both["best_s"], forward_backward_cpu_s=both["cpu_s"],
+        peak_mb=both["peak_mb"], base_mb=both["base_mb"],
     )
 
 
 HEADER = ("| case | dtype | compile | first s | forward s | ratio | fwd+bwd s | fwd+bwd/fwd "
-          "| fwd peak MB | fwd+bwd peak MB | base MB |")
+          "| fwd cpu s | fwd+bwd cpu s | fwd peak MB | fwd+bwd peak MB | base MB |")
 
 
 def table(rows: list[Measurement]) -> str:
@@ -158,6 +165,7 @@ def table(rows: list[Measurement]) -> str:
             f"| {row.case} | {row.dtype} | {'on' if row.compiled else 'off'} "
             f"| {row.first_s:.3f} | {row.forward_s:.3f} | {row.forward_s / reference:.2f} "
             f"| {row.forward_backward_s:.3f} | {row.forward_backward_s / row.forward_s:.2f} "
+            f"| {row.forward_cpu_s:.3f} | {row.forward_backward_cpu_s:.3f} "
             f"| {row.forward_peak_mb:.0f} | {row.peak_mb:.0f} | {row.base_mb:.0f} |"
         )
     return "\n".join(lines)

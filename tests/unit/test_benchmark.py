@@ -14,8 +14,9 @@ from braggcheck.commands import bench
 
 def _row(case: str, forward: float, both: float) -> Measurement:
     return Measurement(case=case, dtype="float32", compiled=False, pixels=4, first_s=1.0,
-                       forward_s=forward, forward_peak_mb=100.0, backward_first_s=1.0,
-                       forward_backward_s=both, peak_mb=200.0, base_mb=50.0)
+                       forward_s=forward, forward_cpu_s=forward, forward_peak_mb=100.0,
+                       backward_first_s=1.0, forward_backward_s=both,
+                       forward_backward_cpu_s=both, peak_mb=200.0, base_mb=50.0)
 
 
 def test_table_ratios_are_against_the_first_row():
