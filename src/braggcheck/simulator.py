@@ -100,12 +100,14 @@ class Scene:
     fudge: float
     oversample: int
     kahn: torch.Tensor
+    sample_dtype: torch.dtype  # per-sample lattice math; geometry stays in the scene's dtype
     nopolar: bool
     point_pixel: bool
     scale: torch.Tensor  # r_e^2 * fluence / steps
 
 
-def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
+def build_scene(config: Config, state: dict[str, torch.Tensor],
+                sample_dtype: torch.dtype | None = None) -> Scene:
     crystal, beam, det = config.crystal, config.beam, config.detector
     frame = FRAMES[det.convention]
     geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
@@ -134,13 +136,14 @@ def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
         reciprocal=basis.reciprocal,
         cells=(crystal.n_a, crystal.n_b, crystal.n_c),
         amplitudes=None if table is None else torch.as_tensor(
-            table.amplitudes, dtype=like.dtype, device=like.device),
+            table.amplitudes, dtype=sample_dtype or like.dtype, device=like.device),
         hkl_origin=(0, 0, 0) if table is None else table.origin,
         default_F=float(crystal.default_F),
         shape=crystal.shape,
         fudge=float(crystal.fudge),
         oversample=oversample,
         kahn=state["polarization"],
+        sample_dtype=sample_dtype or like.dtype,
         nopolar=beam.nopolar,
         point_pixel=det.point_pixel,
         scale=R_E_SQUARED_M2 * state["fluence"] / steps,
@@ -193,9 +196,10 @@ def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
         return square_lattice_factor(hkl, scene.cells)
     if scene.shape == "round":
         return round_lattice_factor(hkl, scene.cells, scene.fudge)
+    reciprocal = scene.reciprocal.to(hkl.dtype)
     if scene.shape == "gauss":
-        return gauss_lattice_factor(hkl, scene.reciprocal, scene.cells, scene.fudge)
-    return tophat_lattice_factor(hkl, scene.reciprocal, scene.cells, scene.fudge)
+        return gauss_lattice_factor(hkl, reciprocal, scene.cells, scene.fudge)
+    return tophat_lattice_factor(hkl, reciprocal, scene.cells, scene.fudge)
 
 
 def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
@@ -234,6 +238,11 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.
     hkl = torch.addcmul(-scene.projection_offset, scene.projection @ position, 1 / distance)
     hkl = hkl.view(3, -1, distance.shape[0]).permute(1, 2, 0)  # (S*O, P*U, 3)
     amplitude = structure_amplitude(scene, hkl)
+    if scene.sample_dtype != hkl.dtype:
+        # float32 images: h ~ 50 carries an absolute error of its ulp (4e-6), which the steep
+        # spot profile turns into ~5e-5 relative intensity error. Reducing to h - round(h)
+        # in float64 first (exact) keeps the float32 samples accurate to float32 rounding.
+        hkl = (hkl - torch.round(hkl)).to(scene.sample_dtype)
     squared = lattice_intensity(scene, hkl).view(-1, *s_pos.shape)  # (S*O, P, U)
     if isinstance(amplitude, float):  # one F for all: square it once per pixel, not per sample
         intensity = amplitude * amplitude * squared.sum((0, 2))
@@ -319,10 +328,13 @@ class _RecomputedChunk(torch.autograd.Function):
 
 def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
     """Estimated autograd state of a whole image: per sample the fused lattice derivative and
-    the Miller indices (3 + 3 values), per subpixel about 12 values of geometry."""
+    its Miller indices (3 + 3 values, sample dtype) and the projected indices (3, geometry
+    dtype), per subpixel about 12 values of geometry."""
     subpixels = pixels * scene.oversample**2
     samples = subpixels * scene.sources.wavelength.shape[0] * scene.orientations.shape[0]
-    return (6 * samples + 12 * subpixels) * like.element_size()
+    sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
+    geometry_size = like.element_size()
+    return samples * (6 * sample_size + 3 * geometry_size) + 12 * subpixels * geometry_size
 
 
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
@@ -368,8 +380,10 @@ def simulate(
     if dtype not in (torch.float32, torch.float64):
         raise ConfigError(f"dtype = {dtype}: valid: torch.float32 or torch.float64")
     device = torch.device(device) if device is not None else torch.device("cpu")
-    state = build_state(config, params, dtype, device)
-    scene = build_scene(config, state)
+    # The geometry (cell, orientations, detector, Miller indices) is always float64; ``dtype``
+    # sets the per-sample lattice math and the returned image.
+    state = build_state(config, params, torch.float64, device)
+    scene = build_scene(config, state, dtype)
     det = config.detector
     roi = det.roi_bounds
     if pixels_per_chunk is None:
@@ -379,5 +393,5 @@ def simulate(
     values = _chunked_pixels(scene, roi, state["cell_a"], pixels_per_chunk)
     fmin, fmax, smin, smax = roi
     return torch.nn.functional.pad(
-        values, (fmin, det.fpixels - 1 - fmax, smin, det.spixels - 1 - smax)
+        values.to(dtype), (fmin, det.fpixels - 1 - fmax, smin, det.spixels - 1 - smax)
     )
