@@ -47,3 +47,8 @@ def test_quick_run_writes_a_table(tmp_path, capsys):
 def test_repeat_must_be_positive():
     with pytest.raises(ConfigError, match="--repeat"):
         bench.main(["--repeat", "0"])
+
+
+def test_detpixels_must_be_at_least_8():
+    with pytest.raises(ConfigError, match="--detpixels"):
+        bench.main(["--detpixels", "4"])

@@ -6,6 +6,7 @@ the table's ratios are against the first row, so comparisons hold on a busy mach
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..benchmark import CASES, machine, measure, table, to_json
@@ -27,6 +28,9 @@ def _parser():
                         help="timed calls per measurement, best kept (default 3)")
     parser.add_argument("--quick", action="store_true",
                         help="detector 1/8 the size per side and one timed call: a smoke run")
+    parser.add_argument("--detpixels", type=int,
+                        help="override every case's detector size (pixels per side), e.g. to "
+                        "check that memory does not grow with the image")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     parser.add_argument("--json", type=Path, help="also write the raw numbers as JSON")
     return parser
@@ -36,7 +40,11 @@ def main(args: list[str]) -> int:
     options = _parser().parse_args(args)
     if options.repeat < 1:
         raise ConfigError(f"--repeat = {options.repeat}; valid: >= 1")
+    if options.detpixels is not None and options.detpixels < 8:
+        raise ConfigError(f"--detpixels = {options.detpixels}; valid: >= 8")
     cases = [CASES[name] for name in (options.case or list(CASES))]
+    if options.detpixels is not None:
+        cases = [replace(case, detpixels=options.detpixels) for case in cases]
     dtypes = options.dtype or ["float32", "float64"]
     compiles = [value == "on" for value in (options.compile or ["off"])]
     shrink, repeat = (8, 1) if options.quick else (1, options.repeat)
