@@ -123,12 +123,13 @@ def measure_in_process(flags: str, dtype: torch.dtype, backward: bool,
 
 
 def _run_worker(flags: str, dtype: str, compiled: bool, backward: bool,
-                repeat: int) -> dict[str, float]:
+                repeat: int, threads: int | None = None) -> dict[str, float]:
     env = dict(os.environ)
     for name in ("NANOBRAGG_DISABLE_COMPILE", "NB_DISABLE_COMPILE", "NANOBRAGG_COMPILE"):
         env.pop(name, None)
     env["NANOBRAGG_COMPILE" if compiled else "NANOBRAGG_DISABLE_COMPILE"] = "1"
-    job = json.dumps({"flags": flags, "dtype": dtype, "backward": backward, "repeat": repeat})
+    job = json.dumps({"flags": flags, "dtype": dtype, "backward": backward, "repeat": repeat,
+                      "threads": threads})
     command = [sys.executable, "-m", "braggcheck.benchmark", job]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -138,10 +139,10 @@ def _run_worker(flags: str, dtype: str, compiled: bool, backward: bool,
 
 
 def measure(case: Case, dtype: str, compiled: bool, repeat: int,
-            shrink: int = 1) -> Measurement:
+            shrink: int = 1, threads: int | None = None) -> Measurement:
     flags = case.flags(shrink)
-    forward = _run_worker(flags, dtype, compiled, False, repeat)
-    both = _run_worker(flags, dtype, compiled, True, repeat)
+    forward = _run_worker(flags, dtype, compiled, False, repeat, threads)
+    both = _run_worker(flags, dtype, compiled, True, repeat, threads)
     pixels = max(8, case.detpixels // shrink) ** 2
     return Measurement(
         case=case.name, dtype=dtype, compiled=compiled, pixels=pixels,
@@ -193,6 +194,8 @@ def to_json(rows: list[Measurement]) -> str:
 def _worker_main(job: str) -> None:
     spec = json.loads(job)
     dtype = {"float32": torch.float32, "float64": torch.float64}[spec["dtype"]]
+    if spec.get("threads"):
+        torch.set_num_threads(spec["threads"])
     result = measure_in_process(spec["flags"], dtype, spec["backward"], spec["repeat"])
     print(json.dumps(result))
 

@@ -31,6 +31,9 @@ def _parser():
     parser.add_argument("--detpixels", type=int,
                         help="override every case's detector size (pixels per side), e.g. to "
                         "check that memory does not grow with the image")
+    parser.add_argument("--threads", type=int,
+                        help="torch intra-op threads in the workers (default: torch's choice); "
+                        "1 is steadier on a machine shared with other jobs")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     parser.add_argument("--json", type=Path, help="also write the raw numbers as JSON")
     return parser
@@ -40,6 +43,8 @@ def main(args: list[str]) -> int:
     options = _parser().parse_args(args)
     if options.repeat < 1:
         raise ConfigError(f"--repeat = {options.repeat}; valid: >= 1")
+    if options.threads is not None and options.threads < 1:
+        raise ConfigError(f"--threads = {options.threads}; valid: >= 1")
     if options.detpixels is not None and options.detpixels < 8:
         raise ConfigError(f"--detpixels = {options.detpixels}; valid: >= 8")
     cases = [CASES[name] for name in (options.case or list(CASES))]
@@ -48,18 +53,19 @@ def main(args: list[str]) -> int:
     dtypes = options.dtype or ["float32", "float64"]
     compiles = [value == "on" for value in (options.compile or ["off"])]
     shrink, repeat = (8, 1) if options.quick else (1, options.repeat)
-    print(f"machine: {machine()}", flush=True)
+    threads = f"; workers use {options.threads} thread(s)" if options.threads else ""
+    print(f"machine: {machine()}{threads}", flush=True)
     rows = []
     for case in cases:
         for compiled in compiles:
             for dtype in dtypes:
-                rows.append(measure(case, dtype, compiled, repeat, shrink))
+                rows.append(measure(case, dtype, compiled, repeat, shrink, options.threads))
                 print(f"  done {case.name} {dtype} compile={'on' if compiled else 'off'}",
                       flush=True)
     text = table(rows)
     print(text)
     if options.markdown:
-        options.markdown.write_text(f"machine: {machine()}\n\n{text}\n")
+        options.markdown.write_text(f"machine: {machine()}{threads}\n\n{text}\n")
     if options.json:
         options.json.write_text(to_json(rows) + "\n")
     return 0
