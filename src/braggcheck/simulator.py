@@ -36,7 +36,7 @@ from .sources import Sources, source_grid
 
 T = TypeVar("T")
 
-STORED_BYTES_LIMIT = 512 * 2**20
+STORED_BYTES_LIMIT = 2**30
 """With a gradient wanted, chunks keep their autograd state (backward = one pass) while
 :func:`stored_bytes` stays below this; above it each chunk is evaluated without storing and
 recomputed in the backward pass, so memory no longer grows with the image."""
