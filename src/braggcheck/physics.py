@@ -22,17 +22,27 @@ def nearest_integer(x: torch.Tensor) -> torch.Tensor:
     return torch.ceil(x - 0.5)
 
 
+CHEBYSHEV_MAX_CELLS = 16
+"""Up to this many cells ``sincg`` is a Chebyshev polynomial (cheaper than two sines)."""
+
+
 def sincg(h: torch.Tensor, cells: int) -> torch.Tensor:
     """``sin(N pi h) / sin(pi h)`` for integer ``N = cells``, up to a sign (only its square counts).
 
-    The argument is reduced to ``y = h - round(h)`` in [-0.5, 0.5), where the ratio has one
-    removable singularity at y = 0. Near it (``N |pi y| < 0.01``) a Taylor series replaces it;
-    its truncation error there is below 1e-14 relative, and the ratio's own rounding error in the
-    gradient is below 1e-11 relative just outside. At y = 0 the value is N and the slope 0.
+    The argument is reduced to ``y = h - round(h)`` in [-0.5, 0.5] (exact in floating point).
+    For ``N <= CHEBYSHEV_MAX_CELLS`` the ratio is evaluated as the Chebyshev polynomial of the
+    second kind ``U_{N-1}(cos pi y)``, which equals it identically and has no singularity: at
+    y = 0 it gives N and slope 0 with no special case, and one cosine replaces two sines.
+    Larger N would need a long recurrence, so there the ratio is used, with a Taylor series
+    near its removable singularity y = 0 (``N |pi y| < 0.01``; truncation error there below
+    1e-14 relative, the ratio's own rounding error in the gradient below 1e-11 just outside).
     """
     if cells == 1:
         return torch.ones_like(h)
-    x = math.pi * (h - nearest_integer(h))
+    y = h - torch.round(h)  # any integer shift only flips the sign of the ratio
+    if cells <= CHEBYSHEV_MAX_CELLS:
+        return _chebyshev_u(torch.cos(math.pi * y), cells - 1)
+    x = math.pi * y
     small = cells * torch.abs(x) < 0.01
     x_safe = torch.where(small, torch.ones_like(x), x)
     ratio = torch.sin(cells * x_safe) / torch.sin(x_safe)
@@ -40,6 +50,24 @@ def sincg(h: torch.Tensor, cells: int) -> torch.Tensor:
     x2 = x * x
     series = cells * (1 - (n2 - 1) * x2 / 6 + (n2 - 1) * (3 * n2 - 7) * x2 * x2 / 360)
     return torch.where(small, series, ratio)
+
+
+def _chebyshev_u(c: torch.Tensor, degree: int) -> torch.Tensor:
+    """``+-U_degree(c)`` by the three-term recurrence ``U_{k+1} = 2c U_k - U_{k-1}``.
+
+    Signs are dropped so each step is one fused ``addcmul``: V_k = s_k U_k with the sign
+    pattern s = +, +, -, -, +, +, ... turns the recurrence into ``V_{k+1} = V_{k-1} +- 2c V_k``.
+    """
+    two_c = 2 * c
+    if degree == 1:
+        return two_c
+    # V_1 = U_1 = 2c and V_2 = -U_2 = 1 - 4c^2 (one fused op instead of filling V_0 = 1).
+    previous, current = two_c, torch.addcmul(c.new_ones(()), two_c, two_c, value=-1)
+    for k in range(2, degree):
+        # s_{k+1} s_k is -1 when k is odd, +1 when k is even.
+        previous, current = current, torch.addcmul(previous, two_c, current,
+                                                   value=-1 if k % 2 else 1)
+    return current
 
 
 def square_lattice_factor(hkl: torch.Tensor, cells: tuple[int, int, int]) -> torch.Tensor:

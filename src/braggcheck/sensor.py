@@ -52,19 +52,21 @@ def sensor_model(det: DetectorConfig) -> Sensor | None:
     return Sensor(layers=layers, step=step, mu=mu)
 
 
-def layer_positions(position: torch.Tensor, normal: torch.Tensor, sensor: Sensor) -> torch.Tensor:
-    """(P, U, 3) subpixel positions -> (P, L*U, 3), layer outer, each shifted along the normal."""
-    depths = torch.arange(sensor.layers, dtype=position.dtype, device=position.device)
-    shifted = position[:, None] + (depths * sensor.step)[None, :, None, None] * normal
-    return shifted.reshape(position.shape[0], -1, 3)
+def layered(f_pos: torch.Tensor, s_pos: torch.Tensor, sensor: Sensor
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(P, U) in-plane subpixel offsets -> (P, L*U) offsets and depths, layer outer."""
+    depths = torch.arange(sensor.layers, dtype=f_pos.dtype, device=f_pos.device) * sensor.step
+    count, per_layer = f_pos.shape
+    depth = depths[None, :, None].expand(count, sensor.layers, per_layer).reshape(count, -1)
+    return f_pos.repeat(1, sensor.layers), s_pos.repeat(1, sensor.layers), depth
 
 
-def capture_fraction(diffracted: torch.Tensor, normal: torch.Tensor,
+def capture_fraction(direction: torch.Tensor, normal: torch.Tensor,
                      sensor: Sensor) -> torch.Tensor:
-    """Absorbed fraction of the last layer at its first subpixel; ``diffracted`` is (P, L*U, 3)."""
-    per_layer = diffracted.shape[1] // sensor.layers
+    """Absorbed fraction of the last layer; ``direction`` (P, 3) is the unit vector to that
+    layer's first subpixel."""
     last = sensor.layers - 1
-    rho = (diffracted[:, last * per_layer] * normal).sum(-1)
+    rho = (direction * normal).sum(-1)
     front = last * sensor.step * sensor.mu
     back = (last + 1) * sensor.step * sensor.mu
     return torch.exp(-front / rho) - torch.exp(-back / rho)

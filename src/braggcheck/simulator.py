@@ -2,19 +2,19 @@
 
 ``simulate`` is a pure function of a :class:`Config` and optional tensor overrides of registry
 parameters. Everything that does not depend on pixels (cell, orientations, sources, detector
-placement) is built once; pixels are then evaluated in chunks to bound memory, and, when a
-gradient is wanted and there are several chunks, each chunk is recomputed during the backward
-pass instead of storing its intermediates.
+placement) is built once; pixels are then evaluated in chunks sized for the cache, and, when a
+gradient is wanted and storing every chunk's autograd state would exceed ``STORED_BYTES_LIMIT``,
+each chunk is evaluated without storing and recomputed during the backward pass.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import TypeVar
 
 import torch
-from torch.utils.checkpoint import checkpoint
 
 from .compilation import maybe_compile
 from .config import Config, _as_float, _check_cell_angles, resolved_default
@@ -22,6 +22,7 @@ from .constants import R_E_SQUARED_M2
 from .crystal import cell_basis, mosaic_matrices, orientations, phi_angles
 from .detector import FRAMES, DetectorGeometry, detector_geometry
 from .errors import ConfigError
+from .fused_lattice import fused_applies, square_lattice_intensity
 from .physics import (
     gauss_lattice_factor,
     nearest_integer,
@@ -31,11 +32,18 @@ from .physics import (
     tophat_lattice_factor,
 )
 from .registry import PARAMETERS
-from .sensor import Sensor, capture_fraction, layer_positions, sensor_model
+from .sensor import Sensor, capture_fraction, layered, sensor_model
 from .sources import Sources, source_grid
 from .validation import check_int
 
-ELEMENTS_PER_CHUNK = 1 << 21
+T = TypeVar("T")
+
+STORED_BYTES_LIMIT = 2**30
+"""With a gradient wanted, chunks keep their autograd state (backward = one pass) while
+:func:`stored_bytes` stays below this; above it each chunk is evaluated without storing and
+recomputed in the backward pass, so memory no longer grows with the image."""
+
+ELEMENTS_PER_CHUNK = 1 << 17
 """Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
 MAX_OVERSAMPLE = 64
 """The largest subpixel count per pixel edge, explicit or automatic (DetectorConfig's limit)."""
@@ -89,6 +97,8 @@ class Scene:
     detector: DetectorGeometry
     sources: Sources
     orientations: torch.Tensor  # (O, 3, 3): real basis vectors (m) per phi step x domain
+    projection: torch.Tensor  # (3*S*O, 3): rows a_i / lambda_s, ordered (axis i, source, orient.)
+    projection_offset: torch.Tensor  # (3*S*O, 1): incident_s . a_i / lambda_s, same order
     reciprocal: torch.Tensor  # (3, 3): unrotated reciprocal basis (1/A), for GAUSS/TOPHAT
     cells: tuple[int, int, int]
     amplitudes: torch.Tensor | None  # dense F grid or None when every F is default_F
@@ -98,13 +108,15 @@ class Scene:
     fudge: float
     oversample: int
     kahn: torch.Tensor
+    sample_dtype: torch.dtype  # per-sample lattice math; geometry stays in the scene's dtype
     nopolar: bool
     point_pixel: bool
     scale: torch.Tensor  # r_e^2 * fluence / steps
     sensor: Sensor | None = None  # detector thickness layers; None for a thin detector
 
 
-def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
+def build_scene(config: Config, state: dict[str, torch.Tensor],
+                sample_dtype: torch.dtype | None = None) -> Scene:
     crystal, beam, det = config.crystal, config.beam, config.detector
     frame = FRAMES[det.convention]
     geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
@@ -124,25 +136,43 @@ def build_scene(config: Config, state: dict[str, torch.Tensor]) -> Scene:
     steps = sources.wavelength.shape[0] * crystal.mosaic_domains * crystal.phi_steps
     steps *= oversample * oversample
     table = crystal.hkl
+    oriented = orientations(basis.real, spindle, phis, mosaic)
+    projection, projection_offset = hkl_projection(sources, oriented)
     return Scene(
         detector=geometry,
         sources=sources,
-        orientations=orientations(basis.real, spindle, phis, mosaic),
+        orientations=oriented,
+        projection=projection,
+        projection_offset=projection_offset,
         reciprocal=basis.reciprocal,
         cells=(crystal.n_a, crystal.n_b, crystal.n_c),
         amplitudes=None if table is None else torch.as_tensor(
-            table.amplitudes, dtype=like.dtype, device=like.device),
+            table.amplitudes, dtype=sample_dtype or like.dtype, device=like.device),
         hkl_origin=(0, 0, 0) if table is None else table.origin,
         default_F=float(crystal.default_F),
         shape=crystal.shape,
         fudge=float(crystal.fudge),
         oversample=oversample,
         kahn=state["polarization"],
+        sample_dtype=sample_dtype or like.dtype,
         nopolar=beam.nopolar,
         point_pixel=det.point_pixel,
         scale=R_E_SQUARED_M2 * state["fluence"] / steps,
         sensor=sensor_model(det),
     )
+
+
+def hkl_projection(sources: Sources, oriented: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fold wavelength and incident direction into the Miller-index projection, once per image.
+
+    h_i = a_i . (d - i_s) / lambda_s = d . (a_i / lambda_s) - i_s . (a_i / lambda_s), so one
+    matrix product of the unit diffracted directions with ``projection`` minus ``offset`` gives
+    every (axis, source, orientation) index with no per-sample scattering vector.
+    """
+    scaled = oriented[None] / sources.wavelength[:, None, None, None]  # (S, O, 3 axes, 3)
+    offset = torch.einsum("sk,soik->iso", sources.incident, scaled)
+    return scaled.permute(2, 0, 1, 3).reshape(-1, 3), offset.reshape(-1, 1)
 
 
 def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
@@ -218,9 +248,18 @@ def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
         return square_lattice_factor(hkl, scene.cells)
     if scene.shape == "round":
         return round_lattice_factor(hkl, scene.cells, scene.fudge)
+    reciprocal = scene.reciprocal.to(hkl.dtype)
     if scene.shape == "gauss":
-        return gauss_lattice_factor(hkl, scene.reciprocal, scene.cells, scene.fudge)
-    return tophat_lattice_factor(hkl, scene.reciprocal, scene.cells, scene.fudge)
+        return gauss_lattice_factor(hkl, reciprocal, scene.cells, scene.fudge)
+    return tophat_lattice_factor(hkl, reciprocal, scene.cells, scene.fudge)
+
+
+def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
+    """The squared lattice factor; with a gradient wanted, the fused form where it applies."""
+    if scene.shape == "square" and torch.is_grad_enabled() and fused_applies(scene.cells):
+        return square_lattice_intensity(hkl, scene.cells)
+    lattice = lattice_factor(scene, hkl)
+    return lattice * lattice
 
 
 def subpixel_offsets(oversample: int, like: torch.Tensor) -> torch.Tensor:
@@ -238,19 +277,38 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.
     step = det.pixel / o
     s_pos = (slow[:, None] * o + sub[None, :, 0]) * step  # (P, O*O)
     f_pos = (fast[:, None] * o + sub[None, :, 1]) * step
-    position = det.pix0 + f_pos[..., None] * det.fdet + s_pos[..., None] * det.sdet
     if scene.sensor is not None:  # thick sensor: every subpixel again at each depth (layer outer)
-        position = layer_positions(position, det.odet, scene.sensor)
-    distance = torch.linalg.norm(position, dim=-1)  # > 0: the detector never holds the sample
-    diffracted = position / distance[..., None]
+        f_pos, s_pos, depth = layered(f_pos, s_pos, scene.sensor)
+        plane = torch.stack((det.fdet, det.sdet, det.odet), dim=1)  # (3, 3)
+        offsets = torch.stack((f_pos.reshape(-1), s_pos.reshape(-1), depth.reshape(-1)))
+    else:
+        plane = torch.stack((det.fdet, det.sdet), dim=1)  # (3, 2)
+        offsets = torch.stack((f_pos.reshape(-1), s_pos.reshape(-1)))
+    # Sample-to-subpixel vectors as columns (3, P*U): the detector plane in one fused product.
+    position = torch.addmm(det.pix0[:, None], plane, offsets)
+    # > 0: no pixel holds the sample. (vector_norm over dim 0 is ~50x slower on CPU.)
+    distance = (position * position).sum(0).sqrt()
 
-    incident = scene.sources.incident  # (S, 3)
-    wavelength = scene.sources.wavelength  # (S,)
-    scattering = (diffracted[:, :, None, :] - incident) / wavelength[:, None]  # (P, U, S, 3)
-    hkl = torch.einsum("pusk,oik->pusoi", scattering, scene.orientations)
+    # Miller indices of every sample, laid out (source x orientation, pixel x subpixel, axis)
+    # so that h, k and l are each contiguous: h_i = (a_i / lambda) . position / distance
+    # - offset_i, one matrix product and one fused multiply-add instead of a general einsum.
+    hkl = torch.addcmul(-scene.projection_offset, scene.projection @ position, 1 / distance)
+    hkl = hkl.view(3, -1, distance.shape[0]).permute(1, 2, 0)  # (S*O, P*U, 3)
     amplitude = structure_amplitude(scene, hkl)
-    intensity = (amplitude * amplitude * lattice_factor(scene, hkl) ** 2).sum((1, 2, 3))
+    if scene.sample_dtype != hkl.dtype:
+        # float32 images: h ~ 50 carries an absolute error of its ulp (4e-6), which the steep
+        # spot profile turns into ~5e-5 relative intensity error. Reducing to h - round(h)
+        # in float64 first (exact) keeps the float32 samples accurate to float32 rounding.
+        hkl = (hkl - torch.round(hkl)).to(scene.sample_dtype)
+    squared = lattice_intensity(scene, hkl).view(-1, *s_pos.shape)  # (S*O, P, U)
+    if isinstance(amplitude, float):  # one F for all: square it once per pixel, not per sample
+        intensity = amplitude * amplitude * squared.sum((0, 2))
+    else:
+        intensity = (amplitude.view(squared.shape) ** 2 * squared).sum((0, 2))
 
+    distance = distance.view(s_pos.shape)
+    diffracted = position.view(3, *s_pos.shape)[:, :, 0].T / distance[:, :1]  # first subpixel
+    incident = scene.sources.incident
     first = distance[:, 0]
     if scene.point_pixel:
         omega = 1 / first**2
@@ -259,11 +317,86 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.
     if scene.nopolar:
         polar = 1.0
     else:
-        polar = polarization_factor(incident[0], diffracted[:, 0], det.polar, scene.kahn)
+        polar = polarization_factor(incident[0], diffracted, det.polar, scene.kahn)
     value = scene.scale * intensity * polar * omega
-    if scene.sensor is not None:
-        value = value * capture_fraction(diffracted, det.odet, scene.sensor)
+    if scene.sensor is not None:  # the last layer's first subpixel
+        last = (scene.sensor.layers - 1) * (s_pos.shape[1] // scene.sensor.layers)
+        direction = position.view(3, *s_pos.shape)[:, :, last].T / distance[:, last:last + 1]
+        value = value * capture_fraction(direction, det.odet, scene.sensor)
     return value
+
+
+def _tensors(node: object) -> list[torch.Tensor]:
+    """The tensors of a (nested) dataclass such as :class:`Scene`, in field order."""
+    found = []
+    for field in fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, torch.Tensor):
+            found.append(value)
+        elif is_dataclass(value):
+            found.extend(_tensors(value))
+    return found
+
+
+def _with_tensors(node: T, tensors: Iterator[torch.Tensor]) -> T:
+    """``node`` with its tensors replaced, in :func:`_tensors` order."""
+    changes = {}
+    for field in fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, torch.Tensor):
+            changes[field.name] = next(tensors)
+        elif is_dataclass(value):
+            changes[field.name] = _with_tensors(value, tensors)
+    return replace(node, **changes)
+
+
+class _RecomputedChunk(torch.autograd.Function):
+    """One chunk of pixels whose intermediates are not stored: backward evaluates it again.
+
+    Unlike ``torch.utils.checkpoint`` (non-reentrant), the first evaluation runs with autograd
+    off, so it is as cheap as a plain forward and skips the derivative work that
+    :mod:`braggcheck.fused_lattice` does when a graph is recorded. The backward re-runs the
+    chunk on the saved scene tensors themselves (not copies), so ``create_graph=True`` and
+    second derivatives work.
+    """
+
+    @staticmethod
+    def forward(ctx, kernel: Callable, scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
+                *tensors: torch.Tensor) -> torch.Tensor:
+        ctx.kernel, ctx.scene = kernel, scene
+        ctx.save_for_backward(slow, fast, *tensors)
+        return kernel(_with_tensors(scene, iter(tensors)), slow, fast)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        slow, fast, *tensors = ctx.saved_tensors
+        wanted = [i for i, tensor in enumerate(tensors) if tensor.requires_grad]
+        grads: list[torch.Tensor | None] = [None] * len(tensors)
+        if wanted:
+            with torch.enable_grad():
+                # Fresh aliases mark where this chunk's graph starts: some scene tensors are
+                # computed from others (pix0 from fdet, projection from orientations), and
+                # differentiating up to the originals would walk, and free, the shared graph
+                # above the chunk and count those paths twice.
+                aliases = [tensor.view_as(tensor) for tensor in tensors]
+                values = ctx.kernel(_with_tensors(ctx.scene, iter(aliases)), slow, fast)
+            found = torch.autograd.grad(values, [aliases[i] for i in wanted], grad,
+                                        allow_unused=True,
+                                        create_graph=torch.is_grad_enabled())
+            for i, value in zip(wanted, found, strict=True):
+                grads[i] = value
+        return None, None, None, None, *grads
+
+
+def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
+    """Estimated autograd state of a whole image: per sample the fused lattice derivative and
+    its Miller indices (3 + 3 values, sample dtype) and the projected indices (3, geometry
+    dtype), per subpixel about 12 values of geometry."""
+    subpixels = pixels * scene.oversample**2
+    samples = subpixels * scene.sources.wavelength.shape[0] * scene.orientations.shape[0]
+    sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
+    geometry_size = like.element_size()
+    return samples * (6 * sample_size + 3 * geometry_size) + 12 * subpixels * geometry_size
 
 
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
@@ -276,14 +409,16 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
     )
     slow, fast = slow.reshape(-1), fast.reshape(-1)
     kernel = maybe_compile(pixel_values, like.device)
-    pieces = []
+    tensors = _tensors(scene)
     several = slow.numel() > pixels_per_chunk
-    recompute = several and torch.is_grad_enabled()
+    recompute = (several and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+                 and stored_bytes(scene, slow.numel(), like) > STORED_BYTES_LIMIT)
+    pieces = []
     for start in range(0, slow.numel(), pixels_per_chunk):
         s = slow[start:start + pixels_per_chunk]
         f = fast[start:start + pixels_per_chunk]
         if recompute:
-            pieces.append(checkpoint(kernel, scene, s, f, use_reentrant=False))
+            pieces.append(_RecomputedChunk.apply(kernel, scene, s, f, *tensors))
         else:
             pieces.append(kernel(scene, s, f))
     return torch.cat(pieces).reshape(smax - smin + 1, fmax - fmin + 1)
@@ -323,8 +458,10 @@ def simulate(
     device = _checked_device(device)
     if pixels_per_chunk is not None:
         check_int("pixels_per_chunk", pixels_per_chunk, 1)
-    state = build_state(config, params, dtype, device)
-    scene = build_scene(config, state)
+    # The geometry (cell, orientations, detector, Miller indices) is always float64; ``dtype``
+    # sets the per-sample lattice math and the returned image.
+    state = build_state(config, params, torch.float64, device)
+    scene = build_scene(config, state, dtype)
     det = config.detector
     roi = det.roi_bounds
     if pixels_per_chunk is None:
@@ -335,5 +472,5 @@ def simulate(
     values = _chunked_pixels(scene, roi, state["cell_a"], pixels_per_chunk)
     fmin, fmax, smin, smax = roi
     return torch.nn.functional.pad(
-        values, (fmin, det.fpixels - 1 - fmax, smin, det.spixels - 1 - smax)
+        values.to(dtype), (fmin, det.fpixels - 1 - fmax, smin, det.spixels - 1 - smax)
     )

@@ -135,10 +135,18 @@ GRADIENT_CASES = {
 def test_gradient_is_finite_nonzero_and_matches_finite_differences(name):
     config = Config.from_nanobragg_args(
         f"{CELL} -misset 10 20 30 -detpixels 24 {GRADIENT_CASES[name]}")
-    (result,) = compare_derivatives(GradientProbe(config, (name,)), eps=1e-5)
-    assert math.isfinite(result.analytic) and result.analytic != 0.0
-    assert result.above_noise
-    assert result.rel_error < 1e-6  # measured ~2e-7 (dispersion) and 3e-10 (divergence)
+    probe = GradientProbe(config, (name,))
+    # Richardson extrapolation of central differences at steps 2e-3 and 1e-3: the folded
+    # Miller-index projection (simulator.hkl_projection) rounds h to ~1e-14 absolute, so the
+    # loss is rough at the 1e-14 level and steps below ~1e-4 measure rounding, not slope;
+    # with larger steps the O(eps^2) truncation is what must go, and extrapolation removes it.
+    (coarse,) = compare_derivatives(probe, eps=2e-3)
+    (fine,) = compare_derivatives(probe, eps=1e-3)
+    extrapolated = (4 * fine.numerical - coarse.numerical) / 3
+    assert math.isfinite(fine.analytic) and fine.analytic != 0.0
+    assert fine.above_noise
+    # measured 7e-8 (dispersion) and 5e-10 (divergence)
+    assert abs(fine.analytic - extrapolated) < 1e-6 * abs(extrapolated)
 
 
 def test_divergence_and_dispersion_change_the_image():

@@ -1,0 +1,96 @@
+"""Chunked evaluation: the image and every gradient do not depend on the chunk size.
+
+With a gradient wanted, chunks either keep their autograd state or, above
+``STORED_BYTES_LIMIT`` (forced here by setting it to 0), are recomputed in the backward pass
+(``_RecomputedChunk``); every path must agree to rounding, including second derivatives.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from braggcheck import PARAMETERS, Config, simulate, simulator
+from braggcheck.simulator import build_state
+
+# Mosaic domains, phi steps, two sources and oversample 2: every axis of the sample grid.
+ARGS = ("-cell 70 80 90 80 95 100 -misset 10 20 30 -default_F 100 -N 4 -lambda 1.2 "
+        "-distance 80 -pixel 0.2 -detpixels 24 -oversample 2 -mosaic 1 -mosaic_domains 2 "
+        "-phisteps 2 -osc 0.3 -dispersion 1 -dispsteps 2 -detector_rotx 3 -twotheta 5")
+CHUNKS = [None, 10**6, 97, 24, 7]  # default, one chunk, uneven, one row, small
+
+
+def _image_and_gradients(config: Config, pixels_per_chunk: int | None):
+    state = build_state(config, None, torch.float64, torch.device("cpu"))
+    params = {name: value.clone().requires_grad_(True) for name, value in state.items()}
+    weights = torch.linspace(0.5, 1.5, 24 * 24, dtype=torch.float64).reshape(24, 24)
+    image = simulate(config, params, pixels_per_chunk=pixels_per_chunk)
+    grads = torch.autograd.grad((image * weights).sum(), list(params.values()),
+                                allow_unused=True)
+    return image.detach(), dict(zip(params, grads, strict=True))
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return Config.from_nanobragg_args(ARGS)
+
+
+@pytest.fixture(scope="module")
+def reference(config):
+    return _image_and_gradients(config, 10**6)
+
+
+@pytest.mark.parametrize("recompute", [True, False])
+@pytest.mark.parametrize("pixels_per_chunk", [c for c in CHUNKS if c != 10**6])
+def test_chunk_size_changes_nothing_but_rounding(config, reference, pixels_per_chunk, recompute,
+                                                 monkeypatch):
+    if recompute:
+        monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", 0)
+    image, grads = _image_and_gradients(config, pixels_per_chunk)
+    ref_image, ref_grads = reference
+    assert ref_image.max() > 10 * ref_image.median(), "the case must hold Bragg spots"
+    torch.testing.assert_close(image, ref_image, rtol=1e-12, atol=1e-12 * float(ref_image.max()))
+    nonzero = 0
+    for name in PARAMETERS:
+        got, want = grads[name], ref_grads[name]
+        assert (got is None) == (want is None), name
+        if want is not None:
+            nonzero += bool(want != 0)
+            torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-300, msg=name)
+    assert nonzero >= 20, "most registry parameters must reach this image"
+
+
+def test_no_grad_forward_matches_grad_forward(config, reference):
+    with torch.no_grad():
+        image = simulate(config, pixels_per_chunk=97)
+    torch.testing.assert_close(image, reference[0].detach(), rtol=1e-12, atol=0.0)
+
+
+def test_recompute_path_is_taken_above_the_limit(config, monkeypatch):
+    calls = []
+    original = simulator._RecomputedChunk.apply
+    monkeypatch.setattr(simulator._RecomputedChunk, "apply",
+                        lambda *args: calls.append(1) or original(*args))
+    cell_a = torch.tensor(70.0, dtype=torch.float64, requires_grad=True)
+    simulate(config, {"cell_a": cell_a}, pixels_per_chunk=100)
+    assert not calls  # a 24x24 image is far below the default limit
+    monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", 0)
+    simulate(config, {"cell_a": cell_a}, pixels_per_chunk=100)
+    assert len(calls) == 6  # ceil(576 / 100) chunks
+
+
+def test_second_derivative_through_recomputed_chunks(config, monkeypatch):
+    monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", 0)
+    def loss(cell_a: torch.Tensor, pixels_per_chunk: int) -> torch.Tensor:
+        return simulate(config, {"cell_a": cell_a}, pixels_per_chunk=pixels_per_chunk).sum()
+
+    results = []
+    for chunk in (10**6, 50):
+        cell_a = torch.tensor(70.0, dtype=torch.float64, requires_grad=True)
+        (grad,) = torch.autograd.grad(loss(cell_a, chunk), cell_a, create_graph=True)
+        (second,) = torch.autograd.grad(grad, cell_a)
+        results.append((grad, second))
+    (g1, s1), (g2, s2) = results
+    assert s1 != 0
+    torch.testing.assert_close(g2, g1, rtol=1e-10, atol=0.0)
+    torch.testing.assert_close(s2, s1, rtol=1e-9, atol=0.0)
