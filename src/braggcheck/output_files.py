@@ -37,6 +37,10 @@ def write_atomically(path: str | Path, payload: bytes) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                          dir=path.parent if str(path.parent) else ".")
     try:
+        # mkstemp creates 0600; give the file the mode a plain open() would (0666 - umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)
         os.replace(temporary, path)

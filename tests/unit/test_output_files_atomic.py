@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,13 @@ def test_a_failure_keeps_the_previous_file_intact(tmp_path: Path,
         write_atomically(target, b"y" * 4096)
     assert target.read_bytes() == b"previous"
     assert os.listdir(tmp_path) == ["image.bin"]
+
+
+def test_written_file_has_the_mode_a_plain_open_would_give(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        target = tmp_path / "image.bin"
+        write_atomically(target, b"\x00" * 8)
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    finally:
+        os.umask(umask)
