@@ -154,6 +154,8 @@ def applicable_parameters(config: Config) -> tuple[str, ...]:
     unused = set()
     if effective_pivot(config.detector) != "beam":
         unused |= {"beam_center_f_mm", "beam_center_s_mm"}
+    if config.detector.close_distance_mm is not None:  # it then places the detector instead
+        unused.add("distance_mm")
     if config.crystal.mosaic_domains < 2:
         unused.add("mosaic_spread_deg")
     if beam.nopolar:

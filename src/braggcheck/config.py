@@ -323,6 +323,11 @@ class Config:
     crystal: CrystalConfig = field(default_factory=CrystalConfig)
     beam: BeamConfig = field(default_factory=BeamConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    oversample: int = field(default=0, init=False, compare=False, repr=False)
+    """Subpixels per pixel edge actually used: ``detector.oversample``, or the reference
+    program's automatic choice for *this configuration's* values. It is a discrete choice of
+    the configuration: tensors passed to ``simulate(params=...)`` do not change it, so the
+    image stays a smooth function of them."""
 
     def __post_init__(self) -> None:
         for name, cls in (("crystal", CrystalConfig), ("beam", BeamConfig),
@@ -332,7 +337,7 @@ class Config:
                                   f"got {type(getattr(self, name)).__name__}")
         from .simulator import check_placement  # the simulator imports this module
 
-        check_placement(self)
+        object.__setattr__(self, "oversample", check_placement(self))
 
     @classmethod
     def from_nanobragg_args(cls, args: str | list[str]) -> Config:
@@ -389,9 +394,3 @@ def baseline_value(config: Config, name: str) -> float:
         value = resolved_default(config, name)
     return _as_float(value)
 
-
-def is_finite_number(value: Any) -> bool:
-    try:
-        return math.isfinite(_as_float(value))
-    except (TypeError, ValueError):
-        return False

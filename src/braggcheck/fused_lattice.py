@@ -1,9 +1,10 @@
 """The squared parallelepiped lattice factor with its gradient computed in the same pass.
 
 Plain autograd through ``sincg`` stores about ten intermediates per sample and replays each op
-backwards; here the forward evaluates ``L^2 = (sincg_a sincg_b sincg_c)^2`` and dL^2/dhkl together
-(sharing the cosine, the sine and the Chebyshev recurrence) and stores only that derivative, so
-the backward is one multiplication. The values are those of
+backwards; here the forward evaluates ``L^2 = (sincg_a sincg_b sincg_c)^2`` and dL^2/dhkl
+together (sharing the cosine, the sine and the Chebyshev recurrence) and stores only that
+derivative and the Miller indices (for second derivatives), so the backward is one
+multiplication. The values are those of
 :func:`braggcheck.physics.square_lattice_factor` squared, to rounding.
 
 Second derivatives (``create_graph=True``, e.g. gradgradcheck) are not hand-written: the

@@ -279,24 +279,6 @@ def taylor_run(
                         slope=float((gradient * direction).sum()))
 
 
-def taylor_test(
-    probe: GradientProbe,
-    direction: torch.Tensor,
-    x: torch.Tensor | None = None,
-    *,
-    first_step: float | None = None,
-    halvings: int = 4,
-    gradient_scale: float = 1.0,
-) -> list[float]:
-    """Convergence rates of the first-order Taylor remainder along ``direction``.
-
-    ``gradient_scale`` deliberately corrupts the gradient (the self-test uses 1.01 to show the
-    rate then drops to about 1). ``first_step=None`` chooses the steps so that it does.
-    """
-    return taylor_run(probe, direction, x, first_step=first_step, halvings=halvings,
-                      gradient_scale=gradient_scale).rates
-
-
 def forward_mode_derivative(probe: GradientProbe, direction: torch.Tensor,
                             x: torch.Tensor | None = None) -> float:
     """Directional derivative of the probe's loss by forward-mode AD (dual numbers).

@@ -13,13 +13,9 @@ import os
 import pytest
 
 from .compilation import DISABLE_VARIABLES
+from .profiles import register_profiles
 
-try:  # Hypothesis is a test dependency; the plugin must not break pytest without it.
-    from .profiles import register_profiles
-except ImportError:  # pragma: no cover
-    register_profiles = None
-if register_profiles is not None:
-    register_profiles()
+register_profiles()
 
 
 def pytest_configure(config: pytest.Config) -> None:

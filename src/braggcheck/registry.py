@@ -160,6 +160,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         description="sample to detector distance along the beam (BEAM pivot) or, scaled by the "
         "detector tilt, the perpendicular distance (SAMPLE pivot)",
         undefined=HALF_INTEGER + AUTO_OVERSAMPLE,
+        needs="no close_distance_mm (-close_distance), which places the detector instead",
     ),
     Parameter(
         name="beam_center_f_mm",

@@ -132,7 +132,7 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
                              crystal.mosaic_seed)
     sources = source_grid(beam, geometry.beam, geometry.polar, state["lambda_A"],
                           state["divergence_mrad"], state["dispersion"])
-    oversample = det.oversample or auto_oversample(config, geometry)
+    oversample = config.oversample
     steps = sources.wavelength.shape[0] * crystal.mosaic_domains * crystal.phi_steps
     steps *= oversample * oversample
     table = crystal.hkl
@@ -197,7 +197,7 @@ def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
 
 def _check_geometry(config: Config, geometry: DetectorGeometry,
                     state: dict[str, torch.Tensor]) -> None:
-    """Refuse a detector plane through the sample and an impossible automatic oversample."""
+    """Refuse a detector plane through the sample."""
     det = config.detector
     given = det.close_distance_mm if det.close_distance_mm is not None else state["distance_mm"]
     given_mm = abs(_as_float(given))
@@ -211,21 +211,21 @@ def _check_geometry(config: Config, geometry: DetectorGeometry,
             "deg); "
             f"valid: a perpendicular distance >= {MIN_CLOSE_FRACTION:g} x the distance"
         )
-    if det.oversample is None:
-        auto_oversample(config, geometry)
 
 
 def _deg(value: float | torch.Tensor) -> str:
     return f"{_as_float(value):g}"
 
 
-def check_placement(config: Config) -> None:
-    """Validate what needs the placed detector (Config construction runs this, in float64)."""
+def check_placement(config: Config) -> int:
+    """Validate what needs the placed detector and return the oversample to use (Config
+    construction runs this, in float64)."""
     with torch.no_grad():  # a check only: build no graph through the config's tensors
         state = build_state(config, None, torch.float64, torch.device("cpu"))
         geometry = detector_geometry(config.detector, state, config.beam.beam_vector,
                                      config.beam.polar_vector)
         _check_geometry(config, geometry, state)
+        return config.detector.oversample or auto_oversample(config, geometry)
 
 
 def structure_amplitude(scene: Scene, hkl: torch.Tensor) -> torch.Tensor | float:
@@ -393,6 +393,8 @@ def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
     its Miller indices (3 + 3 values, sample dtype) and the projected indices (3, geometry
     dtype), per subpixel about 12 values of geometry."""
     subpixels = pixels * scene.oversample**2
+    if scene.sensor is not None:  # every subpixel again at each depth layer
+        subpixels *= scene.sensor.layers
     samples = subpixels * scene.sources.wavelength.shape[0] * scene.orientations.shape[0]
     sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
     geometry_size = like.element_size()

@@ -63,10 +63,6 @@ def _checks(case: GradcheckCase) -> str:
     return "gradcheck, forward AD, jvp" + (", gradgradcheck" if case.gradgrad else "")
 
 
-def _e(value: float | None) -> str:
-    return "" if value is None else f"{value:.6e}"
-
-
 def outcome_record(outcome: CaseOutcome) -> dict[str, Any]:
     case, d, second = outcome.case, outcome.derivative, outcome.second
     record: dict[str, Any] = {

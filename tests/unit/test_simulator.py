@@ -88,3 +88,16 @@ def test_chunking_does_not_change_image_or_gradient(config):
 def test_unknown_parameter_is_rejected(config):
     with pytest.raises(ConfigError, match="unknown parameter"):
         simulate(config, {"cell_q": torch.tensor(1.0)})
+
+
+def test_oversample_is_a_choice_of_the_configuration_not_of_params():
+    # The automatic oversample comes from the configuration's own values (a discrete choice),
+    # so a tensor override moves the image smoothly instead of switching the sampling.
+    config = Config.from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
+                                        "-detpixels 16")
+    assert config.oversample == 2
+    shorter = torch.tensor(0.5, dtype=torch.float64)
+    overridden = simulate(config, {"lambda_A": shorter})
+    pinned = simulate(config.replace(lambda_A=0.5, oversample=2))
+    assert config.replace(lambda_A=0.5).oversample > 2  # the replaced config resamples
+    torch.testing.assert_close(overridden, pinned, rtol=1e-13, atol=0)
