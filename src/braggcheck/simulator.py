@@ -451,7 +451,9 @@ def simulate(
     """The image (spixels, fpixels) in photons per pixel, differentiable in ``params``.
 
     ``params`` maps registry parameter names to tensors that replace the configuration's values;
-    the result has a gradient with respect to each. Pixels outside the ROI are 0.
+    the result has a gradient with respect to each. Pixels outside the ROI are 0. Discrete
+    choices (the automatic oversample, the source grid's shape) are those of ``config``
+    (``config.oversample``), so the image is a smooth function of ``params``.
     """
     if not isinstance(config, Config):
         raise ConfigError(f"config: expected a braggcheck.Config, got {type(config).__name__}")
