@@ -12,16 +12,16 @@ import torch
 from ..cases import Case, applicable_parameters
 from ..config import Config, _check_cell_angles, baseline_value
 from ..errors import ConfigError
-from ..gradients import GradientProbe, forward_mode_derivative
+from ..gradients import NOISE_MARGIN, GradientProbe, forward_mode_derivative
 from ..registry import PARAMETERS
 from .results import EPS, CheckResult, Row, bragg_signal, gradient_of, loss_and_grads, no_signal
 
 STEP = 1e-6
 """Central-difference step in scaled units (value / registry scale): relative steps."""
-NOISE_MARGIN = 1e3
-"""A derivative counts as resolved only if it exceeds the rounding noise by this factor..."""
 RESOLVED = 1e-4
-"""...and the two step sizes agree to this fraction (so the function is smooth over the step)."""
+"""A derivative counts as resolved only if it exceeds the rounding noise by NOISE_MARGIN (the
+Tier-2 suite's margin) and the two step sizes agree to this fraction (the function is smooth
+over the step)."""
 RTOL = 1e-6
 """Analytic vs Richardson-extrapolated difference, on top of the estimated truncation error."""
 AD_RTOL = 1e-9
