@@ -26,7 +26,7 @@ CHEBYSHEV_MAX_CELLS = 16
 """Up to this many cells ``sincg`` is a Chebyshev polynomial (cheaper than two sines)."""
 
 
-def sincg(h: torch.Tensor, cells: int) -> torch.Tensor:
+def sincg(h: torch.Tensor, cells: int, reduced: bool = False) -> torch.Tensor:
     """``sin(N pi h) / sin(pi h)`` for integer ``N = cells``, up to a sign (only its square counts).
 
     The argument is reduced to ``y = h - round(h)`` in [-0.5, 0.5] (exact in floating point).
@@ -36,10 +36,11 @@ def sincg(h: torch.Tensor, cells: int) -> torch.Tensor:
     Larger N would need a long recurrence, so there the ratio is used, with a Taylor series
     near its removable singularity y = 0 (``N |pi y| < 0.01``; truncation error there below
     1e-14 relative, the ratio's own rounding error in the gradient below 1e-11 just outside).
+    ``reduced=True`` says ``h`` is already ``h - round(h)`` and skips that step.
     """
     if cells == 1:
         return torch.ones_like(h)
-    y = h - torch.round(h)  # any integer shift only flips the sign of the ratio
+    y = h if reduced else h - torch.round(h)  # an integer shift only flips the ratio's sign
     if cells <= CHEBYSHEV_MAX_CELLS:
         return _chebyshev_u(torch.cos(math.pi * y), cells - 1)
     x = math.pi * y
@@ -56,24 +57,27 @@ def _chebyshev_u(c: torch.Tensor, degree: int) -> torch.Tensor:
     """``+-U_degree(c)`` by the three-term recurrence ``U_{k+1} = 2c U_k - U_{k-1}``.
 
     Signs are dropped so each step is one fused ``addcmul``: V_k = s_k U_k with the sign
-    pattern s = +, +, -, -, +, +, ... turns the recurrence into ``V_{k+1} = V_{k-1} +- 2c V_k``.
+    pattern s = +, +, -, -, +, +, ... turns the recurrence into ``V_{k+1} = V_{k-1} +- 2c V_k``
+    (the factor 2 rides on addcmul's scalar, so 2c is never formed).
     """
-    two_c = 2 * c
     if degree == 1:
-        return two_c
+        return 2 * c
     # V_1 = U_1 = 2c and V_2 = -U_2 = 1 - 4c^2 (one fused op instead of filling V_0 = 1).
-    previous, current = two_c, torch.addcmul(c.new_ones(()), two_c, two_c, value=-1)
+    previous, current = 2 * c, torch.addcmul(c.new_ones(()), c, c, value=-4)
     for k in range(2, degree):
         # s_{k+1} s_k is -1 when k is odd, +1 when k is even.
-        previous, current = current, torch.addcmul(previous, two_c, current,
-                                                   value=-1 if k % 2 else 1)
+        previous, current = current, torch.addcmul(previous, c, current,
+                                                   value=-2 if k % 2 else 2)
     return current
 
 
-def square_lattice_factor(hkl: torch.Tensor, cells: tuple[int, int, int]) -> torch.Tensor:
-    """Parallelepiped crystal: product of sincg over the three axes (last dim of ``hkl``)."""
+def square_lattice_factor(hkl: torch.Tensor, cells: tuple[int, int, int],
+                          reduced: bool = False) -> torch.Tensor:
+    """Parallelepiped crystal: product of sincg over the three axes (last dim of ``hkl``);
+    ``reduced`` as for :func:`sincg`."""
     h, k, l = hkl.unbind(-1)
-    return sincg(h, cells[0]) * sincg(k, cells[1]) * sincg(l, cells[2])
+    return (sincg(h, cells[0], reduced) * sincg(k, cells[1], reduced)
+            * sincg(l, cells[2], reduced))
 
 
 def round_lattice_factor(
@@ -124,15 +128,16 @@ def polarization_factor(
     incident: torch.Tensor, diffracted: torch.Tensor, polar: torch.Tensor,
     kahn: torch.Tensor,
 ) -> torch.Tensor:
-    """Kahn polarization factor for unit vectors ``incident`` (..., 3) and ``diffracted``.
+    """Kahn polarization factor for the unit vector ``incident`` (3,) and unit diffracted
+    directions as columns ``diffracted`` (3, ...): shape (...).
 
     The reference program's ``cos(2 psi) sin^2(2 theta)`` equals ``e^2 - b^2``, with e and b the
     components of the diffracted direction along the E and B axes; that form is smooth at the
-    direct beam, where the atan2 of the original has no derivative.
+    direct beam, where the atan2 of the original has no derivative. One 3x3 matrix product
+    gives cos(2 theta), e and b for every direction.
     """
-    cos2theta = (incident * diffracted).sum(-1)
-    b_axis = unit(torch.linalg.cross(polar.expand_as(incident), incident, dim=-1))
+    b_axis = unit(torch.linalg.cross(polar, incident, dim=-1))
     e_axis = torch.linalg.cross(incident, b_axis, dim=-1)
-    e = (diffracted * e_axis).sum(-1)
-    b = (diffracted * b_axis).sum(-1)
-    return 0.5 * (1 + cos2theta**2 - kahn * (e * e - b * b))
+    axes = torch.stack((incident, e_axis, b_axis))
+    cos2theta, e, b = (axes @ diffracted.reshape(3, -1)).view(3, *diffracted.shape[1:])
+    return 0.5 * (1 + cos2theta * cos2theta - kahn * (e * e - b * b))

@@ -63,10 +63,10 @@ def layered(f_pos: torch.Tensor, s_pos: torch.Tensor, sensor: Sensor
 
 def capture_fraction(direction: torch.Tensor, normal: torch.Tensor,
                      sensor: Sensor) -> torch.Tensor:
-    """Absorbed fraction of the last layer; ``direction`` (P, 3) is the unit vector to that
-    layer's first subpixel."""
+    """Absorbed fraction of the last layer; ``direction`` (3, P) holds the unit vectors to that
+    layer's first subpixels as columns."""
     last = sensor.layers - 1
-    rho = (direction * normal).sum(-1)
+    rho = normal @ direction
     front = last * sensor.step * sensor.mu
     back = (last + 1) * sensor.step * sensor.mu
     return torch.exp(-front / rho) - torch.exp(-back / rho)

@@ -2,9 +2,10 @@
 
 ``simulate`` is a pure function of a :class:`Config` and optional tensor overrides of registry
 parameters. Everything that does not depend on pixels (cell, orientations, sources, detector
-placement) is built once; pixels are then evaluated in chunks sized for the cache, and, when a
-gradient is wanted and storing every chunk's autograd state would exceed ``STORED_BYTES_LIMIT``,
-each chunk is evaluated without storing and recomputed during the backward pass.
+placement) is built once; pixels are then evaluated in chunks sized for the cache. With a
+gradient wanted, chunks keep their (small, see :mod:`braggcheck.fused_lattice`) autograd state
+until ``STORED_BYTES_LIMIT`` is reached; later chunks are evaluated without storing and
+recomputed during the backward pass.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from .constants import R_E_SQUARED_M2
 from .crystal import cell_basis, mosaic_matrices, orientations, phi_angles
 from .detector import FRAMES, DetectorGeometry, detector_geometry
 from .errors import ConfigError
-from .fused_lattice import fused_applies, square_lattice_intensity
+from .fused_lattice import LatticeSetup, SquaredAmplitudes, fused_applies, unit_directions
+from .fused_pixels import (
+    PixelSetup,
+    PlaneOffsets,
+    fused_pixel_intensity,
+    plain_pixel_intensity,
+)
 from .physics import (
     gauss_lattice_factor,
     nearest_integer,
@@ -39,9 +46,10 @@ from .validation import check_int
 T = TypeVar("T")
 
 STORED_BYTES_LIMIT = 2**30
-"""With a gradient wanted, chunks keep their autograd state (backward = one pass) while
-:func:`stored_bytes` stays below this; above it each chunk is evaluated without storing and
-recomputed in the backward pass, so memory no longer grows with the image."""
+"""With a gradient wanted, chunks keep their autograd state (backward = one pass) while the
+:func:`stored_bytes` of the chunks so far stays below this; each chunk after that is evaluated
+without storing and recomputed in the backward pass, so memory no longer grows with the
+image."""
 
 ELEMENTS_PER_CHUNK = 1 << 17
 """Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
@@ -228,24 +236,30 @@ def check_placement(config: Config) -> int:
         return config.detector.oversample or auto_oversample(config, geometry)
 
 
-def structure_amplitude(scene: Scene, hkl: torch.Tensor) -> torch.Tensor | float:
-    """F_cell at the nearest reflection (no gradient: it is piecewise constant in h, k, l)."""
+def squared_amplitudes(scene: Scene) -> SquaredAmplitudes | None:
+    """F_cell^2 at the nearest reflection of Miller indices (3, R, M), or None when every F is
+    ``default_F`` (no gradient: F is piecewise constant in h, k, l)."""
     if scene.amplitudes is None:
-        return scene.default_F
+        return None
     grid = scene.amplitudes
-    index = nearest_integer(hkl.detach()).long() - torch.tensor(scene.hkl_origin,
-                                                                 device=hkl.device)
-    size = torch.tensor(grid.shape, device=hkl.device)
-    inside = ((index >= 0) & (index < size)).all(-1)
-    index = torch.where(inside[..., None], index, 0)
-    flat = (index[..., 0] * size[1] + index[..., 1]) * size[2] + index[..., 2]
-    values = grid.reshape(-1)[flat]
-    return torch.where(inside, values, torch.full_like(values, scene.default_F))
+
+    def lookup(hkl: torch.Tensor) -> torch.Tensor:
+        origin = torch.tensor(scene.hkl_origin, device=hkl.device).view(3, 1, 1)
+        index = nearest_integer(hkl.detach()).long() - origin
+        size = torch.tensor(grid.shape, device=hkl.device).view(3, 1, 1)
+        inside = ((index >= 0) & (index < size)).all(0)
+        index = torch.where(inside, index, 0)
+        flat = (index[0] * grid.shape[1] + index[1]) * grid.shape[2] + index[2]
+        values = grid.reshape(-1)[flat]
+        values = torch.where(inside, values, torch.full_like(values, scene.default_F))
+        return values * values
+
+    return lookup
 
 
 def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
     if scene.shape == "square":
-        return square_lattice_factor(hkl, scene.cells)
+        return square_lattice_factor(hkl, scene.cells, reduced=True)
     if scene.shape == "round":
         return round_lattice_factor(hkl, scene.cells, scene.fudge)
     reciprocal = scene.reciprocal.to(hkl.dtype)
@@ -255,11 +269,73 @@ def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
 
 
 def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
-    """The squared lattice factor; with a gradient wanted, the fused form where it applies."""
-    if scene.shape == "square" and torch.is_grad_enabled() and fused_applies(scene.cells):
-        return square_lattice_intensity(hkl, scene.cells)
+    """The squared lattice factor of Miller indices (..., 3), by plain autograd ops."""
     lattice = lattice_factor(scene, hkl)
     return lattice * lattice
+
+
+def fused_path(scene: Scene) -> bool:
+    """Whether a recorded gradient uses :mod:`braggcheck.fused_pixels` (parallelepiped
+    crystals with N <= 16 on every axis) rather than plain autograd."""
+    return scene.shape == "square" and fused_applies(scene.cells)
+
+
+def subpixels_per_pixel(scene: Scene) -> int:
+    layers = scene.sensor.layers if scene.sensor is not None else 1
+    return scene.oversample**2 * layers
+
+
+def detector_plane(scene: Scene) -> torch.Tensor:
+    """Columns fdet, sdet (and odet for a thick sensor): offsets on them give positions."""
+    det = scene.detector
+    axes = (det.fdet, det.sdet) if scene.sensor is None else (det.fdet, det.sdet, det.odet)
+    return torch.stack(axes, dim=1)
+
+
+def plane_offsets(scene: Scene) -> PlaneOffsets:
+    """Pixel indices -> offsets (k, n * subpixels) of their subpixels along the detector plane
+    columns, pixel-major, subpixels slow-outer, sensor layers outermost within a pixel."""
+    o = scene.oversample
+    step = scene.detector.pixel / o
+    sensor = scene.sensor
+
+    def offsets(slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
+        sub = subpixel_offsets(o, slow)
+        s_pos = (slow[:, None] * o + sub[None, :, 0]) * step  # (n, O*O)
+        f_pos = (fast[:, None] * o + sub[None, :, 1]) * step
+        if sensor is None:
+            return torch.stack((f_pos.reshape(-1), s_pos.reshape(-1)))
+        f_pos, s_pos, depth = layered(f_pos, s_pos, sensor)
+        return torch.stack((f_pos.reshape(-1), s_pos.reshape(-1), depth.reshape(-1)))
+
+    return offsets
+
+
+def pixel_intensity(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
+                    pixels_per_chunk: int) -> torch.Tensor:
+    """``sum over subpixels, sources and orientations of F^2 L^2(h)`` per pixel (n,).
+
+    With a gradient wanted on the fused path, one autograd node covers these pixels
+    (:mod:`braggcheck.fused_pixels`, chunked inside); otherwise plain ops on all of them.
+    """
+    amplitudes = squared_amplitudes(scene)
+    det = scene.detector
+    arguments = (det.pix0, detector_plane(scene), scene.projection, scene.projection_offset,
+                 slow, fast)
+    if torch.is_grad_enabled() and fused_path(scene):
+        lattice = LatticeSetup(scene.cells, scene.sample_dtype, amplitudes)
+        setup = PixelSetup(lattice, plane_offsets(scene), subpixels_per_pixel(scene),
+                           pixels_per_chunk)
+        summed = fused_pixel_intensity(*arguments, setup)
+    else:
+        lattice = LatticeSetup(scene.cells, scene.sample_dtype, amplitudes,
+                               lambda reduced: lattice_intensity(scene, reduced))
+        setup = PixelSetup(lattice, plane_offsets(scene), subpixels_per_pixel(scene),
+                           pixels_per_chunk)
+        summed = plain_pixel_intensity(*arguments, setup)
+    if amplitudes is None:  # one F for all: square it once, not per sample
+        return summed * (scene.default_F * scene.default_F)
+    return summed
 
 
 def subpixel_offsets(oversample: int, like: torch.Tensor) -> torch.Tensor:
@@ -269,61 +345,47 @@ def subpixel_offsets(oversample: int, like: torch.Tensor) -> torch.Tensor:
     return torch.stack((slow.reshape(-1), fast.reshape(-1)), dim=-1)
 
 
-def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
-    """Photons for the pixels at integer indices ``slow``, ``fast`` (both shape (P,))."""
+def pixel_factors(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
+    """Per pixel (n,): scale x polarization x solid angle (x capture fraction), evaluated at
+    the first subpixel (of the last sensor layer for the capture), as the reference does."""
     det = scene.detector
-    o = scene.oversample
-    sub = subpixel_offsets(o, det.pix0)
-    step = det.pixel / o
-    s_pos = (slow[:, None] * o + sub[None, :, 0]) * step  # (P, O*O)
-    f_pos = (fast[:, None] * o + sub[None, :, 1]) * step
-    if scene.sensor is not None:  # thick sensor: every subpixel again at each depth (layer outer)
-        f_pos, s_pos, depth = layered(f_pos, s_pos, scene.sensor)
-        plane = torch.stack((det.fdet, det.sdet, det.odet), dim=1)  # (3, 3)
-        offsets = torch.stack((f_pos.reshape(-1), s_pos.reshape(-1), depth.reshape(-1)))
-    else:
-        plane = torch.stack((det.fdet, det.sdet), dim=1)  # (3, 2)
-        offsets = torch.stack((f_pos.reshape(-1), s_pos.reshape(-1)))
-    # Sample-to-subpixel vectors as columns (3, P*U): the detector plane in one fused product.
-    position = torch.addmm(det.pix0[:, None], plane, offsets)
-    # > 0: no pixel holds the sample. (vector_norm over dim 0 is ~50x slower on CPU.)
-    distance = (position * position).sum(0).sqrt()
-
-    # Miller indices of every sample, laid out (source x orientation, pixel x subpixel, axis)
-    # so that h, k and l are each contiguous: h_i = (a_i / lambda) . position / distance
-    # - offset_i, one matrix product and one fused multiply-add instead of a general einsum.
-    hkl = torch.addcmul(-scene.projection_offset, scene.projection @ position, 1 / distance)
-    hkl = hkl.view(3, -1, distance.shape[0]).permute(1, 2, 0)  # (S*O, P*U, 3)
-    amplitude = structure_amplitude(scene, hkl)
-    if scene.sample_dtype != hkl.dtype:
-        # float32 images: h ~ 50 carries an absolute error of its ulp (4e-6), which the steep
-        # spot profile turns into ~5e-5 relative intensity error. Reducing to h - round(h)
-        # in float64 first (exact) keeps the float32 samples accurate to float32 rounding.
-        hkl = (hkl - torch.round(hkl)).to(scene.sample_dtype)
-    squared = lattice_intensity(scene, hkl).view(-1, *s_pos.shape)  # (S*O, P, U)
-    if isinstance(amplitude, float):  # one F for all: square it once per pixel, not per sample
-        intensity = amplitude * amplitude * squared.sum((0, 2))
-    else:
-        intensity = (amplitude.view(squared.shape) ** 2 * squared).sum((0, 2))
-
-    distance = distance.view(s_pos.shape)
-    diffracted = position.view(3, *s_pos.shape)[:, :, 0].T / distance[:, :1]  # first subpixel
-    incident = scene.sources.incident
-    first = distance[:, 0]
+    step = det.pixel / scene.oversample
+    f_first = (fast * scene.oversample + 0.5) * step
+    s_first = (slow * scene.oversample + 0.5) * step
+    first = torch.addmm(det.pix0[:, None], torch.stack((det.fdet, det.sdet), dim=1),
+                        torch.stack((f_first, s_first)))
+    diffracted, inverse = unit_directions(first)
     if scene.point_pixel:
-        omega = 1 / first**2
+        omega = inverse * inverse
     else:
-        omega = det.pixel**2 * det.close / first**3
-    if scene.nopolar:
-        polar = 1.0
-    else:
-        polar = polarization_factor(incident[0], diffracted, det.polar, scene.kahn)
-    value = scene.scale * intensity * polar * omega
-    if scene.sensor is not None:  # the last layer's first subpixel
-        last = (scene.sensor.layers - 1) * (s_pos.shape[1] // scene.sensor.layers)
-        direction = position.view(3, *s_pos.shape)[:, :, last].T / distance[:, last:last + 1]
-        value = value * capture_fraction(direction, det.odet, scene.sensor)
+        omega = det.pixel**2 * det.close * inverse**3
+    value = scene.scale * omega
+    if not scene.nopolar:
+        value = value * polarization_factor(scene.sources.incident[0], diffracted, det.polar,
+                                            scene.kahn)
+    if scene.sensor is not None:
+        depth = (scene.sensor.layers - 1) * scene.sensor.step
+        last, _ = unit_directions(first + det.odet[:, None] * depth)
+        value = value * capture_fraction(last, det.odet, scene.sensor)
     return value
+
+
+def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
+                 pixels_per_chunk: int | None = None) -> torch.Tensor:
+    """Photons for the pixels at integer indices ``slow``, ``fast`` (both shape (P,)).
+
+    ``pixels_per_chunk`` bounds the working memory of the fused gradient path (default: all
+    pixels at once); the plain path evaluates all given pixels together.
+    """
+    pixels = slow.shape[0]
+    chunk = pixels_per_chunk or max(1, pixels)
+    # The per-pixel factors in chunks as large in elements as the subpixel chunks: cache-sized
+    # arrays, while a block of a million pixels at once would run from main memory.
+    step = chunk * subpixels_per_pixel(scene)
+    factors = [pixel_factors(scene, slow[i:i + step], fast[i:i + step])
+               for i in range(0, pixels, step)]
+    factors = factors[0] if len(factors) == 1 else torch.cat(factors)
+    return pixel_intensity(scene, slow, fast, chunk) * factors
 
 
 def _tensors(node: object) -> list[torch.Tensor]:
@@ -389,20 +451,31 @@ class _RecomputedChunk(torch.autograd.Function):
 
 
 def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
-    """Estimated autograd state of a whole image: per sample the fused lattice derivative and
-    its Miller indices (3 + 3 values, sample dtype) and the projected indices (3, geometry
-    dtype), per subpixel about 12 values of geometry."""
-    subpixels = pixels * scene.oversample**2
-    if scene.sensor is not None:  # every subpixel again at each depth layer
-        subpixels *= scene.sensor.layers
+    """Estimated autograd state of ``pixels`` pixels.
+
+    Fused path: per sample the lattice derivative (3 values, sample dtype), per pixel ~24
+    values of solid angle and polarization.
+    Plain autograd (other crystal shapes) stores ~12 values per sample and per subpixel.
+    """
+    subpixels = pixels * subpixels_per_pixel(scene)
     samples = subpixels * scene.sources.wavelength.shape[0] * scene.orientations.shape[0]
     sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
     geometry_size = like.element_size()
-    return samples * (6 * sample_size + 3 * geometry_size) + 12 * subpixels * geometry_size
+    per_sample, per_subpixel = (3, 0) if fused_path(scene) else (12, 12)
+    return (samples * per_sample * sample_size
+            + (subpixels * per_subpixel + pixels * 24) * geometry_size)
 
 
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
                     pixels_per_chunk: int) -> torch.Tensor:
+    """The ROI's pixels in chunks of ``pixels_per_chunk``.
+
+    With a gradient wanted, the pixels whose estimated autograd state fits in
+    ``STORED_BYTES_LIMIT`` keep it (on the fused path as one autograd node over all of them,
+    chunked inside, so the state lives in a few large tensors rather than thousands of small
+    ones); each chunk after that is recomputed in the backward pass, so memory is bounded
+    whatever the image size.
+    """
     fmin, fmax, smin, smax = roi
     slow, fast = torch.meshgrid(
         torch.arange(smin, smax + 1, dtype=like.dtype, device=like.device),
@@ -412,14 +485,21 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
     slow, fast = slow.reshape(-1), fast.reshape(-1)
     kernel = maybe_compile(pixel_values, like.device)
     tensors = _tensors(scene)
-    several = slow.numel() > pixels_per_chunk
-    recompute = (several and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-                 and stored_bytes(scene, slow.numel(), like) > STORED_BYTES_LIMIT)
+    pixels = slow.shape[0]
+    graph = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    stored = 0  # pixels that keep their autograd state: whole chunks within the limit
+    if graph:
+        fitting = STORED_BYTES_LIMIT // max(1, stored_bytes(scene, 1, like))
+        stored = min(pixels, fitting - fitting % pixels_per_chunk)
     pieces = []
-    for start in range(0, slow.numel(), pixels_per_chunk):
+    first = 0
+    if stored and fused_path(scene):
+        pieces.append(kernel(scene, slow[:stored], fast[:stored], pixels_per_chunk))
+        first = stored
+    for start in range(first, pixels, pixels_per_chunk):
         s = slow[start:start + pixels_per_chunk]
         f = fast[start:start + pixels_per_chunk]
-        if recompute:
+        if graph and start >= stored:
             pieces.append(_RecomputedChunk.apply(kernel, scene, s, f, *tensors))
         else:
             pieces.append(kernel(scene, s, f))

@@ -129,8 +129,9 @@ class _NearIntegerHole(torch.autograd.Function):
 
 
 def test_gradient_wrong_only_near_integer_h_is_caught(tmp_path, monkeypatch, capsys):
-    # Broken where the Miller indices enter the lattice factor, whichever form computes it
-    # (the fused value-and-derivative path or the plain sincg).
+    # Broken where the Miller indices enter the lattice factor: the plain path (the fused one
+    # has its own tests against it in tests/unit/test_fused_pixels.py).
+    monkeypatch.setattr(braggcheck.simulator, "fused_path", lambda scene: False)
     original = braggcheck.simulator.lattice_intensity
     monkeypatch.setattr(braggcheck.simulator, "lattice_intensity",
                         lambda scene, hkl: original(scene, _NearIntegerHole.apply(hkl)))
@@ -163,6 +164,7 @@ def test_stored_direct_beam_example_catches_the_naive_sincg(monkeypatch):
 
     case = dict(stored_examples())["direct_beam_on_sample_point"]
     assert check_finite(case).passed
+    monkeypatch.setattr(braggcheck.simulator, "fused_path", lambda scene: False)
     monkeypatch.setattr(braggcheck.simulator, "lattice_intensity", naive_intensity)
     result = check_finite(case)
     assert not result.passed and "non-finite gradient" in result.message

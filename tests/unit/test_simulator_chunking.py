@@ -1,8 +1,9 @@
 """Chunked evaluation: the image and every gradient do not depend on the chunk size.
 
-With a gradient wanted, chunks either keep their autograd state or, above
-``STORED_BYTES_LIMIT`` (forced here by setting it to 0), are recomputed in the backward pass
-(``_RecomputedChunk``); every path must agree to rounding, including second derivatives.
+With a gradient wanted, chunks keep their autograd state until their estimated total passes
+``STORED_BYTES_LIMIT``; the chunks after that are recomputed in the backward pass
+(``_RecomputedChunk``). Every mix (all stored, all recomputed with the limit at 0, some of each)
+must agree to rounding, including second derivatives.
 """
 
 from __future__ import annotations
@@ -40,12 +41,17 @@ def reference(config):
     return _image_and_gradients(config, 10**6)
 
 
-@pytest.mark.parametrize("recompute", [True, False])
+@pytest.mark.parametrize("recompute", ["none", "all", "some"])
 @pytest.mark.parametrize("pixels_per_chunk", [c for c in CHUNKS if c != 10**6])
 def test_chunk_size_changes_nothing_but_rounding(config, reference, pixels_per_chunk, recompute,
                                                  monkeypatch):
-    if recompute:
+    if recompute == "all":
         monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", 0)
+    elif recompute == "some":  # about half the image's state
+        scene = simulator.build_scene(config, build_state(config, None, torch.float64,
+                                                          torch.device("cpu")))
+        half = simulator.stored_bytes(scene, 24 * 12, torch.empty((), dtype=torch.float64))
+        monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", half)
     image, grads = _image_and_gradients(config, pixels_per_chunk)
     ref_image, ref_grads = reference
     assert ref_image.max() > 10 * ref_image.median(), "the case must hold Bragg spots"
@@ -77,6 +83,14 @@ def test_recompute_path_is_taken_above_the_limit(config, monkeypatch):
     monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", 0)
     simulate(config, {"cell_a": cell_a}, pixels_per_chunk=100)
     assert len(calls) == 6  # ceil(576 / 100) chunks
+    # A limit of two and a half chunks' state: the first two are stored, the other four not.
+    calls.clear()
+    scene = simulator.build_scene(config, build_state(config, None, torch.float64,
+                                                      torch.device("cpu")))
+    chunk = simulator.stored_bytes(scene, 100, torch.empty((), dtype=torch.float64))
+    monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", chunk * 5 // 2)
+    simulate(config, {"cell_a": cell_a}, pixels_per_chunk=100)
+    assert len(calls) == 4
 
 
 def test_second_derivative_through_recomputed_chunks(config, monkeypatch):
