@@ -95,56 +95,94 @@ def projected_intensity(position: torch.Tensor, projection: torch.Tensor,
     return squared[0] if squared.shape[0] == 1 else squared.sum(0)  # (no copy for one block)
 
 
-def _squared_and_slope(y: torch.Tensor, cells: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``U_{N-1}(cos pi y)^2`` and its derivative in y.
+class Workspace:
+    """Buffers reused from chunk to chunk within one pass.
+
+    Chunk-sized tensors allocated fresh and freed on every chunk cost page faults each time
+    (glibc hands the freed top of the heap back to the OS between chunks; an out-of-place
+    multiply into new memory measured 3x the same multiply in place), so the hot per-chunk
+    tensors of the fused passes come from here.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self._device = device
+        self._buffers: dict[str, torch.Tensor] = {}
+
+    def take(self, name: str, *shape: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """A contiguous, uninitialised tensor of ``shape``: the same memory on every call."""
+        count = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.numel() < count or buffer.dtype != dtype:
+            buffer = torch.empty(count, dtype=dtype, device=self._device)
+            self._buffers[name] = buffer
+        return buffer[:count].view(shape)
+
+
+def _squared_and_slope(y: torch.Tensor, cells: int, axis: int, work: Workspace
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``U_{N-1}(cos pi y)^2`` and its derivative in y, in buffers of ``work`` (those of
+    ``axis`` stay valid until the same axis is computed again).
 
     The recurrence is the signed one of :func:`braggcheck.physics._chebyshev_u` (only the
     square counts), differentiated in c and carried as W = lambda V' with lambda = -2 pi (so
     that d(V^2)/dy = 2 V V'(c) dc/dy = -2 pi sin(pi y) V V' = sin(pi y) V W costs no extra pass):
     V_{k+1} = V_{k-1} + 2s c V_k gives W_{k+1} = W_{k-1} + 2s lambda V_k + 2s c W_k.
+    All steps are in place on a few rotating buffers.
     """
+    def take(name: str) -> torch.Tensor:
+        return work.take(name, *y.shape, dtype=y.dtype)
+
+    square, slope = take(f"square{axis}"), take(f"slope{axis}")
     if cells == 1:
-        return torch.ones_like(y), torch.zeros_like(y)
+        return square.fill_(1), slope.zero_()
     scale = -2 * math.pi
-    x = math.pi * y
-    c = torch.cos(x)
+    sine = torch.mul(y, math.pi, out=take("sine"))
+    c = torch.cos(sine, out=take("cosine"))
+    sine.sin_()
+    previous, current = torch.mul(c, 2, out=take("v_a")), None
+    d_previous: torch.Tensor | float = 2 * scale
     if cells == 2:
-        current, d_current = 2 * c, torch.full_like(c, 2 * scale)
+        current, d_current = previous, take("w_b").fill_(2 * scale)
     else:
         # V_1 = 2c, W_1 = 2 lambda; V_2 = 1 - 4c^2, W_2 = -8 lambda c.
-        d_previous: torch.Tensor | float = 2 * scale
-        previous, current = 2 * c, torch.addcmul(c.new_ones(()), c, c, value=-4)
-        d_current = c * (-8 * scale)
+        current = torch.addcmul(c.new_ones(()), c, c, value=-4, out=take("v_b"))
+        d_current = torch.mul(c, -8 * scale, out=take("w_b"))
         for k in range(2, cells - 1):
-            sign = -1 if k % 2 else 1
-            if isinstance(d_previous, float):
-                base = current.mul(2 * sign * scale).add_(d_previous)
+            sign = 2 * (-1 if k % 2 else 1)
+            if isinstance(d_previous, float):  # W_{k-1} is the constant 2 lambda
+                d_next = torch.mul(current, sign * scale, out=take("w_a")).add_(d_previous)
             else:
-                base = torch.add(d_previous, current, alpha=2 * sign * scale)
-            d_next = torch.addcmul(base, c, d_current, value=2 * sign)
-            previous, current = current, torch.addcmul(previous, c, current, value=2 * sign)
+                d_next = d_previous.add_(current, alpha=sign * scale)
+            d_next.addcmul_(c, d_current, value=sign)
+            previous.addcmul_(c, current, value=sign)  # V_{k+1}, into V_{k-1}'s buffer
+            previous, current = current, previous
             d_previous, d_current = d_current, d_next
-    slope = (current * d_current).mul_(torch.sin(x))
-    return current * current, slope
+    torch.mul(current, d_current, out=slope).mul_(sine)
+    return torch.mul(current, current, out=square), slope
 
 
 def intensity_and_derivative(hkl: torch.Tensor, setup: LatticeSetup,
-                             derivative: torch.Tensor) -> torch.Tensor:
+                             derivative: torch.Tensor, work: Workspace) -> torch.Tensor:
     """``sum_r F_r^2 L^2(h_r)`` (M,) of Miller indices (3, R, M), writing
     ``d(F^2 L^2)/dh`` into ``derivative`` (3, R, M), sample dtype; needs :func:`fused_applies`
-    and the parallelepiped lattice (``setup.squared_lattice`` None)."""
-    reduced = reduced_indices(hkl, setup.sample_dtype)
-    (qa, qb, qc), slopes = zip(*(_squared_and_slope(axis, n)
-                                 for axis, n in zip(reduced, setup.cells, strict=True)),
+    and the parallelepiped lattice (``setup.squared_lattice`` None). Temporaries live in
+    ``work``; the returned tensor is one of them (valid until the next call)."""
+    dtype = setup.sample_dtype
+    rounded = torch.round(hkl, out=work.take("rounded", *hkl.shape))
+    reduced = torch.sub(hkl, rounded, out=rounded)
+    if dtype != reduced.dtype:
+        reduced = work.take("reduced", *hkl.shape, dtype=dtype).copy_(reduced)
+    (qa, qb, qc), slopes = zip(*(_squared_and_slope(axis, n, i, work) for i, (axis, n)
+                                 in enumerate(zip(reduced, setup.cells, strict=True))),
                                strict=True)
-    qab = qa * qb
-    value = qab * qc
+    pair = torch.mul(qb, qc, out=work.take("pair", *qa.shape, dtype=dtype))
     # d(L^2)/dh_a = (V_a^2)' V_b^2 V_c^2, and so on
-    torch.mul(qb * qc, slopes[0], out=derivative[0])
-    torch.mul(qa * qc, slopes[1], out=derivative[1])
-    torch.mul(qab, slopes[2], out=derivative[2])
+    torch.mul(pair, slopes[0], out=derivative[0])
+    value = pair.mul_(qa)
+    torch.mul(qa, qc, out=derivative[1]).mul_(slopes[1])
+    torch.mul(qa, qb, out=derivative[2]).mul_(slopes[2])
     if setup.squared_amplitudes is not None:
-        weights = setup.squared_amplitudes(hkl).to(setup.sample_dtype)
-        value = value * weights
+        weights = setup.squared_amplitudes(hkl).to(dtype)
+        value.mul_(weights)
         derivative.mul_(weights)
     return value[0] if value.shape[0] == 1 else value.sum(0)

@@ -30,10 +30,9 @@ import torch
 
 from .fused_lattice import (
     LatticeSetup,
+    Workspace,
     intensity_and_derivative,
-    miller_indices,
     projected_intensity,
-    unit_directions,
 )
 
 PlaneOffsets = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -69,13 +68,19 @@ def _chunks(pixels: int, setup: PixelSetup) -> Iterator[tuple[slice, slice]]:
 
 
 def _geometry(pix0: torch.Tensor, plane: torch.Tensor, slow: torch.Tensor, fast: torch.Tensor,
-              setup: PixelSetup) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              setup: PixelSetup, work: Workspace
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Plane offsets (k, m), unit directions (3, m) and inverse distances (m) of a chunk's
-    subpixels; recomputed in the backward pass rather than stored (cheaper than the page
-    faults of storing them, and a quarter of the memory)."""
+    subpixels (autograd off); recomputed in the backward pass rather than stored (cheaper than
+    the page faults of storing them, and a quarter of the memory)."""
     offsets = setup.offsets(slow, fast)
-    unit, inverse = unit_directions(torch.addmm(pix0[:, None], plane, offsets))
-    return offsets, unit, inverse
+    count = offsets.shape[1]
+    dtype = pix0.dtype
+    position = torch.addmm(pix0[:, None], plane, offsets,
+                           out=work.take("position", 3, count, dtype=dtype))
+    squares = torch.mul(position, position, out=work.take("squares", 3, count, dtype=dtype))
+    inverse = torch.sum(squares, 0, out=work.take("inverse", count, dtype=dtype)).rsqrt_()
+    return offsets, position.mul_(inverse), inverse
 
 
 class _FusedPixelIntensity(torch.autograd.Function):
@@ -89,11 +94,14 @@ class _FusedPixelIntensity(torch.autograd.Function):
         # Chunk-major: chunk c's (3, R, m_c) derivative is one contiguous piece.
         derivative = torch.empty(rows * pixels * setup.subpixels, dtype=sample_dtype,
                                  device=pix0.device)
+        work = Workspace(pix0.device)
         for pix, sub in _chunks(pixels, setup):
-            _, unit, _ = _geometry(pix0, plane, slow[pix], fast[pix], setup)
+            _, unit, _ = _geometry(pix0, plane, slow[pix], fast[pix], setup, work)
             chunk = derivative[rows * sub.start:rows * sub.stop].view(3, -1, unit.shape[1])
-            summed = intensity_and_derivative(miller_indices(unit, projection, offset),
-                                              setup.lattice, chunk)
+            hkl = torch.addmm(-offset, projection, unit,
+                              out=work.take("hkl", rows, unit.shape[1], dtype=pix0.dtype))
+            summed = intensity_and_derivative(hkl.view(3, -1, unit.shape[1]), setup.lattice,
+                                              chunk, work)
             value[pix] = summed.view(-1, setup.subpixels).sum(1)
         return value, derivative
 
@@ -118,8 +126,9 @@ class _FusedPixelIntensity(torch.autograd.Function):
         setup: PixelSetup = ctx.setup
         rows = projection.shape[0]
         tangent = torch.zeros(slow.shape[0], dtype=pix0.dtype, device=pix0.device)
+        work = Workspace(pix0.device)
         for pix, sub in _chunks(slow.shape[0], setup):
-            offsets, unit, inverse = _geometry(pix0, plane, slow[pix], fast[pix], setup)
+            offsets, unit, inverse = _geometry(pix0, plane, slow[pix], fast[pix], setup, work)
             d_hkl = torch.zeros((rows, unit.shape[1]), dtype=unit.dtype, device=unit.device)
             if d_pix0 is not None or d_plane is not None:
                 d_position = torch.zeros_like(unit)
@@ -153,24 +162,37 @@ class _FusedPixelIntensity(torch.autograd.Function):
             value = plain_pixel_intensity(pix0, plane, projection, offset, slow, fast, setup)
             found = iter(torch.autograd.grad(value, inputs, grad, create_graph=True))
             return *(next(found) if need else None for need in needs), *constants
-        rows_count = projection.shape[0]
+        rows, per_pixel = projection.shape[0], setup.subpixels
         # Sums over millions of samples accumulate in the geometry dtype (float64).
         grad = grad.to(pix0.dtype)
         grad_pix0, grad_plane = torch.zeros_like(pix0), torch.zeros_like(plane)
         grad_projection, grad_offset = torch.zeros_like(projection), torch.zeros_like(offset)
+        work = Workspace(pix0.device)
+
+        def take(name: str, *shape: int) -> torch.Tensor:
+            return work.take(name, *shape, dtype=pix0.dtype)
+
         for pix, sub in _chunks(slow.shape[0], setup):
-            offsets, unit, inverse = _geometry(pix0, plane, slow[pix], fast[pix], setup)
-            chunk = derivative[rows_count * sub.start:rows_count * sub.stop]
-            # dI/dh per sample: D times the pixel's gradient, broadcast over its subpixels
-            rows = torch.mul(chunk.view(rows_count, -1, setup.subpixels),
-                             grad[pix].view(1, -1, 1)).view(rows_count, -1)
-            if needs[2]:
-                grad_projection.addmm_(rows, unit.T)
-            if needs[3]:
-                grad_offset.sub_(rows.sum(1, keepdim=True))
+            offsets, unit, inverse = _geometry(pix0, plane, slow[pix], fast[pix], setup, work)
+            chunk = derivative[rows * sub.start:rows * sub.stop].view(rows, -1)
+            if chunk.dtype != pix0.dtype:
+                chunk = take("derivative", *chunk.shape).copy_(chunk)
+            # dI/dh = D g with g the pixel's gradient, the same for all its subpixels, so g
+            # multiplies per-subpixel factors and D is only read, by two matrix products.
+            g = take("g", unit.shape[1]).view(-1, per_pixel)
+            g.copy_(grad[pix, None].expand(-1, per_pixel))
+            g = g.view(-1)
+            if needs[2] or needs[3]:  # [dI/dP | -dI/do] = D [g u | g]^T in one product
+                weighted = take("weighted", 4, unit.shape[1])
+                torch.mul(unit, g, out=weighted[:3])
+                weighted[3].copy_(g)
+                both = chunk @ weighted.T
+                grad_projection.add_(both[:, :3])
+                grad_offset.sub_(both[:, 3:])
             if needs[0] or needs[1]:
-                grad_unit = projection.T @ rows
-                along = (unit * grad_unit).sum(0)
+                grad_unit = torch.mm(projection.T, chunk, out=take("grad_unit", *unit.shape))
+                grad_unit.mul_(g)
+                along = torch.mul(unit, grad_unit, out=take("squares", *unit.shape)).sum(0)
                 grad_position = grad_unit.addcmul_(unit, along, value=-1).mul_(inverse)
                 grad_pix0.add_(grad_position.sum(1))
                 grad_plane.addmm_(grad_position, offsets.T)

@@ -3,9 +3,9 @@
 ``simulate`` is a pure function of a :class:`Config` and optional tensor overrides of registry
 parameters. Everything that does not depend on pixels (cell, orientations, sources, detector
 placement) is built once; pixels are then evaluated in chunks sized for the cache. With a
-gradient wanted, chunks keep their (small, see :mod:`braggcheck.fused_lattice`) autograd state
-until ``STORED_BYTES_LIMIT`` is reached; later chunks are evaluated without storing and
-recomputed during the backward pass.
+gradient wanted, the pixels whose autograd state fits in ``STORED_BYTES_LIMIT`` keep it (on the
+parallelepiped path as one compact node, :mod:`braggcheck.fused_pixels`); the chunks after them
+are evaluated without storing and recomputed during the backward pass.
 """
 
 from __future__ import annotations
@@ -46,12 +46,11 @@ from .validation import check_int
 T = TypeVar("T")
 
 STORED_BYTES_LIMIT = 2**30
-"""With a gradient wanted, chunks keep their autograd state (backward = one pass) while the
-:func:`stored_bytes` of the chunks so far stays below this; each chunk after that is evaluated
-without storing and recomputed in the backward pass, so memory no longer grows with the
-image."""
+"""With a gradient wanted, the first pixels (whole chunks) whose :func:`stored_bytes` fits in
+this keep their autograd state (their backward is one pass); each chunk after them is evaluated
+without storing and recomputed in the backward pass, so memory does not grow with the image."""
 
-ELEMENTS_PER_CHUNK = 1 << 17
+ELEMENTS_PER_CHUNK = 1 << 16
 """Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
 MAX_OVERSAMPLE = 64
 """The largest subpixel count per pixel edge, explicit or automatic (DetectorConfig's limit)."""
@@ -417,7 +416,7 @@ class _RecomputedChunk(torch.autograd.Function):
 
     Unlike ``torch.utils.checkpoint`` (non-reentrant), the first evaluation runs with autograd
     off, so it is as cheap as a plain forward and skips the derivative work that
-    :mod:`braggcheck.fused_lattice` does when a graph is recorded. The backward re-runs the
+    :mod:`braggcheck.fused_pixels` does when a graph is recorded. The backward re-runs the
     chunk on the saved scene tensors themselves (not copies), so ``create_graph=True`` and
     second derivatives work.
     """

@@ -8,6 +8,7 @@ import torch
 
 from braggcheck.fused_lattice import (
     LatticeSetup,
+    Workspace,
     fused_applies,
     intensity_and_derivative,
     reduced_indices,
@@ -33,6 +34,10 @@ def _amplitudes(hkl: torch.Tensor) -> torch.Tensor:
     return 1 + (nearest[0] % 3) + 2 * (nearest[2] % 2)
 
 
+def _work() -> Workspace:
+    return Workspace(torch.device("cpu"))
+
+
 def _plain(hkl: torch.Tensor, setup: LatticeSetup) -> torch.Tensor:
     reduced = reduced_indices(hkl, setup.sample_dtype).permute(1, 2, 0)
     squared = square_lattice_factor(reduced, setup.cells, reduced=True) ** 2
@@ -47,7 +52,7 @@ def test_value_and_derivative_match_plain_autograd(cells, weighted):
     setup = LatticeSetup(cells, torch.float64, _amplitudes if weighted else None)
     hkl = _hkl().requires_grad_(True)
     derivative = torch.empty_like(hkl)
-    fused = intensity_and_derivative(hkl.detach(), setup, derivative)
+    fused = intensity_and_derivative(hkl.detach(), setup, derivative, _work())
     plain = _plain(hkl, setup)
     if plain.requires_grad:
         (expected,) = torch.autograd.grad(plain.sum(), hkl)
@@ -66,7 +71,7 @@ def test_float32_samples_match_float64_to_float32_rounding():
     for dtype in (torch.float32, torch.float64):
         derivative = torch.empty(hkl.shape, dtype=dtype)
         value = intensity_and_derivative(hkl, LatticeSetup((5, 5, 5), dtype, _amplitudes),
-                                         derivative)
+                                         derivative, _work())
         assert value.dtype == dtype
         results.append((value.double(), derivative.double()))
     (v32, d32), (v64, d64) = results
@@ -78,9 +83,22 @@ def test_at_bragg_nodes_the_slope_is_zero():
     hkl = torch.tensor([3.0, -2.0, 0.0], dtype=torch.float64).view(3, 1, 1)
     derivative = torch.empty_like(hkl)
     value = intensity_and_derivative(hkl, LatticeSetup((5, 4, 3), torch.float64, None),
-                                     derivative)
+                                     derivative, _work())
     assert value.item() == pytest.approx((5 * 4 * 3) ** 2, rel=1e-15)
     assert torch.equal(derivative, torch.zeros_like(derivative))
+
+
+def test_a_reused_workspace_gives_the_same_results():
+    """Buffers carry over from call to call (and across axes); nothing stale may leak in."""
+    setup = LatticeSetup((5, 3, 7), torch.float64, _amplitudes)
+    hkl = _hkl()
+    work = _work()
+    first = [torch.empty_like(hkl), None]
+    first[1] = intensity_and_derivative(hkl, setup, first[0], work).clone()
+    intensity_and_derivative(hkl * 1.1 + 0.3, setup, torch.empty_like(hkl), work)  # dirty it
+    again = torch.empty_like(hkl)
+    value = intensity_and_derivative(hkl, setup, again, work)
+    assert torch.equal(value, first[1]) and torch.equal(again, first[0])
 
 
 def test_applies_only_in_the_chebyshev_range():
