@@ -200,6 +200,9 @@ class _FusedPixelIntensity(torch.autograd.Function):
         return *(g if need else None for g, need in zip(found, needs, strict=True)), *constants
 
 
+# torch.compile would unroll the chunk loop (hundreds of chunks for a 1024^2 image: minutes of
+# compilation); the node runs eagerly and compiled code goes around it.
+@torch.compiler.disable
 def fused_pixel_intensity(pix0: torch.Tensor, plane: torch.Tensor, projection: torch.Tensor,
                           offset: torch.Tensor, slow: torch.Tensor, fast: torch.Tensor,
                           setup: PixelSetup) -> torch.Tensor:

@@ -93,3 +93,36 @@ def test_maybe_compile_compiles_when_wanted(clean_env, monkeypatch):
 def test_the_pytest_plugin_sets_the_canonical_switch():
     assert pytest_plugin.DISABLE_VARIABLES[0] == "NANOBRAGG_DISABLE_COMPILE"
     assert os.environ.get("NANOBRAGG_DISABLE_COMPILE") == "1"
+
+
+@pytest.mark.slow
+def test_compiled_image_and_gradients_match_eager(clean_env):
+    """The compiled kernel (with the fused gradient node run eagerly inside it) gives the eager
+    image and gradients; slow: compilation takes ~10 s."""
+    from braggcheck import Config, simulate
+    from braggcheck.simulator import build_state
+
+    config = Config.from_nanobragg_args("-cell 70 80 90 85 95 100 -misset 5 10 15 -N 4 "
+                                        "-default_F 100 -detpixels 32 -mosaic 0.5 "
+                                        "-mosaic_domains 2")
+
+    def run() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        state = build_state(config, None, torch.float64, CPU)
+        params = {name: value.clone().requires_grad_(True) for name, value in state.items()}
+        image = simulate(config, params)
+        grads = torch.autograd.grad(image.sum(), list(params.values()), allow_unused=True)
+        return image.detach(), [g for g in grads if g is not None]
+
+    clean_env.setenv("NANOBRAGG_DISABLE_COMPILE", "1")
+    eager_image, eager_grads = run()
+    clean_env.delenv("NANOBRAGG_DISABLE_COMPILE")
+    clean_env.setenv(ENABLE_VARIABLE, "1")
+    compilation._compiled.cache_clear()
+    try:
+        image, grads = run()
+    finally:
+        compilation._compiled.cache_clear()
+    torch.testing.assert_close(image, eager_image, rtol=1e-10, atol=0.0)
+    assert len(grads) == len(eager_grads) > 15
+    for got, want in zip(grads, eager_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-8, atol=1e-12 * float(want.abs().max()))
