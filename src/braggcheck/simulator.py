@@ -440,7 +440,9 @@ class _RecomputedChunk(torch.autograd.Function):
                 # differentiating up to the originals would walk, and free, the shared graph
                 # above the chunk and count those paths twice.
                 aliases = [tensor.view_as(tensor) for tensor in tensors]
-                values = ctx.kernel(_with_tensors(ctx.scene, iter(aliases)), slow, fast)
+                # Eager even when the forward was compiled: every chunk's fresh aliases and
+                # scene would fail the compiled guards and recompile the kernel per chunk.
+                values = pixel_values(_with_tensors(ctx.scene, iter(aliases)), slow, fast)
             found = torch.autograd.grad(values, [aliases[i] for i in wanted], grad,
                                         allow_unused=True,
                                         create_graph=torch.is_grad_enabled())
@@ -453,7 +455,8 @@ def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
     """Estimated autograd state of ``pixels`` pixels.
 
     Fused path: per sample the lattice derivative (3 values, sample dtype), per pixel ~24
-    values of solid angle and polarization.
+    values of solid angle and polarization (~40 with a thick sensor's capture fraction);
+    ``tests/unit/test_simulator_chunking.py`` holds it to within 1x-1.5x of what autograd saves.
     Plain autograd (other crystal shapes) stores ~12 values per sample and per subpixel.
     """
     subpixels = pixels * subpixels_per_pixel(scene)
@@ -461,8 +464,9 @@ def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
     sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
     geometry_size = like.element_size()
     per_sample, per_subpixel = (3, 0) if fused_path(scene) else (12, 12)
+    per_pixel = 24 if scene.sensor is None else 40  # the capture fraction adds ~16
     return (samples * per_sample * sample_size
-            + (subpixels * per_subpixel + pixels * 24) * geometry_size)
+            + (subpixels * per_subpixel + pixels * per_pixel) * geometry_size)
 
 
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,

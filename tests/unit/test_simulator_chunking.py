@@ -108,3 +108,30 @@ def test_second_derivative_through_recomputed_chunks(config, monkeypatch):
     assert s1 != 0
     torch.testing.assert_close(g2, g1, rtol=1e-10, atol=0.0)
     torch.testing.assert_close(s2, s1, rtol=1e-9, atol=0.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("extra", ["", "-mosaic 1 -mosaic_domains 4 -mosaic_seed 1",
+                                   "-oversample 3 -divergence 0.5 -divsteps 3 -square_div",
+                                   "-polar 0.5 -detector_thick 100",
+                                   "-round_xtal -mosaic 1 -mosaic_domains 2"])
+def test_stored_bytes_estimates_what_autograd_keeps(extra, dtype):
+    """The memory bound rests on this estimate: it must not undercount the saved tensors (the
+    limit would be exceeded) nor overcount them much (memory left unused, more recomputed)."""
+    config = Config.from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
+                                        f"-detpixels 64 {extra}")
+    state = build_state(config, None, torch.float64, torch.device("cpu"))
+    params = {name: value.clone().requires_grad_(True) for name, value in state.items()}
+    storages: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        simulate(config, params, dtype=dtype, pixels_per_chunk=64 * 64)
+    scene = simulator.build_scene(config, state, dtype)
+    estimate = simulator.stored_bytes(scene, 64 * 64, torch.empty((), dtype=torch.float64))
+    saved = sum(storages.values())
+    assert saved <= estimate <= 1.5 * saved, (saved, estimate)
