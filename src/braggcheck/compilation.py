@@ -16,6 +16,8 @@ from typing import TypeVar
 
 import torch
 
+from . import fused_pixels
+
 DISABLE_VARIABLES = ("NANOBRAGG_DISABLE_COMPILE", "NB_DISABLE_COMPILE")
 ENABLE_VARIABLE = "NANOBRAGG_COMPILE"
 F = TypeVar("F", bound=Callable)
@@ -40,6 +42,7 @@ def compile_wanted(device: torch.device) -> bool:
 
 @cache
 def _compiled(function: Callable) -> Callable:
+    fused_pixels.prepare_for_compile()
     return torch.compile(function, dynamic=True)
 
 

@@ -200,12 +200,28 @@ class _FusedPixelIntensity(torch.autograd.Function):
         return *(g if need else None for g, need in zip(found, needs, strict=True)), *constants
 
 
-# torch.compile would unroll the chunk loop (hundreds of chunks for a 1024^2 image: minutes of
-# compilation); the node runs eagerly and compiled code goes around it.
-@torch.compiler.disable
 def fused_pixel_intensity(pix0: torch.Tensor, plane: torch.Tensor, projection: torch.Tensor,
                           offset: torch.Tensor, slow: torch.Tensor, fast: torch.Tensor,
                           setup: PixelSetup) -> torch.Tensor:
     """:func:`plain_pixel_intensity` with the gradient state computed in the forward pass;
     needs :func:`braggcheck.fused_lattice.fused_applies` and the parallelepiped lattice."""
+    if _eager_node is not None and torch.compiler.is_compiling():
+        # torch.compile would unroll the chunk loop (hundreds of chunks for a 1024^2 image:
+        # minutes of compilation): the node runs eagerly and compiled code goes around it.
+        return _eager_node(pix0, plane, projection, offset, slow, fast, setup)
     return _FusedPixelIntensity.apply(pix0, plane, projection, offset, slow, fast, setup)[0]
+
+
+_eager_node: Callable[..., torch.Tensor] | None = None
+
+
+def prepare_for_compile() -> None:
+    """Make the node opaque to torch.compile (:mod:`braggcheck.compilation` calls this before
+    compiling). Not done at import: ``torch.compiler.disable`` imports torch._dynamo (1.5 s,
+    70 MB), which an uncompiled run never needs."""
+    global _eager_node
+    if _eager_node is None:
+        def node(*arguments: object) -> torch.Tensor:
+            return _FusedPixelIntensity.apply(*arguments)[0]
+
+        _eager_node = torch.compiler.disable(node)
