@@ -7,14 +7,15 @@ position on the detector).
 
 Plain autograd over chunks of pixels would store about ten intermediates per sample plus the
 geometry of every subpixel, in thousands of chunk-sized allocations that fragment the C heap
-(reports/performance.md: 2.4 GB resident for 1.1 GB of state). Here one autograd node covers
-the whole block: its forward walks the pixels in cache-sized chunks, computing the lattice
-intensity and its derivative in h together (:func:`braggcheck.fused_lattice
-.intensity_and_derivative`), and keeps one block-sized tensor: ``D = d(F^2 L^2)/dh`` (three
-values per sample). The backward walks the same chunks: per chunk it recomputes the
-subpixels' directions (a few passes per subpixel, against a multiple of that per sample) and
-one multiplication of ``D`` by the incoming gradient and small matrix products give the
-gradients of ``P``, ``o``, ``pix0`` and ``plane``.
+(reports/performance.md: 2.3 GB resident for 1.1 GB of state on the first call, 3.8 GB from
+the third). Here one autograd node covers the whole block: its forward walks the pixels in
+cache-sized chunks, computing the lattice intensity and its derivative in h together
+(:func:`braggcheck.fused_lattice.intensity_and_derivative`), and keeps one block-sized tensor:
+``D = d(F^2 L^2)/dh`` (three values per sample). The backward walks the same chunks: it
+recomputes the subpixels' directions (a few passes per subpixel, against a multiple of that per
+sample) and, since the incoming gradient g is one number per pixel, reads ``D`` by two small
+matrix products: ``D [g u | g]^T`` gives the gradients of ``P`` and ``o``, ``P^T D`` (times g)
+that of u, hence of ``pix0`` and ``plane``.
 
 Second derivatives (``create_graph=True``) differentiate :func:`plain_pixel_intensity` (the
 plain formula) instead, which is exact; forward mode contracts the same ``D`` with the tangent

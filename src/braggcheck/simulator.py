@@ -380,7 +380,8 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
     chunk = pixels_per_chunk or max(1, pixels)
     # The per-pixel factors in chunks as large in elements as the subpixel chunks: cache-sized
     # arrays, while a block of a million pixels at once would run from main memory.
-    step = chunk * subpixels_per_pixel(scene)
+    # (Compiled, all at once: the compiled kernel fuses them, and a loop would be unrolled.)
+    step = pixels if torch.compiler.is_compiling() else chunk * subpixels_per_pixel(scene)
     factors = [pixel_factors(scene, slow[i:i + step], fast[i:i + step])
                for i in range(0, pixels, step)]
     factors = factors[0] if len(factors) == 1 else torch.cat(factors)
