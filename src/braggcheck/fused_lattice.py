@@ -1,22 +1,14 @@
-"""Miller indices, squared lattice factor and its gradient, per subpixel, in one pass.
+"""The per-sample lattice math: Miller indices and the squared lattice factor, plain and fused.
 
-The per-sample part of the image is, for every sample-to-subpixel vector p (its direction
-u = p / |p|) and every row block r (source x orientation), ``I(p) = sum_r F_r^2 L^2(h_r)`` with
-``h_r = P_r u - o_r``: the Miller-index projection ``P`` (rows a_i / lambda), its offset ``o``
-(incident . a_i / lambda) and the parallelepiped lattice factor
-``L = prod_i U_{N_i-1}(cos pi y_i)``, ``y = h - round(h)``.
+For every sample-to-subpixel vector p (direction u = p / |p|) and every row block r (source x
+orientation) the intensity is ``sum_r F_r^2 L^2(h_r)`` with ``h_r = P_r u - o_r``: the
+Miller-index projection ``P`` (rows a_i / lambda), its offset ``o`` (incident . a_i / lambda)
+and, for a parallelepiped, ``L = prod_i U_{N_i-1}(cos pi y_i)``, ``y = h - round(h)``.
 
-Plain autograd through that stores about ten intermediates per sample and replays each op
-backwards. Here the forward evaluates ``F^2 L^2`` and ``D = d(F^2 L^2)/dh`` together, sharing
-the cosine, the sine and the Chebyshev recurrence, and stores only ``D`` (three values per
-sample) and the directions; the backward is one multiplication by the incoming gradient, two
-small matrix products (``dI/dP = D u^T``, ``dI/du = P^T D``, ``dI/do = -sum D``) and the
-projection of ``dI/du`` onto the plane normal to u (``dI/dp = (dI/du - u (u . dI/du)) / |p|``).
-
-Second derivatives (``create_graph=True``, e.g. gradgradcheck) are not hand-written: the
-backward then differentiates :func:`projected_intensity` (the plain formula) on the saved
-inputs, which is exact. Forward mode (``torch.func.jvp``, forward AD) contracts the same ``D``
-with the tangent of h.
+:func:`projected_intensity` is the plain formula (autograd through it, any lattice shape).
+:func:`intensity_and_derivative` evaluates ``F^2 L^2`` and ``D = d(F^2 L^2)/dh`` in one pass,
+sharing the cosine, the sine and the Chebyshev recurrence, in place on a reused
+:class:`Workspace`; :mod:`braggcheck.fused_pixels` builds the gradient of the image on it.
 """
 
 from __future__ import annotations
@@ -84,9 +76,9 @@ def reduced_indices(hkl: torch.Tensor, sample_dtype: torch.dtype) -> torch.Tenso
 
 def projected_intensity(position: torch.Tensor, projection: torch.Tensor,
                         offset: torch.Tensor, setup: LatticeSetup) -> torch.Tensor:
-    """``sum_r F_r^2 L^2(h_r)`` per subpixel (M,), by plain autograd ops: every lattice shape
-    without a gradient wanted, the reference for :func:`fused_projected_intensity`, and its
-    second-derivative path."""
+    """``sum_r F_r^2 L^2(h_r)`` per subpixel (M,), by plain autograd ops: the image without a
+    gradient or with other lattice shapes, the reference for :func:`intensity_and_derivative`,
+    and the second-derivative path of :mod:`braggcheck.fused_pixels`."""
     direction, _ = unit_directions(position)
     hkl = miller_indices(direction, projection, offset)
     squared = setup.lattice(reduced_indices(hkl, setup.sample_dtype).permute(1, 2, 0))

@@ -321,17 +321,13 @@ def pixel_intensity(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
     det = scene.detector
     arguments = (det.pix0, detector_plane(scene), scene.projection, scene.projection_offset,
                  slow, fast)
-    if torch.is_grad_enabled() and fused_path(scene):
-        lattice = LatticeSetup(scene.cells, scene.sample_dtype, amplitudes)
-        setup = PixelSetup(lattice, plane_offsets(scene), subpixels_per_pixel(scene),
-                           pixels_per_chunk)
-        summed = fused_pixel_intensity(*arguments, setup)
-    else:
-        lattice = LatticeSetup(scene.cells, scene.sample_dtype, amplitudes,
-                               lambda reduced: lattice_intensity(scene, reduced))
-        setup = PixelSetup(lattice, plane_offsets(scene), subpixels_per_pixel(scene),
-                           pixels_per_chunk)
-        summed = plain_pixel_intensity(*arguments, setup)
+    fused = torch.is_grad_enabled() and fused_path(scene)
+    plain_lattice = None if fused else (lambda reduced: lattice_intensity(scene, reduced))
+    lattice = LatticeSetup(scene.cells, scene.sample_dtype, amplitudes, plain_lattice)
+    setup = PixelSetup(lattice, plane_offsets(scene), subpixels_per_pixel(scene),
+                       pixels_per_chunk)
+    evaluate = fused_pixel_intensity if fused else plain_pixel_intensity
+    summed = evaluate(*arguments, setup)
     if amplitudes is None:  # one F for all: square it once, not per sample
         return summed * (scene.default_F * scene.default_F)
     return summed
