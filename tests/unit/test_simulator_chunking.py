@@ -8,6 +8,8 @@ must agree to rounding, including second derivatives.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -135,3 +137,40 @@ def test_stored_bytes_estimates_what_autograd_keeps(extra, dtype):
     estimate = simulator.stored_bytes(scene, 64 * 64, torch.empty((), dtype=torch.float64))
     saved = sum(storages.values())
     assert saved <= estimate <= 1.5 * saved, (saved, estimate)
+
+
+GOLDEN_HKL = Path(__file__).parents[1] / "data" / "golden" / "rand8.hkl"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("extra", [
+    "-detector_thick 100 -detector_thicksteps 3 -polar 0.6",  # sensor layers: 3-column plane
+    f"-hkl {GOLDEN_HKL} -nointerpolate -misset 5 -3 7",  # amplitudes from a table
+    "-phisteps 2 -osc 0.5 -dispersion 1 -dispsteps 3 -roi 3 20 2 17",
+])
+def test_fused_and_plain_gradient_paths_agree(extra, dtype, monkeypatch):
+    """The whole image through the fused node against plain autograd: detector plane offsets,
+    sensor layers, structure-factor lookup and row blocks as the simulator feeds them."""
+    config = Config.from_nanobragg_args("-cell 80 90 100 88 92 95 -N 5 -default_F 50 "
+                                        f"-lambda 1.1 -distance 90 -detpixels 24 {extra}")
+    results = []
+    for fused in (True, False):
+        monkeypatch.setattr(simulator, "fused_path", lambda scene, fused=fused: fused)
+        state = build_state(config, None, torch.float64, torch.device("cpu"))
+        params = {name: value.clone().requires_grad_(True) for name, value in state.items()}
+        image = simulate(config, params, dtype=dtype, pixels_per_chunk=50)
+        weights = torch.linspace(0.5, 1.5, image.numel(), dtype=dtype).reshape(image.shape)
+        grads = torch.autograd.grad((image * weights).sum(), list(params.values()),
+                                    allow_unused=True)
+        results.append((image.detach(), grads))
+    (image, grads), (plain_image, plain_grads) = results
+    rtol = 1e-10 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(image, plain_image, rtol=rtol,
+                               atol=rtol * float(plain_image.abs().max()))
+    compared = 0
+    for name, got, want in zip(PARAMETERS, grads, plain_grads, strict=True):
+        assert (got is None) == (want is None), name
+        if want is not None and float(want.abs()) > 0:
+            compared += 1
+            torch.testing.assert_close(got, want, rtol=100 * rtol, atol=0.0, msg=name)
+    assert compared >= 15
