@@ -10,7 +10,9 @@ separate, so the forward's peak is not hidden by the backward's.
 Times are the best of ``repeat`` calls after one untimed call (whose time is reported as
 ``first``: it includes ``torch.compile`` when compilation is on). Forward runs under
 ``torch.no_grad()`` as ``braggcheck simulate`` does; forward+backward passes every registry
-parameter as a tensor with ``requires_grad`` and back-propagates ``image.sum()``. Ratios are
+parameter as a tensor with ``requires_grad`` and back-propagates ``image.sum()``; that process
+then also times forwards alternately with forward+backward passes, for a ``paired`` ratio that
+does not mix two processes' states (the steadier one on a noisy machine). Other ratios are
 against the first row's forward time, so a comparison holds on a noisy machine. The ``cpu``
 columns are the best process CPU time (all threads summed) of the same calls: on a shared
 machine they move less than wall time when other processes take the cores.
@@ -70,6 +72,13 @@ class Measurement:
     forward_backward_cpu_s: float
     peak_mb: float
     base_mb: float
+    paired_forward_s: float = float("nan")  # forward timed in the fwd+bwd process, interleaved
+
+    @property
+    def paired_ratio(self) -> float:
+        """forward+backward over a forward timed in the same process, call for call alternately:
+        both see the same process and machine state, so this ratio moves least between runs."""
+        return self.forward_backward_s / self.paired_forward_s
 
 
 def _rss_mb() -> float:
@@ -85,6 +94,12 @@ def _rss_mb() -> float:
 def _maxrss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
+
+
+def _wall(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
 def _timed(function, repeat: int) -> tuple[float, float, float]:
@@ -111,15 +126,28 @@ def measure_in_process(flags: str, dtype: torch.dtype, backward: bool,
             with torch.no_grad():
                 simulate(config, dtype=dtype)
         first, best, cpu = _timed(forward, repeat)
+        paired = float("nan")
     else:
         def forward_backward() -> None:
             state = build_state(config, None, dtype, torch.device("cpu"))
             params = {name: value.detach().clone().requires_grad_(True)
                       for name, value in state.items()}
             simulate(config, params, dtype=dtype).sum().backward()
+
+        def forward() -> None:
+            with torch.no_grad():
+                simulate(config, dtype=dtype)
+
         first, best, cpu = _timed(forward_backward, repeat)
+        # Then forwards and forward+backward passes alternately, for the paired ratio (a
+        # forward needs less memory, so the peak stays that of forward+backward).
+        forward()  # warm-up: its first call allocates differently
+        paired = float("inf")
+        for _ in range(repeat):
+            paired = min(paired, _wall(forward))
+            best = min(best, _wall(forward_backward))
     return {"first_s": first, "best_s": best, "cpu_s": cpu, "peak_mb": _maxrss_mb(),
-            "base_mb": base}
+            "base_mb": base, "paired_forward_s": paired}
 
 
 def _run_worker(flags: str, dtype: str, compiled: bool, backward: bool,
@@ -150,11 +178,13 @@ def measure(case: Case, dtype: str, compiled: bool, repeat: int,
         forward_peak_mb=forward["peak_mb"], backward_first_s=both["first_s"],
         forward_backward_s=both["best_s"], forward_backward_cpu_s=both["cpu_s"],
         peak_mb=both["peak_mb"], base_mb=both["base_mb"],
+        paired_forward_s=both["paired_forward_s"],
     )
 
 
 HEADER = ("| case | dtype | compile | first s | forward s | ratio | fwd+bwd s | fwd+bwd/fwd "
-          "| fwd cpu s | fwd+bwd cpu s | fwd peak MB | fwd+bwd peak MB | base MB |")
+          "| paired fwd+bwd/fwd | fwd cpu s | fwd+bwd cpu s | fwd peak MB | fwd+bwd peak MB "
+          "| base MB |")
 
 
 def table(rows: list[Measurement]) -> str:
@@ -166,6 +196,7 @@ def table(rows: list[Measurement]) -> str:
             f"| {row.case} | {row.dtype} | {'on' if row.compiled else 'off'} "
             f"| {row.first_s:.3f} | {row.forward_s:.3f} | {row.forward_s / reference:.2f} "
             f"| {row.forward_backward_s:.3f} | {row.forward_backward_s / row.forward_s:.2f} "
+            f"| {row.paired_ratio:.2f} "
             f"| {row.forward_cpu_s:.3f} | {row.forward_backward_cpu_s:.3f} "
             f"| {row.forward_peak_mb:.0f} | {row.peak_mb:.0f} | {row.base_mb:.0f} |"
         )

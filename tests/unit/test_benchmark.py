@@ -12,11 +12,12 @@ from braggcheck.benchmark import CASES, Measurement, table
 from braggcheck.commands import bench
 
 
-def _row(case: str, forward: float, both: float) -> Measurement:
+def _row(case: str, forward: float, both: float, paired: float = 4.0) -> Measurement:
     return Measurement(case=case, dtype="float32", compiled=False, pixels=4, first_s=1.0,
                        forward_s=forward, forward_cpu_s=forward, forward_peak_mb=100.0,
                        backward_first_s=1.0, forward_backward_s=both,
-                       forward_backward_cpu_s=both, peak_mb=200.0, base_mb=50.0)
+                       forward_backward_cpu_s=both, peak_mb=200.0, base_mb=50.0,
+                       paired_forward_s=paired)
 
 
 def test_table_ratios_are_against_the_first_row():
@@ -26,6 +27,7 @@ def test_table_ratios_are_against_the_first_row():
     cells_b = [cell.strip() for cell in lines[3].split("|")]
     assert cells_b[6] == "1.50"  # 3.0 / 2.0, forward against row one
     assert cells_b[8] == "2.00"  # 6.0 / 3.0, forward+backward against its own forward
+    assert cells_b[9] == "1.50"  # 6.0 / 4.0, against the forward timed in the same process
 
 
 def test_named_cases_cover_the_issue():
@@ -41,6 +43,9 @@ def test_quick_run_writes_a_table(tmp_path, capsys):
     assert status == 0
     printed = capsys.readouterr().out
     assert "| sources9 | float64 | off |" in printed
+    row = next(line for line in printed.splitlines() if line.startswith("| sources9 |"))
+    paired = float(row.split("|")[10])
+    assert 0 < paired < float("inf")  # the same-process forward was timed
     assert "machine:" in out.read_text() and "| sources9 |" in out.read_text()
 
 
