@@ -55,11 +55,11 @@ def unit_directions(position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     return position * inverse, inverse
 
 
-def miller_indices(direction: torch.Tensor, projection: torch.Tensor,
-                   offset: torch.Tensor) -> torch.Tensor:
+def miller_indices(direction: torch.Tensor, projection: torch.Tensor, offset: torch.Tensor,
+                   out: torch.Tensor | None = None) -> torch.Tensor:
     """``h = P u - o`` for unit directions ``u`` (3, M): (3, R, M), axis-major so that h, k and
-    l of every row block are each contiguous."""
-    hkl = torch.addmm(-offset, projection, direction)
+    l of every row block are each contiguous; written into ``out`` (3R, M) when given."""
+    hkl = torch.addmm(-offset, projection, direction, out=out)
     return hkl.view(3, -1, direction.shape[1])
 
 

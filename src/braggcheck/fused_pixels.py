@@ -33,6 +33,7 @@ from .fused_lattice import (
     LatticeSetup,
     Workspace,
     intensity_and_derivative,
+    miller_indices,
     projected_intensity,
 )
 
@@ -68,6 +69,11 @@ def _chunks(pixels: int, setup: PixelSetup) -> Iterator[tuple[slice, slice]]:
         yield slice(start, stop), slice(start * setup.subpixels, stop * setup.subpixels)
 
 
+def _chunk_of(derivative: torch.Tensor, rows: int, sub: slice) -> torch.Tensor:
+    """The (rows, m) piece of the chunk-major stored derivative for subpixels ``sub``."""
+    return derivative[rows * sub.start:rows * sub.stop].view(rows, -1)
+
+
 def _geometry(pix0: torch.Tensor, plane: torch.Tensor, slow: torch.Tensor, fast: torch.Tensor,
               setup: PixelSetup, work: Workspace
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -98,11 +104,11 @@ class _FusedPixelIntensity(torch.autograd.Function):
         work = Workspace(pix0.device)
         for pix, sub in _chunks(pixels, setup):
             _, unit, _ = _geometry(pix0, plane, slow[pix], fast[pix], setup, work)
-            chunk = derivative[rows * sub.start:rows * sub.stop].view(3, -1, unit.shape[1])
-            hkl = torch.addmm(-offset, projection, unit,
-                              out=work.take("hkl", rows, unit.shape[1], dtype=pix0.dtype))
-            summed = intensity_and_derivative(hkl.view(3, -1, unit.shape[1]), setup.lattice,
-                                              chunk, work)
+            hkl = miller_indices(unit, projection, offset,
+                                 out=work.take("hkl", rows, unit.shape[1], dtype=pix0.dtype))
+            summed = intensity_and_derivative(hkl, setup.lattice,
+                                              _chunk_of(derivative, rows, sub).view(hkl.shape),
+                                              work)
             value[pix] = summed.view(-1, setup.subpixels).sum(1)
         return value, derivative
 
@@ -144,7 +150,7 @@ class _FusedPixelIntensity(torch.autograd.Function):
                 d_hkl = d_hkl + d_projection @ unit
             if d_offset is not None:
                 d_hkl = d_hkl - d_offset
-            chunk = derivative[rows * sub.start:rows * sub.stop].view(rows, -1)
+            chunk = _chunk_of(derivative, rows, sub)
             tangent[pix] = (chunk * d_hkl).sum(0).view(-1, setup.subpixels).sum(1)
         return tangent.to(setup.lattice.sample_dtype), None
 
@@ -175,7 +181,7 @@ class _FusedPixelIntensity(torch.autograd.Function):
 
         for pix, sub in _chunks(slow.shape[0], setup):
             offsets, unit, inverse = _geometry(pix0, plane, slow[pix], fast[pix], setup, work)
-            chunk = derivative[rows * sub.start:rows * sub.stop].view(rows, -1)
+            chunk = _chunk_of(derivative, rows, sub)
             if chunk.dtype != pix0.dtype:
                 chunk = take("derivative", *chunk.shape).copy_(chunk)
             # dI/dh = D g with g the pixel's gradient, the same for all its subpixels, so g
