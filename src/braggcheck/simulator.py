@@ -30,6 +30,7 @@ from .fused_pixels import (
     fused_pixel_intensity,
     plain_pixel_intensity,
 )
+from .oversample_rule import recommended_oversample
 from .physics import (
     gauss_lattice_factor,
     nearest_integer,
@@ -183,21 +184,25 @@ def hkl_projection(sources: Sources, oriented: torch.Tensor
 
 
 def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
-    """The reference program's choice: enough subpixels to resolve the crystal's spot size."""
+    """The reference program's choice: enough subpixels to resolve the crystal's spot size,
+    computed with its own operations (:mod:`braggcheck.oversample_rule`), so a value landing
+    exactly on an integer rounds as there."""
     crystal = config.crystal
-    xtal_max = max(
-        float(crystal.cell_a) * crystal.n_a,
-        float(crystal.cell_b) * crystal.n_b,
-        float(crystal.cell_c) * crystal.n_c,
-    ) * 1e-10
-    wavelength = float(config.beam.lambda_A) * 1e-10
+    cell = [_as_float(getattr(crystal, f"cell_{x}"))
+            for x in ("a", "b", "c", "alpha", "beta", "gamma")]
+    misset = [_as_float(getattr(crystal, f"misset_rot_{x}")) for x in "xyz"]
     distance = float(geometry.distance.detach())  # negative facing away: then 1 subpixel
-    wanted = 3 * xtal_max * geometry.pixel / (wavelength * distance)
+    wanted = recommended_oversample(cell, misset, (crystal.n_a, crystal.n_b, crystal.n_c),
+                                    _as_float(config.beam.lambda_A), distance,
+                                    config.detector.pixel_mm)
     if not (wanted <= MAX_OVERSAMPLE and math.isfinite(wanted)):  # inf, nan: extreme geometry
+        xtal_max = max(_as_float(getattr(crystal, f"cell_{x}")) * getattr(crystal, f"n_{x}")
+                       for x in "abc")
         raise ConfigError(
             f"oversample: the automatic choice would be {wanted:.3g} subpixels per pixel edge "
-            f"(crystal {xtal_max * 1e10:g} A, lambda {wavelength * 1e10:g} A, distance "
-            f"{distance * 1e3:g} mm); valid: <= {MAX_OVERSAMPLE}; give oversample explicitly"
+            f"(crystal {xtal_max:g} A, lambda {_as_float(config.beam.lambda_A):g} A, "
+            f"distance {distance * 1e3:g} mm); valid: <= {MAX_OVERSAMPLE}; give oversample "
+            "explicitly"
         )
     return max(1, math.ceil(wanted))
 
