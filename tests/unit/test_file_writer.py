@@ -255,3 +255,21 @@ def test_every_file_the_package_writes_goes_through_the_one_writer() -> None:
         if WRITES.search(line)
     ]
     assert offenders == []
+
+
+def test_the_cli_writes_through_a_symlink_and_into_a_fifo(tmp_path: Path) -> None:
+    from braggcheck.cli import main
+
+    target = tmp_path / "image.bin"
+    link = tmp_path / "link.bin"
+    link.symlink_to(target)
+    fifo = tmp_path / "results.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert main(["simulate", *VALID, "-floatfile", str(link), "-intfile", str(fifo)]) == 0
+    reader.join(timeout=30)
+    assert link.is_symlink() and target.stat().st_size == 64 * 64 * 4
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert len(received) == 1 and len(received[0]) == 512 + 64 * 64 * 2  # SMV header + counts
