@@ -1,7 +1,7 @@
 """braggcheck: a differentiable nanoBragg and a property-based gradient testing framework."""
 
 from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
-from .errors import ConfigError
+from .errors import ConfigError, WriteError
 from .registry import PARAMETERS, Parameter
 from .simulator import simulate
 
@@ -13,6 +13,7 @@ __all__ = [
     "CrystalConfig",
     "DetectorConfig",
     "Parameter",
+    "WriteError",
     "simulate",
 ]
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from .errors import ConfigError
+from .errors import ConfigError, WriteError
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("braggcheck.commands.simulate", "render an image from nanoBragg flags"),
@@ -47,10 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return _load(name)(rest)
-    except ConfigError as exc:
+    except (ConfigError, WriteError) as exc:
         print(f"braggcheck {name}: error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # e.g. a full disk while writing: one line, no traceback, no file
+    except OSError as exc:  # any other system failure: one line, no traceback
         print(f"braggcheck {name}: failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -18,3 +18,14 @@ class ConfigError(ValueError):
 
 LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 """Every character ``str.splitlines`` breaks at."""
+
+
+class WriteError(OSError):
+    """A file could not be written. The message is one line naming the file and the reason;
+    nothing partial is left under the file's name (see :mod:`braggcheck.file_writer`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(str(ConfigError(message)))  # the same one-line escaping
+
+    def __str__(self) -> str:
+        return str(self.args[0])

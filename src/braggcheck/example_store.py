@@ -9,13 +9,12 @@ such a file into ``src/braggcheck/examples/`` to keep it forever.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .cases import Case
 from .errors import ConfigError
+from .file_writer import write_output
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 FAILURES_DIR = Path("reports") / "failures"
@@ -58,10 +57,7 @@ def write_failure(name: str, check: str, case: Case, description: str,
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
     text = json.dumps(case_document(check, case, description), indent=2) + "\n"
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
+    write_output(path, text.encode())
     return path
 
 

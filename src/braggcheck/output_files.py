@@ -1,26 +1,39 @@
-"""Writing images: raw float32 like ``-floatfile``, always atomically.
+"""Output paths checked before any work, and raw float32 images like ``-floatfile``.
 
-A file is written to a temporary name in the destination folder and renamed into place, so an
-interrupted or failed run never leaves a truncated image behind.
+Writing itself goes through :func:`braggcheck.file_writer.write_output` (atomic for files,
+streamed for pipes and devices, through symbolic links).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import stat
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .errors import ConfigError
+from .file_writer import STANDARD_OUTPUT, STREAM_NAMES, write_output
 
 
 def check_output_path(flag: str, path: str | Path) -> Path:
     """Refuse, before any work is done, a path whose folder is missing or is not writable."""
     if not isinstance(path, str | Path) or "\0" in str(path) or not str(path):
         raise ConfigError(f"{flag}: {path!r} is not a usable file name")
-    path = Path(path)
+    if str(path) == STANDARD_OUTPUT or str(path).startswith(STREAM_NAMES):
+        return Path(path)
+    try:
+        mode = os.stat(path).st_mode  # follows symbolic links
+    except OSError:
+        mode = None
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        return Path(path)  # streamed in place: its folder is not written
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ConfigError(f"{flag}: {str(path)!r} is neither a regular file, a FIFO nor a "
+                          "character device")
+    given = Path(path)
+    path = Path(os.path.realpath(given)) if given.is_symlink() else given
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ConfigError(f"{flag}: folder {str(folder)!r} of {str(path)!r} does not exist")
@@ -28,25 +41,7 @@ def check_output_path(flag: str, path: str | Path) -> Path:
         raise ConfigError(f"{flag}: {str(path)!r} is a folder; give a file name")
     if not os.access(folder, os.W_OK):
         raise ConfigError(f"{flag}: folder {str(folder)!r} is not writable")
-    return path
-
-
-def write_atomically(path: str | Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                         dir=path.parent if str(path.parent) else ".")
-    try:
-        # mkstemp creates 0600; give the file the mode a plain open() would (0666 - umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(handle, 0o666 & ~umask)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    return given
 
 
 def float_image_bytes(image: torch.Tensor) -> bytes:
@@ -55,7 +50,7 @@ def float_image_bytes(image: torch.Tensor) -> bytes:
 
 
 def write_float_image(path: str | Path, image: torch.Tensor) -> None:
-    write_atomically(path, float_image_bytes(image))
+    write_output(path, float_image_bytes(image))
 
 
 def read_float_image(path: str | Path, spixels: int, fpixels: int) -> np.ndarray:

@@ -19,7 +19,7 @@ import torch
 
 from .constants import MM
 from .detector import detector_geometry
-from .output_files import write_atomically
+from .file_writer import write_output
 from .rng import Ran1, float32
 
 if TYPE_CHECKING:
@@ -227,10 +227,10 @@ def write_requested_smv(parsed: ParsedArgs, image: torch.Tensor) -> None:
     header = header_bytes(header_fields(config, parsed.header))
     if outputs.intfile:
         counts = int_image(floats, scale, outputs.adc, inside)
-        write_atomically(outputs.intfile, header + counts.astype("<u2").tobytes())
+        write_output(outputs.intfile, header + counts.astype("<u2").tobytes())
     if outputs.noisefile:
         seed = outputs.seed if outputs.seed is not None else int(time.time())
         counts, _ = noise_image(floats, seed, outputs.adc, inside)
-        write_atomically(outputs.noisefile, header + counts.astype("<u2").tobytes())
+        write_output(outputs.noisefile, header + counts.astype("<u2").tobytes())
     if outputs.pgmfile:
-        write_atomically(outputs.pgmfile, pgm_bytes(floats, outputs.pgmscale, scale, inside))
+        write_output(outputs.pgmfile, pgm_bytes(floats, outputs.pgmscale, scale, inside))

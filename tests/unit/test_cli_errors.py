@@ -80,9 +80,11 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", full_disk)
-    status, errors, _ = _run_in_process([*VALID, "-floatfile", str(tmp_path / "out.bin")])
-    assert status == 1
-    assert errors == ["braggcheck simulate: failed: [Errno 28] No space left on device"]
+    out = tmp_path / "out.bin"
+    status, errors, _ = _run_in_process([*VALID, "-floatfile", str(out)])
+    assert status == 2  # the message names the file, like every other bad-output error
+    assert errors == [f"braggcheck simulate: error: cannot write {str(out)!r}: "
+                      "No space left on device"]
     assert os.listdir(tmp_path) == []
 
 

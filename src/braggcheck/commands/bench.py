@@ -12,6 +12,7 @@ from pathlib import Path
 from ..benchmark import CASES, machine, measure, table, to_json
 from ..cli import argument_parser
 from ..errors import ConfigError
+from ..file_writer import write_output
 
 
 def _parser():
@@ -65,7 +66,7 @@ def main(args: list[str]) -> int:
     text = table(rows)
     print(text)
     if options.markdown:
-        options.markdown.write_text(f"machine: {machine()}{threads}\n\n{text}\n")
+        write_output(options.markdown, f"machine: {machine()}{threads}\n\n{text}\n".encode())
     if options.json:
-        options.json.write_text(to_json(rows) + "\n")
+        write_output(options.json, (to_json(rows) + "\n").encode())
     return 0

@@ -1,7 +1,7 @@
 """``braggcheck report``: run the Tier-2 gradient table and write the dated report.
 
 Writes ``<out>/<date>-tier2.md``, its JSON twin ``<date>-tier2.json`` and ``<out>/coverage.md``,
-each atomically (``--coverage-only`` writes just the audit). ``--pytest`` also runs
+each through the one file writer (``--coverage-only`` writes just the audit). ``--pytest`` also runs
 ``pytest tests/gradcheck`` in a subprocess and records its wall time. Exit status 0 when every
 check passed, 1 when one failed (the report says which), 2 for bad arguments.
 """
@@ -23,8 +23,8 @@ import torch
 from ..cli import argument_parser
 from ..compilation import DISABLE_VARIABLES
 from ..errors import ConfigError
+from ..file_writer import write_output
 from ..gradients import taylor_run
-from ..output_files import write_atomically
 from ..tier2 import CASES, TAYLOR_SEED, joint_direction, joint_probe, run_case
 from ..tier2_report import Tier2Run, coverage_markdown, environment, markdown_report, run_record
 
@@ -90,7 +90,7 @@ def main(args: list[str]) -> int:
         raise ConfigError(f"--cases {options.cases!r} matches no case id")
     # The audit depends only on the table; written first, so --pytest sees it current.
     options.out.mkdir(parents=options.out == DEFAULT_OUT, exist_ok=True)
-    write_atomically(options.out / "coverage.md", coverage_markdown().encode())
+    write_output(options.out / "coverage.md", coverage_markdown().encode())
     if options.coverage_only:
         print(f"wrote {options.out / 'coverage.md'}")
         return 0
@@ -116,9 +116,9 @@ def main(args: list[str]) -> int:
     if options.pytest:
         run.pytest = run_pytest(options.tests)
     stem = options.out / f"{date}-tier2"
-    write_atomically(stem.with_suffix(".json"),
+    write_output(stem.with_suffix(".json"),
                      (json.dumps(run_record(run), indent=2) + "\n").encode())
-    write_atomically(stem.with_suffix(".md"), markdown_report(run).encode())
+    write_output(stem.with_suffix(".md"), markdown_report(run).encode())
     print(f"{'PASS' if run.passed else 'FAIL'}: wrote {stem}.md, {stem}.json and "
           f"{options.out / 'coverage.md'}")
     return 0 if run.passed else 1
