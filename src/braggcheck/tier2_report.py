@@ -38,6 +38,8 @@ class Tier2Run:
     wall_seconds: float
     pytest: dict[str, Any] | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    pictures: list[str] = field(default_factory=list)
+    """PNG file names beside the Markdown report (empty without matplotlib or --no-plots)."""
 
     @property
     def passed(self) -> bool:
@@ -168,6 +170,9 @@ def markdown_report(run: Tier2Run) -> str:
     lines += [f"- `{s.name}`: {s.summary}. Flags `{s.flags}`"
               + (f", then {', '.join(f'{k} = {v}' for k, v in s.values)}" if s.values else "")
               + "." for s in SETUPS.values()]
+    if run.pictures:
+        lines += ["", "## Pictures", ""]
+        lines += [f"![{name}]({name})" for name in run.pictures]
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,7 @@ from ..benchmark import CASES, machine, measure, table, to_json
 from ..cli import argument_parser
 from ..errors import ConfigError
 from ..file_writer import write_output
+from ..progress import Progress
 
 
 def _parser():
@@ -57,12 +58,12 @@ def main(args: list[str]) -> int:
     threads = f"; workers use {options.threads} thread(s)" if options.threads else ""
     print(f"machine: {machine()}{threads}", flush=True)
     rows = []
-    for case in cases:
-        for compiled in compiles:
-            for dtype in dtypes:
-                rows.append(measure(case, dtype, compiled, repeat, shrink, options.threads))
-                print(f"  done {case.name} {dtype} compile={'on' if compiled else 'off'}",
-                      flush=True)
+    with Progress(len(cases) * len(compiles) * len(dtypes), "bench", unit="row") as bar:
+        for case in cases:
+            for compiled in compiles:
+                for dtype in dtypes:
+                    rows.append(measure(case, dtype, compiled, repeat, shrink, options.threads))
+                    bar.advance(f"{case.name} {dtype} compile={'on' if compiled else 'off'}")
     text = table(rows)
     print(text)
     if options.markdown:

@@ -13,6 +13,8 @@ from ..checks import CHECKS
 from ..cli import argument_parser
 from ..errors import ConfigError
 from ..example_store import read_case_file
+from ..output_files import check_output_path
+from ..plots import case_figure, pyplot, save
 from ..serialization import config_to_json
 
 
@@ -21,7 +23,13 @@ def main(args: list[str]) -> int:
     parser.add_argument("file", help="a JSON case file (reports/failures/*.json or an example)")
     parser.add_argument("--check", choices=sorted(CHECKS),
                         help="run this check instead of the one the file names")
+    parser.add_argument("--plot", metavar="OUT.png",
+                        help="also draw the case: image, analytic and numerical directional "
+                             "derivative maps and their difference (needs braggcheck[plots])")
     options = parser.parse_args(args)
+    if options.plot:
+        check_output_path("--plot", options.plot)
+        pyplot()  # a missing extra is a one-line error before any work
     stored, case, description = read_case_file(options.file)
     chosen = options.check or stored
     if chosen is not None and chosen not in CHECKS:
@@ -33,6 +41,9 @@ def main(args: list[str]) -> int:
     print(f"parameters: {', '.join(case.names)}; projection: {case.projection.kind}")
     print("configuration (differences from the defaults):")
     print("  " + config_to_json(case.config).replace("\n", "\n  "))
+    if options.plot:
+        save(case_figure(case), options.plot)
+        print(f"wrote {options.plot}")
     failed = []
     for name in names:
         result = CHECKS[name](case)

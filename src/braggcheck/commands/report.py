@@ -1,6 +1,7 @@
 """``braggcheck report``: run the Tier-2 gradient table and write the dated report.
 
-Writes ``<out>/<date>-tier2.md``, its JSON twin ``<date>-tier2.json`` and ``<out>/coverage.md``,
+Writes ``<out>/<date>-tier2.md``, its JSON twin ``<date>-tier2.json``, ``<out>/coverage.md`` and,
+with matplotlib (``braggcheck[plots]``), four PNGs the Markdown embeds (``--no-plots`` skips them),
 each through the one file writer (``--coverage-only`` writes just the audit). ``--pytest`` also runs
 ``pytest tests/gradcheck`` in a subprocess and records its wall time. Exit status 0 when every
 check passed, 1 when one failed (the report says which), 2 for bad arguments.
@@ -25,7 +26,10 @@ from ..compilation import DISABLE_VARIABLES
 from ..errors import ConfigError
 from ..file_writer import write_output
 from ..gradients import taylor_run
+from ..plots import pyplot
+from ..progress import Progress
 from ..tier2 import CASES, TAYLOR_SEED, joint_direction, joint_probe, run_case
+from ..tier2_plots import panel_count, write_tier2_pictures
 from ..tier2_report import Tier2Run, coverage_markdown, environment, markdown_report, run_record
 
 DEFAULT_OUT = Path("reports") / "gradients"
@@ -46,6 +50,8 @@ def _parse(args: list[str]):
                         help="only the cases whose id contains SUBSTRING")
     parser.add_argument("--coverage-only", action="store_true",
                         help="only rewrite coverage.md (instant; no checks are run)")
+    parser.add_argument("--no-plots", action="store_true",
+                        help="skip the PNG pictures (they need braggcheck[plots])")
     return parser.parse_args(args)
 
 
@@ -78,6 +84,18 @@ def run_pytest(tests: Path) -> dict[str, Any]:
             "wall_seconds": wall}
 
 
+def _pictures(run: Tier2Run, stem: Path) -> list[str]:
+    """The report's PNGs (names relative to its folder), or none, saying how to get them."""
+    try:
+        pyplot()
+    except ConfigError as missing:
+        print(f"pictures skipped: {missing}", file=sys.stderr)
+        return []
+    with Progress(panel_count(run), "tier-2 pictures", unit="panel") as bar:
+        paths = write_tier2_pictures(run, stem, bar.advance)
+    return [path.name for path in paths]
+
+
 def main(args: list[str]) -> int:
     options = _parse(args)
     date = _date(options.date)
@@ -100,9 +118,12 @@ def main(args: list[str]) -> int:
     try:
         start = time.perf_counter()
         outcomes = []
-        for case in cases:
-            outcomes.append(run_case(case))
-            print(f"{case.id}: {'pass' if outcomes[-1].passed else 'FAIL'}", file=sys.stderr)
+        with Progress(len(cases), "tier-2 cases", unit="case") as bar:
+            for case in cases:
+                outcomes.append(run_case(case))
+                bar.advance(case.id)
+                if not outcomes[-1].passed:
+                    print(f"{case.id}: FAIL", file=sys.stderr)
         probe = joint_probe()
         direction = joint_direction(probe.names, TAYLOR_SEED)
         taylor = taylor_run(probe, direction)
@@ -116,6 +137,8 @@ def main(args: list[str]) -> int:
     if options.pytest:
         run.pytest = run_pytest(options.tests)
     stem = options.out / f"{date}-tier2"
+    if not options.no_plots:
+        run.pictures = _pictures(run, stem)
     write_output(stem.with_suffix(".json"),
                      (json.dumps(run_record(run), indent=2) + "\n").encode())
     write_output(stem.with_suffix(".md"), markdown_report(run).encode())
