@@ -34,7 +34,7 @@ class Progress:
             from tqdm import tqdm  # only on a terminal: piped runs never import it
 
             self._bar = tqdm(total=total, desc=description, unit=unit, file=self.stream,
-                             leave=False, dynamic_ncols=True)
+                             leave=False, dynamic_ncols=True, mininterval=0, miniters=1)
 
     def advance(self, label: str = "") -> None:
         self.done += 1

@@ -50,9 +50,10 @@ def _sweep() -> list[str]:
         angles = rng.choice([(90, 90, 90), (90, 100, 90), (80, 95, 105), (60, 60, 60)])
         misset = rng.choice(["", "-misset 10 20 30", "-misset 0 0 45", "-misset -5.5 1 90"])
         extra = rng.choice(["", "-detector_rotx 5", "-twotheta 20", "-xds", "-point_pixel"])
+        wavelength = rng.choice([1, 1.5, round(rng.uniform(0.5, 3), 4)])
         cases.append(
             f"-cell {' '.join(map(str, lengths))} {' '.join(map(str, angles))} {misset} "
-            f"-N {rng.randint(1, 25)} -lambda {rng.choice([1, 1.5, round(rng.uniform(0.5, 3), 4)])} "
+            f"-N {rng.randint(1, 25)} -lambda {wavelength} "
             f"-distance {rng.choice([50, 100, round(rng.uniform(40, 400), 2)])} "
             f"-pixel {rng.choice([0.1, 0.172, round(rng.uniform(0.05, 0.3), 4)])} {extra}")
     return cases

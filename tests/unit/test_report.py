@@ -21,7 +21,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports") / "gradients"
     threads = torch.get_num_threads()
-    status = main(["--out", str(out), "--date", "2026-01-02", "--cases", "fluence@direct"])
+    status = main(["--out", str(out), "--date", "2026-01-02", "--cases", "fluence@direct",
+                   "--no-plots"])
     assert torch.get_num_threads() == threads, "the report must restore the thread count"
     return status, out
 
