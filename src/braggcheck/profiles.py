@@ -13,6 +13,30 @@ import os
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+
+from .errors import ConfigError
+
+DATABASE_VARIABLE = "BRAGGCHECK_EXAMPLE_DATABASE"
+"""Where the dev and nightly profiles (and HypoFuzz, which uses them) keep Hypothesis's example
+database: a folder (shared storage: several machines, one database) or ``redis://host:port/n``.
+Unset: Hypothesis's own ``.hypothesis/examples``. The ci profile never uses one (reproducible)."""
+
+
+def shared_database(value: str | None = None) -> ExampleDatabase | None:
+    """The database ``BRAGGCHECK_EXAMPLE_DATABASE`` names, or None for Hypothesis's default."""
+    value = os.environ.get(DATABASE_VARIABLE) if value is None else value
+    if not value:
+        return None
+    if value.startswith(("redis://", "rediss://")):
+        try:
+            from hypothesis.extra.redis import RedisExampleDatabase
+            from redis import Redis
+        except ImportError:
+            raise ConfigError(f"{DATABASE_VARIABLE} = {value!r}: a Redis database needs "
+                              "pip install 'hypothesis[redis]'") from None
+        return RedisExampleDatabase(Redis.from_url(value))
+    return DirectoryBasedExampleDatabase(value)
 
 ALL_PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink,
               Phase.explain)
@@ -51,7 +75,10 @@ DEFAULT_PROFILE = "dev"
 
 def register_profiles() -> None:
     """Register every profile; keep a CI-selected ``ci`` profile, else load ``dev``."""
+    database = shared_database()
     for name, values in PROFILES.items():
+        if database is not None and "database" not in values:
+            values = {**values, "database": database}
         settings.register_profile(name, **values)
     current = getattr(settings, "_current_profile", None)
     in_ci = current == "ci" if current is not None else bool(os.environ.get("CI"))
