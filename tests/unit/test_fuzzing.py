@@ -11,7 +11,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 import braggcheck
