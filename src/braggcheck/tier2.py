@@ -26,30 +26,25 @@ from .config import Config
 from .gradients import (
     DEFAULT_EPS,
     NOISE_MARGIN,
-    DifferenceError,
     GradientProbe,
     ParameterResult,
     TaylorResult,
     compare_derivatives,
-    first_derivative_errors,
     forward_reverse_gap,
     has_bragg_signal,
     run_gradcheck,
     run_gradgradcheck,
-    second_derivative_errors,
 )
 from .registry import PARAMETERS, Parameter
+from .tier2_tolerance import MAX_MEASURED_RTOL as MAX_MEASURED_RTOL
+from .tier2_tolerance import MeasuredTolerance as MeasuredTolerance
+from .tier2_tolerance import measured_tolerance, measured_tolerances, unresolved
 
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-3
 """torch.autograd.gradcheck's defaults. They are no longer used: with rtol 1e-3 a gradient
 6e-4 off passes where the right one agrees with the differences to 1e-9. They stay in the
 report as the point of comparison."""
-
-MAX_MEASURED_RTOL = 3e-4
-"""Guard: a case's measured tolerance must stay below this share of its derivative, half the
-6e-4 error the suite must catch; the noisiest case (dispersion, a derivative of 4e-5 of an
-order-1 loss) measures 1e-4."""
 
 FORWARD_REVERSE_RTOL = 1e-9
 """Forward mode (jvp) and reverse mode are both exact: they may differ only by rounding."""
@@ -287,53 +282,6 @@ def second_derivative(probe: GradientProbe, eps: float = DEFAULT_EPS) -> SecondD
     return SecondDerivative(float(hessian.sum()), float(numerical.sum()), floor)
 
 
-@dataclass(frozen=True)
-class MeasuredTolerance:
-    """What the finite differences of one case resolve, and the tolerances that follow."""
-
-    first: tuple[DifferenceError, ...]
-    """Per parameter: differences of the loss (gradcheck, forward mode)."""
-    second: tuple[DifferenceError, ...] | None
-    """Per parameter: differences of the gradient (gradgradcheck); None without one."""
-
-    @property
-    def atol(self) -> float:
-        """gradcheck compares each entry as |analytic - D(h)| <= atol: the largest entry's
-        measured error of D(h) (one parameter per case today)."""
-        return max(e.tolerance for e in self.first)
-
-    @property
-    def second_atol(self) -> float:
-        return max(e.tolerance for e in self.second or ())
-
-
-@cache
-def measured_tolerance(case_: GradcheckCase) -> MeasuredTolerance:
-    probe = case_.probe()
-    second = tuple(second_derivative_errors(probe, case_.eps)) if case_.gradgrad else None
-    return MeasuredTolerance(tuple(first_derivative_errors(probe, case_.eps)), second)
-
-
-def measured_tolerances(case_: GradcheckCase, order: int = 1) -> dict[str, float]:
-    """Keyword arguments for run_gradcheck (order 1) or run_gradgradcheck (order 2): the
-    case's eps, the measured atol and rtol 0 (the atol already scales with the derivative's
-    own error, relative or not)."""
-    measured = measured_tolerance(case_)
-    atol = measured.atol if order == 1 else measured.second_atol
-    return {"eps": case_.eps, "atol": atol, "rtol": 0.0}
-
-
-def _unresolved(case_: GradcheckCase, what: str, errors: tuple[DifferenceError, ...]
-                ) -> str | None:
-    for e in errors:
-        if not e.tolerance <= MAX_MEASURED_RTOL * abs(e.single):
-            return (f"{case_.id}: the measured tolerance of {what} ({e.tolerance:.1e}: spread "
-                    f"{e.spread:.1e}, rounding {e.rounding:.1e}) exceeds {MAX_MEASURED_RTOL:g} "
-                    f"x |{what}| = {MAX_MEASURED_RTOL * abs(e.single):.1e}: a 6e-4 error "
-                    "could pass")
-    return None
-
-
 def first_order_vacuity(case_: GradcheckCase, image: torch.Tensor,
                         result: ParameterResult) -> str | None:
     """Why a first-derivative check of ``case_`` could not fail (None when it can)."""
@@ -342,7 +290,7 @@ def first_order_vacuity(case_: GradcheckCase, image: torch.Tensor,
     if not result.above_noise:
         return (f"{case_.id}: dL/dx = {result.numerical:.3e} is within {NOISE_MARGIN:g}x the "
                 f"finite-difference noise floor {result.noise_floor:.1e}")
-    return _unresolved(case_, "dL/dx", measured_tolerance(case_).first)
+    return unresolved(case_, "dL/dx", measured_tolerance(case_).first)
 
 
 def second_order_vacuity(case_: GradcheckCase, second: SecondDerivative) -> str | None:
@@ -350,7 +298,7 @@ def second_order_vacuity(case_: GradcheckCase, second: SecondDerivative) -> str 
     if not second.above_noise:
         return (f"{case_.id}: d2L/dx2 = {second.numerical:.3e} is within {NOISE_MARGIN:g}x "
                 f"the noise floor {second.noise_floor:.1e}")
-    return _unresolved(case_, "d2L/dx2", measured_tolerance(case_).second or ())
+    return unresolved(case_, "d2L/dx2", measured_tolerance(case_).second or ())
 
 
 @dataclass
