@@ -86,7 +86,9 @@ def phi_parts(config: Config) -> list[Config]:
 def mosaic_parts(config: Config) -> list[Config] | None:
     """One config per domain, for one phi step: a domain turns the phi-rotated basis by U, so
     its basis is R_phi (R_phi^T U R_phi R_misset) a0, a misset of R_phi^T U R_phi R_misset.
-    None near gimbal lock (cos(rot_y) < 1e-3), where misset angles cannot carry it to 1e-12."""
+    None near gimbal lock (cos(rot_y) < 1e-3), where misset angles cannot carry it to 1e-12.
+    The domain matrices U come from braggcheck's RNG (held to the reference's check values by
+    tests/unit/test_rng.py): the relation tests how they are composed and weighted."""
     from ..detector import FRAMES
 
     crystal = config.crystal
