@@ -154,6 +154,85 @@ def compare_derivatives(
     return results
 
 
+ROUNDING_MARGIN = 10.0
+"""A measured tolerance allows 10x the measured rounding noise of the central difference: the
+noise comes from one fourth difference (a single sample of it), which can fall a few times
+below its standard deviation; the ulp floor keeps it from falling further."""
+
+
+@dataclass(frozen=True)
+class DifferenceError:
+    """Central differences of a scalar function along one coordinate, and their error.
+
+    ``single`` is D(h), what gradcheck computes with eps = h; ``double`` is D(2h). D(h) - D(2h)
+    = -3 c h^2 + noise, so their ``spread`` is three times D(h)'s truncation error c h^2 (plus
+    noise): a bound with margin. ``rounding`` is D(h)'s rounding noise, measured from the
+    fourth difference of the five values (sqrt(70) sigma; its h^4 f^(4) part is negligible),
+    floored at an ulp of the function's terms. ``tolerance`` = spread + 10 x rounding: what
+    D(h) may differ from the true derivative, so what an analytic one may differ from D(h).
+    """
+
+    single: float
+    double: float
+    rounding: float
+
+    @property
+    def spread(self) -> float:
+        return abs(self.single - self.double)
+
+    @property
+    def extrapolated(self) -> float:
+        """Richardson: (4 D(h) - D(2h)) / 3, truncation error O(h^4)."""
+        return (4 * self.single - self.double) / 3
+
+    @property
+    def tolerance(self) -> float:
+        return self.spread + ROUNDING_MARGIN * self.rounding
+
+
+def difference_error(function: Callable[[torch.Tensor], float], x: torch.Tensor, index: int,
+                     h: float, floor: float) -> DifferenceError:
+    """D(h), D(2h) and the measured rounding noise of ``function`` along coordinate ``index``;
+    ``floor`` is the rounding noise of one value of ``function`` at the least (an ulp)."""
+    step = torch.zeros_like(x)
+    step[index] = h
+    values = {k: function(x + k * step) for k in (-2, -1, 0, 1, 2)}
+    fourth = values[2] - 4 * values[1] + 6 * values[0] - 4 * values[-1] + values[-2]
+    sigma = max(abs(fourth) / math.sqrt(70), floor)
+    return DifferenceError(single=(values[1] - values[-1]) / (2 * h),
+                           double=(values[2] - values[-2]) / (4 * h),
+                           rounding=sigma / (math.sqrt(2) * h))
+
+
+def first_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
+                            x: torch.Tensor | None = None) -> list[DifferenceError]:
+    """Per parameter, how well central differences of the probe's loss resolve dL/dx_i."""
+    x = probe.point() if x is None else x.detach().clone()
+    floor = torch.finfo(torch.float64).eps * probe.magnitude(x)
+
+    def loss(at: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(probe.loss(at))
+
+    return [difference_error(loss, x, i, eps, floor) for i in range(len(probe.names))]
+
+
+def second_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
+                             x: torch.Tensor | None = None) -> list[DifferenceError]:
+    """Per parameter, how well differences of the gradient resolve d/dx_i (sum of dL/dx):
+    what gradgradcheck with grad_outputs 1 compares with double backward."""
+    x = probe.point() if x is None else x.detach().clone()
+
+    def gradient(at: torch.Tensor) -> float:
+        leaf = at.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+        return float(grad.sum())
+
+    # One gradient is rounded at about an ulp of its size (at least of the order-1 loss).
+    floor = torch.finfo(torch.float64).eps * max(abs(gradient(x)), 1.0)
+    return [difference_error(gradient, x, i, eps, floor) for i in range(len(probe.names))]
+
+
 def run_gradcheck(
     probe: GradientProbe,
     x: torch.Tensor | None = None,
@@ -174,8 +253,13 @@ def run_gradcheck(
 
 def run_gradgradcheck(probe: GradientProbe, x: torch.Tensor | None = None, *,
                       eps: float = DEFAULT_EPS, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """``torch.autograd.gradgradcheck`` with grad_outputs 1: it compares the double-backward
+    d/dx (dL/dx) with differences of dL/dx, the quantity :func:`second_derivative_errors`
+    measures (random grad_outputs would scale it by an unknown factor)."""
     x = (probe.point() if x is None else x.detach().clone()).requires_grad_(True)
-    return torch.autograd.gradgradcheck(probe.loss, (x,), eps=eps, atol=atol, rtol=rtol)
+    ones = torch.ones((), dtype=x.dtype)
+    return torch.autograd.gradgradcheck(probe.loss, (x,), (ones,), eps=eps, atol=atol,
+                                        rtol=rtol)
 
 
 def forward_reverse_gap(probe: GradientProbe, direction: torch.Tensor,

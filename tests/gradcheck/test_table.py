@@ -110,14 +110,15 @@ def test_parameters_with_needs_run_where_the_image_depends_on_them():
     assert polar and not any(beam.nopolar for beam in polar)
 
 
-def test_a_case_with_custom_tolerances_must_say_why():
+def test_a_case_with_a_custom_step_must_say_why():
     with pytest.raises(ValueError, match="reason"):
-        case("fluence", "direct", atol=1e-7)
-    assert case("fluence", "direct", atol=1e-7, why="a reason").atol == 1e-7
+        case("fluence", "direct", eps=1e-7)
+    assert case("fluence", "direct", eps=1e-7, why="a reason").eps == 1e-7
 
 
-def test_a_case_may_not_loosen_torch_tolerances():
-    with pytest.raises(ValueError, match="tighter"):
+def test_a_case_cannot_choose_its_tolerance():
+    """Tolerances are measured from the finite differences (tier2.measured_tolerances)."""
+    with pytest.raises(TypeError):
         case("fluence", "direct", rtol=0.05, why="the predecessor's rtol")
     with pytest.raises(ValueError, match="unknown"):
         GradcheckCase(("no_such_parameter",), "direct")

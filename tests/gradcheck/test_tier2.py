@@ -1,8 +1,9 @@
 """Tier 2: deterministic float64 gradient checks, parametrized from ``braggcheck.tier2.CASES``.
 
 Every test first proves it can fail (``_assert_meaningful``): the image holds Bragg spots, the
-derivative it checks is >= 1e3 x the finite-difference noise floor, and atol is small next to
-rtol x |derivative|, so the relative tolerance decides. Test ids are ``parameter@setup``.
+derivative it checks is >= 1e3 x the finite-difference noise floor, and its tolerance, measured
+from the finite differences themselves (``tier2.measured_tolerances``), is below 3e-4 of the
+derivative, so a gradient 6e-4 off fails. Test ids are ``parameter@setup``.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from braggcheck.gradients import (
 from braggcheck.tier2 import (
     CASES,
     FORWARD_REVERSE_RTOL,
+    MAX_MEASURED_RTOL,
     GradcheckCase,
     first_order_vacuity,
     joint_direction,
     joint_probe,
+    measured_tolerance,
+    measured_tolerances,
     second_derivative,
     second_order_vacuity,
     taylor_failure,
@@ -50,8 +54,8 @@ def _assert_meaningful(case: GradcheckCase) -> None:
     assert problem is None, problem
 
 
-def _tolerances(case: GradcheckCase) -> dict[str, float]:
-    return {"eps": case.eps, "atol": case.atol, "rtol": case.rtol}
+def _tolerances(case: GradcheckCase, order: int = 1) -> dict[str, float]:
+    return measured_tolerances(case, order)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -79,7 +83,7 @@ def test_gradgradcheck(case):
     probe = case.probe()
     problem = second_order_vacuity(case, second_derivative(probe, case.eps))
     assert problem is None, problem
-    assert run_gradgradcheck(probe, **_tolerances(case))
+    assert run_gradgradcheck(probe, **_tolerances(case, order=2))
 
 
 def test_taylor_remainder_falls_at_second_order_for_all_parameters_jointly():
@@ -152,3 +156,58 @@ def test_absolute_steps_would_let_the_100x_wrong_gradient_pass_and_the_guard_fla
     (result,) = compare_derivatives(wrong, eps=case.eps)
     assert result.numerical == 0.0
     assert first_order_vacuity(case, wrong.baseline_image(), result) is not None
+
+
+class _ScaledGradient(torch.autograd.Function):
+    """Identity forward; backward and forward mode multiply the derivative by ``factor``."""
+
+    @staticmethod
+    def forward(ctx, value, factor):
+        ctx.factor = factor
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.factor, None
+
+    @staticmethod
+    def jvp(ctx, tangent, _):
+        return tangent * ctx.factor
+
+
+class _SlightlyWrongProbe(GradientProbe):
+    """One parameter's gradient 6e-4 too large (the forward is untouched)."""
+
+    def params(self, x):
+        params = super().params(x)
+        name = self.names[0]
+        params[name] = _ScaledGradient.apply(params[name], 1.0006)
+        return params
+
+
+@pytest.mark.parametrize("case_id", ["lambda_A@direct", "dispersion@dispersive"])
+def test_a_gradient_6e_4_off_passed_torch_tolerances_and_fails_measured_ones(case_id):
+    """lambda_A's differences agree with the right gradient to ~1e-10; dispersion's is the
+    noisiest case (measured tolerance ~1e-4). torch's rtol 1e-3 let the error through."""
+    case = next(c for c in CASES if c.id == case_id)
+    wrong = _SlightlyWrongProbe(case.config(), case.parameters)
+    (result,) = compare_derivatives(wrong, eps=case.eps)
+    assert result.analytic == pytest.approx(1.0006 * result.numerical, rel=1e-4)
+    assert run_gradcheck(wrong, eps=case.eps, atol=1e-5, rtol=1e-3)  # before: it passed
+    with pytest.raises(GradcheckError):
+        run_gradcheck(wrong, **_tolerances(case))
+    with pytest.raises(GradcheckError):
+        run_gradcheck(wrong, check_forward_ad=True, check_backward_ad=False, **_tolerances(case))
+
+
+def test_measured_tolerances_follow_the_noise_and_stay_below_the_guard():
+    """Each tolerance is the measured error of its central difference, so they span decades:
+    a fixed rtol would be either far too loose for most cases or too tight for some."""
+    shares = []
+    for case in CASES:
+        (error,) = measured_tolerance(case).first
+        shares.append(error.tolerance / abs(error.single))
+        assert error.rounding > 0 and error.tolerance >= error.spread
+    assert max(shares) < MAX_MEASURED_RTOL
+    assert max(shares) / min(shares) > 1e3
+    assert sorted(shares)[len(shares) // 2] < 1e-7  # the typical case resolves 1e-7

@@ -29,6 +29,7 @@ from .invariants import (
     check_rotation_periodicity,
     check_valid_config,
 )
+from .relations import check_pixel_factors, check_spot_values, check_superposition
 from .results import CheckResult, Row, bragg_signal
 
 CHECKS: dict[str, Callable[[Case], CheckResult]] = {
@@ -43,6 +44,9 @@ CHECKS: dict[str, Callable[[Case], CheckResult]] = {
     "finite": check_finite,
     "repeatable": check_repeatable,
     "valid_config": check_valid_config,
+    "superposition": check_superposition,
+    "pixel_factors": check_pixel_factors,
+    "spot_values": check_spot_values,
 }
 """Every property check by name (the name stored in failure files)."""
 
@@ -59,8 +63,11 @@ __all__ = [
     "check_forward_reverse",
     "check_gradient",
     "check_misset_equivalence",
+    "check_pixel_factors",
     "check_repeatable",
     "check_rotation_periodicity",
+    "check_spot_values",
+    "check_superposition",
     "check_valid_config",
     "steppable",
 ]
