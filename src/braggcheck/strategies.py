@@ -11,15 +11,18 @@ cover the whole detector. No filtering beyond non-degenerate cells.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TypeVar
 
 from hypothesis import strategies as st
 
+from . import strategy_cache as cst
 from .cases import Case, Projection, applicable_parameters
-from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
+from .config import BeamConfig, Config, CrystalConfig
 from .registry import PARAMETERS
 
 T = TypeVar("T")
@@ -29,7 +32,14 @@ DETECTOR_PIXELS = (8, 24)
 """Detector edge in pixels: small, so each example is cheap, yet it holds the 000 spot."""
 BASELINE_CELLS = 5
 CELLS = (3, 10)
-"""Unit cells per axis; N = 2 makes spots as wide as their spacing (no Bragg contrast)."""
+"""Unit cells per axis, the common draws."""
+FEW_CELLS = (1, 2)
+"""N = 1 (no lattice factor along that axis: sincg is 1) and N = 2 (sincg's and the fused
+lattice's own special cases): drawn on one axis at a time, see :func:`few_cells_on_one_axis`."""
+MANY_CELLS = (17, 25)
+"""N above ``physics.CHEBYSHEV_MAX_CELLS`` = 16: sincg's ratio with its Taylor branch, and the
+plain (not fused) gradient path."""
+PHI_STEPS = (2, 3)
 MAX_MOSAIC_DOMAINS = 4
 BEAM_CONVENTIONS = ("mosflm", "denzo", "adxv")
 SAMPLE_CONVENTIONS = ("xds", "dials")
@@ -49,10 +59,16 @@ GRADIENT_SHAPES = ("square", "round", "gauss")
 ALL_SHAPES = (*GRADIENT_SHAPES, "tophat")
 GRID_STEPS = (2, 3)
 """Steps per axis of a drawn source grid (divergence h and v, dispersion): few, so cheap."""
+PIXELS_PER_CHUNK = (5, 97)
+"""Drawn pixel chunks: a 16x16 detector then spans 3 to 52 chunks, rarely a whole number."""
+MAX_STORED_CHUNKS = 3
+"""Chunks that keep their autograd state (0: every chunk is recomputed in the backward)."""
+MIN_SHIFT_DEG = 1e-3
 DIVERGENCE_ASPECT = (0.25, 1.0)
 """Vertical over horizontal divergence range of a drawn grid."""
 
 
+@functools.cache  # strategies are immutable; building one anew costs
 def parameter_values(name: str, low: float | None = None,
                      high: float | None = None) -> st.SearchStrategy[float]:
     """Values of registry parameter ``name`` over its typical range, shrinking to its baseline.
@@ -65,13 +81,13 @@ def parameter_values(name: str, low: float | None = None,
     lo = lo if low is None else max(lo, low)
     hi = hi if high is None else min(hi, high)
     if lo > 0 and hi / lo > 1e3:
-        drawn = st.floats(math.log10(lo), math.log10(hi)).map(lambda e: float(10.0**e))
+        drawn = cst.floats(math.log10(lo), math.log10(hi)).map(lambda e: float(10.0**e))
     else:
-        drawn = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-    options = [st.just(float(parameter.baseline))] if lo <= parameter.baseline <= hi else []
+        drawn = cst.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    options = [cst.just(float(parameter.baseline))] if lo <= parameter.baseline <= hi else []
     if parameter.period is not None:
-        options.append(st.sampled_from([a for a in SPECIAL_ANGLES if lo <= a <= hi]))
-    return st.one_of(*options, drawn)
+        options.append(cst.sampled_from(tuple(a for a in SPECIAL_ANGLES if lo <= a <= hi)))
+    return cst.one_of(*options, drawn)
 
 
 def angles(name: str) -> st.SearchStrategy[float]:
@@ -108,8 +124,8 @@ def cells(draw: st.DrawFn) -> tuple[float, float, float, float, float, float]:
 
     Triclinic cells are valid (angles admit a real cell) and not degenerate (V/abc >= 0.3).
     """
-    system = draw(st.sampled_from(["baseline", "cubic", "orthorhombic", "monoclinic",
-                                   "triclinic"]))
+    system = draw(cst.sampled_from(("baseline", "cubic", "orthorhombic", "monoclinic",
+                                    "triclinic")))
     length = {axis: parameter_values(f"cell_{axis}") for axis in "abc"}
     angle = {name: parameter_values(f"cell_{name}") for name in ("alpha", "beta", "gamma")}
     a, b, c = 100.0, 100.0, 100.0
@@ -120,7 +136,10 @@ def cells(draw: st.DrawFn) -> tuple[float, float, float, float, float, float]:
     if system == "monoclinic":
         beta = draw(angle["beta"])
     elif system == "triclinic":
-        alpha, beta, gamma = (draw(angle[n]) for n in ("alpha", "beta", "gamma"))
+        # Over the range itself, without the baseline 90 or the special angles: a triclinic
+        # draw has three general angles (each of them shrinks on its own).
+        alpha, beta, gamma = (draw(cst.floats(*PARAMETERS[f"cell_{n}"].typical_range))
+                              for n in ("alpha", "beta", "gamma"))
     cell = (a, b, c, alpha, beta, gamma)
     if not _admissible(cell):
         # A rare corner of the typical range; fall back to the same lengths, right angles.
@@ -128,20 +147,37 @@ def cells(draw: st.DrawFn) -> tuple[float, float, float, float, float, float]:
     return cell
 
 
+def few_cells_on_one_axis(counts: list[int]) -> tuple[int, int, int]:
+    """At most one axis with N <= 2: the others are raised to 3.
+
+    With two such axes the lattice factor varies along one axis only (stripes, or nothing near
+    the direct beam when that axis is along the beam), and a square N = 2 x 2 pattern has a
+    peak-to-median ratio of only 5 to 8 on any detector patch (cos^4 stripes), below the
+    contrast that counts as Bragg signal: nearly every such example would be rejected. One
+    small axis reaches every N = 1 and N = 2 code path (they are per axis).
+    """
+    small = [i for i, n in enumerate(counts) if n < 3]
+    for i in small[1:]:
+        counts[i] = 3
+    return counts[0], counts[1], counts[2]
+
+
 @st.composite
 def crystal_configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) -> CrystalConfig:
     """Cell, N per axis, misset and phi over the full circle, mosaic spread and domains, shape."""
     a, b, c, alpha, beta, gamma = draw(cells())
-    count = st.one_of(st.just(BASELINE_CELLS), st.integers(*CELLS))
-    n_a, n_b, n_c = draw(count), draw(count), draw(count)
-    shape = draw(st.sampled_from(list(shapes)))
+    count = cst.one_of(cst.just(BASELINE_CELLS), cst.integers(*CELLS),
+                      cst.sampled_from(FEW_CELLS), cst.integers(*MANY_CELLS))
+    n_a, n_b, n_c = few_cells_on_one_axis([draw(count), draw(count), draw(count)])
+    shape = draw(cst.sampled_from(tuple(shapes)))
     fudge = spot_fudge(shape, (a, b, c, alpha, beta, gamma), (n_a, n_b, n_c))
     misset = [draw(angles(f"misset_rot_{axis}")) for axis in "xyz"]
     phi = draw(angles("phi_start_deg"))
-    phi_steps, phi_step = draw(st.one_of(st.just((1, 0.0)),
-                                         st.tuples(st.just(2), st.floats(0.05, 1.0))))
+    phi_steps, phi_step = draw(cst.one_of(cst.just((1, 0.0)),
+                                         cst.tuples(cst.integers(*PHI_STEPS),
+                                                   cst.floats(0.05, 1.0))))
     # Independent draws (not a tuple inside one_of) so that each shrinks on its own.
-    domains = draw(st.integers(1, MAX_MOSAIC_DOMAINS))
+    domains = draw(cst.integers(1, MAX_MOSAIC_DOMAINS))
     spread = draw(parameter_values("mosaic_spread_deg"))
     spread = spread if domains > 1 else 0.0
     return CrystalConfig(
@@ -162,22 +198,22 @@ def beam_configs(draw: st.DrawFn) -> BeamConfig:
     from the registry's ``divergence_mrad`` and ``dispersion`` typical ranges; at most
     ``GRID_STEPS[1]`` steps per axis keep an example within a few dozen sources.
     """
-    steps = st.one_of(st.just(1), st.integers(*GRID_STEPS))
+    steps = cst.one_of(cst.just(1), cst.integers(*GRID_STEPS))
     # Independent draws, each shrinking to one step on its own.
     hsteps, vsteps, dsteps = draw(steps), draw(steps), draw(steps)
     divergence = draw(parameter_values("divergence_mrad"))
-    aspect = draw(st.one_of(st.just(1.0), st.floats(*DIVERGENCE_ASPECT)))
+    aspect = draw(cst.one_of(cst.just(1.0), cst.floats(*DIVERGENCE_ASPECT)))
     dispersion = draw(parameter_values("dispersion"))
     return BeamConfig(
         lambda_A=draw(parameter_values("lambda_A")),
         fluence=draw(parameter_values("fluence")),
         polarization=draw(parameter_values("polarization")),
-        nopolar=draw(st.booleans()),
+        nopolar=draw(cst.booleans()),
         hdiv_range_mrad=divergence if hsteps > 1 else 0.0,
         hdiv_steps=hsteps,
         vdiv_range_mrad=divergence * aspect if vsteps > 1 else 0.0,
         vdiv_steps=vsteps,
-        round_div=draw(st.sampled_from([True, False])),
+        round_div=draw(cst.sampled_from((True, False))),
         dispersion_pct=dispersion if dsteps > 1 else 0.0,
         dispersion_steps=dsteps,
     )
@@ -215,76 +251,29 @@ def spot_fudge(shape: str, cell: Sequence[float], cells: Sequence[int]) -> float
     return max(1.0, (reach / (SPOT_SPACING_FRACTION * spacing)) ** 2)
 
 
-@st.composite
-def detector_configs(draw: st.DrawFn, crystal: CrystalConfig | None = None,
-                     lambda_A: float = 1.0) -> DetectorConfig:
-    """A small detector holding the direct beam: distance, beam centre, rotations, two-theta.
+def configs(shapes: Sequence[str] = GRADIENT_SHAPES) -> st.SearchStrategy[Config]:
+    """A whole valid configuration around the spec baseline, cheap to simulate, with Bragg
+    signal on its detector (:func:`braggcheck.detector_strategies.configs`)."""
+    from .detector_strategies import configs as detector_and_all
 
-    BEAM-pivot conventions keep the direct beam at the beam centre under any rotation, so the
-    rotations span the registry's typical range; for SAMPLE-pivot conventions the rotations are
-    limited so that the beam moves by at most a fifth of the detector.
-    """
-    crystal = crystal or CrystalConfig()
-    convention = draw(st.sampled_from([*BEAM_CONVENTIONS, *SAMPLE_CONVENTIONS]))
-    edge = st.one_of(st.just(BASELINE_PIXELS), st.integers(*DETECTOR_PIXELS))
-    fpixels, spixels = draw(edge), draw(edge)
-    distance = draw(parameter_values("distance_mm"))
-    half_width = spot_half_width_mm(crystal, float(lambda_A), distance)
-    pixel = max(0.1, half_width / (SPOT_FRACTION * min(fpixels, spixels)))
-    size_f, size_s = fpixels * pixel, spixels * pixel
-    oversample = draw(st.sampled_from([1, 2]))
-    position = st.one_of(st.just(None), st.floats(*BEAM_POSITION))
-    frac_f, frac_s = draw(position), draw(position)
-    fields: dict = {}
-    limit = None
-    if convention in SAMPLE_CONVENTIONS:
-        if frac_f is not None:
-            fields["close_f_mm"] = frac_f * size_f
-        if frac_s is not None:
-            fields["close_s_mm"] = frac_s * size_s
-        limit = math.degrees(math.atan(0.2 * min(size_f, size_s) / distance))
-    else:
-        for name, frac, size in (("beam_center_f_mm", frac_f, size_f),
-                                 ("beam_center_s_mm", frac_s, size_s)):
-            if frac is not None:
-                low, high = PARAMETERS[name].typical_range
-                fields[name] = min(max(frac * size, low), high)
-    rotations = {}
-    for name in ("detector_rotx_deg", "detector_roty_deg", "detector_rotz_deg", "twotheta_deg"):
-        angle = draw(parameter_values(name))
-        if limit is not None:  # the same draw, squeezed into the band that keeps the beam on
-            angle *= min(1.0, limit / max(abs(x) for x in PARAMETERS[name].typical_range))
-        rotations[name] = angle
-    return DetectorConfig(
-        convention=convention, distance_mm=distance, pixel_mm=pixel, fpixels=fpixels,
-        spixels=spixels, oversample=oversample, **fields, **rotations,
-    )
-
-
-@st.composite
-def configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) -> Config:
-    """A whole valid configuration around the spec baseline, cheap to simulate."""
-    crystal = draw(crystal_configs(shapes))
-    beam = draw(beam_configs())
-    detector = draw(detector_configs(crystal, float(beam.lambda_A)))
-    return Config(crystal=crystal, beam=beam, detector=detector)
+    return detector_and_all(shapes)
 
 
 def parameter_subsets(names: Sequence[str] | None = None, min_size: int = 1,
                       max_size: int = 4) -> st.SearchStrategy[tuple[str, ...]]:
     """Subsets of registry parameters (of ``names``, default all), shrinking to the first one."""
     pool = list(PARAMETERS if names is None else names)
-    return st.lists(st.sampled_from(pool), min_size=min_size,
+    return st.lists(cst.sampled_from(pool), min_size=min_size,
                     max_size=min(max_size, len(pool)), unique=True).map(tuple)
 
 
 def projections() -> st.SearchStrategy[Projection]:
     """Pixel weights: seeded signed or positive Gaussian weights, or one of the brightest pixels
     (a random pixel is mostly a dark one, numerically meaningless 30 decades below the peak)."""
-    return st.one_of(
-        st.builds(Projection, kind=st.just("normal"), seed=st.integers(0, 2**16)),
-        st.builds(Projection, kind=st.just("positive"), seed=st.integers(0, 2**16)),
-        st.builds(Projection, kind=st.just("rank"), rank=st.integers(0, RANKED_PIXELS - 1)),
+    return cst.one_of(
+        cst.builds(Projection, kind=cst.just("normal"), seed=cst.integers(0, 2**16)),
+        cst.builds(Projection, kind=cst.just("positive"), seed=cst.integers(0, 2**16)),
+        cst.builds(Projection, kind=cst.just("rank"), rank=cst.integers(0, RANKED_PIXELS - 1)),
     )
 
 
@@ -317,26 +306,42 @@ def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: i
     chosen = draw(strategy)
     # Names come from the whole registry (a pool that does not change with the configuration,
     # so names and configuration shrink independently), narrowed to what the image uses.
-    start = draw(st.integers(0, len(PARAMETERS) - 1))
-    shuffle_seed = draw(st.integers(0, 2**32 - 1))
-    count = draw(st.integers(1, max_names))
+    start = draw(cst.integers(0, len(PARAMETERS) - 1))
+    shuffle_seed = draw(cst.integers(0, 2**32 - 1))
+    count = draw(cst.integers(1, max_names))
     names = differentiated_names(chosen, start, shuffle_seed, count)
     if focus is not None:
         names = (focus, *(n for n in names if n != focus))[:max_names]
-    component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))
+    component = cst.one_of(cst.just(1.0), cst.floats(-1.0, 1.0))
     components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
     direction = tuple(components[: len(names)])
-    periodic = [n for n in PARAMETERS if PARAMETERS[n].period is not None]
+    periodic = tuple(n for n in PARAMETERS if PARAMETERS[n].period is not None)
+    # Small pixel chunks (the default puts a whole small detector in one chunk) and, with them,
+    # how many chunks keep their autograd state before the rest is recomputed in the backward.
+    pixels_per_chunk = draw(cst.one_of(cst.just(None), cst.integers(*PIXELS_PER_CHUNK)))
+    stored_chunks = None
+    if pixels_per_chunk is not None:
+        stored_chunks = draw(cst.one_of(cst.just(None), cst.integers(0, MAX_STORED_CHUNKS)))
     return Case(
         config=chosen,
         names=names,
         projection=draw(projections()),
         direction=direction,
-        factor=draw(st.one_of(st.just(2.0), st.floats(1e-3, 1e3))),
-        turns=draw(st.one_of(st.just(1), st.integers(-3, 3).filter(bool))),
-        angle=draw(st.sampled_from(periodic)),
-        shift_deg=draw(st.one_of(st.just(30.0), st.floats(-180.0, 180.0))),
+        factor=draw(cst.one_of(cst.just(2.0), cst.floats(1e-3, 1e3))),
+        turns=draw(cst.one_of(cst.just(1), cst.integers(-3, 3).filter(bool))),
+        angle=draw(cst.sampled_from(periodic)),
+        shift_deg=draw(shifts()),
+        pixels_per_chunk=pixels_per_chunk,
+        stored_chunks=stored_chunks,
     )
+
+
+def shifts() -> st.SearchStrategy[float]:
+    """An angle shift in degrees, never a no-op: at least ``MIN_SHIFT_DEG`` in size (a drawn
+    1e-310 degrees would test nothing), shrinking to 30."""
+    magnitude = cst.floats(MIN_SHIFT_DEG, 180.0)
+    return cst.one_of(cst.just(30.0), cst.builds(operator.mul, cst.sampled_from((1.0, -1.0)),
+                                                 magnitude))
 
 
 def derandomized_sample(strategy: st.SearchStrategy[T], count: int) -> list[T]:
@@ -355,52 +360,5 @@ def derandomized_sample(strategy: st.SearchStrategy[T], count: int) -> list[T]:
     return values
 
 
-def unreachable_parameters(sample: Sequence[Config],
-                           registry: Mapping[str, object] = PARAMETERS) -> list[str]:
-    """Registry names applicable in none of ``sample``: the property suite cannot check them."""
-    reached = {name for config in sample for name in applicable_parameters(config)}
-    return [name for name in registry if name not in reached]
 
 
-def coverage_labels(case: Case) -> list[str]:
-    """What a case covers, for ``hypothesis.event`` (Hypothesis floats are far from uniform)."""
-    crystal, det = case.config.crystal, case.config.detector
-    labels = [f"convention {det.convention}", f"shape {crystal.shape}"]
-    angles_ = [float(getattr(crystal, f"cell_{x}")) for x in ("alpha", "beta", "gamma")]
-    if any(a > 90.0 for a in angles_):
-        labels.append("obtuse cell angle")
-    if any(a != 90.0 for a in angles_):
-        labels.append("non-orthogonal cell")
-    if crystal.mosaic_domains > 1:
-        labels.append("mosaic")
-    if crystal.phi_steps > 1:
-        labels.append("several phi steps")
-    missets = [float(getattr(crystal, f"misset_rot_{x}")) for x in "xyz"]
-    if any(m != 0.0 and m in SPECIAL_ANGLES for m in missets):
-        labels.append("special nonzero misset angle (90, 180, 89, ...)")
-    if any(m not in SPECIAL_ANGLES for m in missets):
-        labels.append("general misset angle")
-    if beam_near_edge(case.config):
-        labels.append("direct beam near detector edge")
-    if det.pixel_mm > 0.1:
-        labels.append("enlarged pixels")
-    beam = case.config.beam
-    if beam.hdiv_steps > 1 or beam.vdiv_steps > 1:
-        labels.append("divergence grid")
-    if beam.dispersion_steps > 1:
-        labels.append("wavelength spread")
-    labels.append("no polarization (-nopolar)" if beam.nopolar else "polarization")
-    return labels
-
-
-def beam_near_edge(config: Config) -> bool:
-    """True when the direct beam sits within a quarter of the detector edge from a border."""
-    from .detector import resolved_beam_center_mm, resolved_close_mm
-
-    det = config.detector
-    if det.convention in SAMPLE_CONVENTIONS:
-        f, s = resolved_close_mm(det)
-    else:
-        f, s = resolved_beam_center_mm(det)
-    fracs = (f / (det.fpixels * det.pixel_mm), s / (det.spixels * det.pixel_mm))
-    return any(x < 0.25 or x > 0.75 for x in fracs)

@@ -13,6 +13,7 @@ from ..checks import CHECKS
 from ..cli import argument_parser
 from ..errors import ConfigError
 from ..example_store import read_case_file
+from ..harness import run_check
 from ..serialization import config_to_json
 
 
@@ -35,7 +36,7 @@ def main(args: list[str]) -> int:
     print("  " + config_to_json(case.config).replace("\n", "\n  "))
     failed = []
     for name in names:
-        result = CHECKS[name](case)
+        result = run_check(name, case)
         print(result.report())
         if not result.passed and not result.inconclusive:
             failed.append(name)
