@@ -23,6 +23,10 @@ from hypothesis import strategies as st
 from . import strategy_cache as cst
 from .cases import Case, Projection, applicable_parameters
 from .config import BeamConfig, Config, CrystalConfig
+from .coverage import SPECIAL_ANGLES
+from .coverage import beam_near_edge as beam_near_edge  # re-exported (harness, commands)
+from .coverage import coverage_labels as coverage_labels
+from .coverage import unreachable_parameters as unreachable_parameters
 from .registry import PARAMETERS
 
 T = TypeVar("T")
@@ -53,7 +57,6 @@ SPOT_SPACING_FRACTION = 0.3
 """GAUSS/TOPHAT spots reach at most this fraction of the closest spot spacing."""
 RANKED_PIXELS = 32
 """One-pixel projections pick among this many brightest pixels (shrinking to the brightest)."""
-SPECIAL_ANGLES = (0.0, 90.0, -90.0, 180.0, 89.0, 45.0)
 GRADIENT_SHAPES = ("square", "round", "gauss")
 """TOPHAT is a step function (zero gradient almost everywhere), so gradient checks skip it."""
 ALL_SHAPES = (*GRADIENT_SHAPES, "tophat")
@@ -358,7 +361,3 @@ def derandomized_sample(strategy: st.SearchStrategy[T], count: int) -> list[T]:
 
     collect()
     return values
-
-
-
-
