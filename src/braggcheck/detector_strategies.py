@@ -91,16 +91,31 @@ def _beam_position(draw: st.DrawFn, size_f: float, size_s: float, pixel: float,
     return f, s, on_sample
 
 
+SPOT_MODES = ("direct beam", "reflection")
+
+
+def detector_configs(crystal: CrystalConfig | None = None,
+                     lambda_A: float = 1.0) -> st.SearchStrategy[DetectorConfig]:
+    """A small detector holding the direct-beam spot of ``crystal`` at ``lambda_A`` (the
+    ``reflection`` mode changes the wavelength, so it is not drawn here)."""
+    return configs(crystal=st.just(crystal or CrystalConfig()),
+                   beam=st.just(BeamConfig(lambda_A=lambda_A)),
+                   modes=("direct beam",)).map(lambda config: config.detector)
+
+
 @st.composite
-def configs(draw: st.DrawFn, shapes=GRADIENT_SHAPES) -> Config:
+def configs(draw: st.DrawFn, shapes=GRADIENT_SHAPES,
+            crystal: st.SearchStrategy[CrystalConfig] | None = None,
+            beam: st.SearchStrategy[BeamConfig] | None = None,
+            modes: tuple[str, ...] = SPOT_MODES) -> Config:
     """A whole valid configuration around the spec baseline, cheap to simulate, with Bragg
     signal on the detector."""
-    crystal = draw(crystal_configs(shapes))
-    beam = draw(beam_configs())
+    crystal = draw(crystal if crystal is not None else crystal_configs(tuple(shapes)))
+    beam = draw(beam if beam is not None else beam_configs())
     convention = draw(cst.sampled_from(CONVENTIONS))
     pivot = draw(cst.one_of(cst.just(None), cst.sampled_from(("beam", "sample"))))
     sample_pivot = (pivot or FRAMES[convention].pivot) == "sample"
-    mode = draw(cst.sampled_from(("direct beam", "reflection")))
+    mode = draw(cst.sampled_from(tuple(modes)))
     reflection = None
     if mode == "reflection":
         reflection = reflection_near(crystal, beam, convention,

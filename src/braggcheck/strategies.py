@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from . import strategy_cache as cst
 from .cases import Case, Projection, applicable_parameters
-from .config import BeamConfig, Config, CrystalConfig
+from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from .coverage import SPECIAL_ANGLES
 from .coverage import beam_near_edge as beam_near_edge  # re-exported (harness, commands)
 from .coverage import coverage_labels as coverage_labels
@@ -39,7 +39,7 @@ CELLS = (3, 10)
 """Unit cells per axis, the common draws."""
 FEW_CELLS = (1, 2)
 """N = 1 (no lattice factor along that axis: sincg is 1) and N = 2 (sincg's and the fused
-lattice's own special cases): drawn on one axis at a time, see :func:`few_cells_on_one_axis`."""
+lattice's own special cases): drawn on one axis at a time, see :func:`cell_counts`."""
 MANY_CELLS = (17, 25)
 """N above ``physics.CHEBYSHEV_MAX_CELLS`` = 16: sincg's ratio with its Taylor branch, and the
 plain (not fused) gradient path."""
@@ -62,9 +62,10 @@ GRADIENT_SHAPES = ("square", "round", "gauss")
 ALL_SHAPES = (*GRADIENT_SHAPES, "tophat")
 GRID_STEPS = (2, 3)
 """Steps per axis of a drawn source grid (divergence h and v, dispersion): few, so cheap."""
-PIXELS_PER_CHUNK = (5, 97)
-"""Drawn pixel chunks: a 16x16 detector then spans 3 to 52 chunks, rarely a whole number."""
-MAX_STORED_CHUNKS = 3
+CHUNKS = (2, 6)
+"""Drawn pixel chunks per detector (each chunk costs a kernel call, and with a gradient a
+recomputation: many tiny chunks would make an example slow without reaching more code)."""
+MAX_STORED_CHUNKS = 2
 """Chunks that keep their autograd state (0: every chunk is recomputed in the backward)."""
 MIN_SHIFT_DEG = 1e-3
 DIVERGENCE_ASPECT = (0.25, 1.0)
@@ -127,8 +128,9 @@ def cells(draw: st.DrawFn) -> tuple[float, float, float, float, float, float]:
 
     Triclinic cells are valid (angles admit a real cell) and not degenerate (V/abc >= 0.3).
     """
+    # Triclinic twice: with each of the shapes it is a region of its own (coverage test).
     system = draw(cst.sampled_from(("baseline", "cubic", "orthorhombic", "monoclinic",
-                                    "triclinic")))
+                                    "triclinic", "triclinic")))
     length = {axis: parameter_values(f"cell_{axis}") for axis in "abc"}
     angle = {name: parameter_values(f"cell_{name}") for name in ("alpha", "beta", "gamma")}
     a, b, c = 100.0, 100.0, 100.0
@@ -150,18 +152,25 @@ def cells(draw: st.DrawFn) -> tuple[float, float, float, float, float, float]:
     return cell
 
 
-def few_cells_on_one_axis(counts: list[int]) -> tuple[int, int, int]:
-    """At most one axis with N <= 2: the others are raised to 3.
+@st.composite
+def cell_counts(draw: st.DrawFn) -> tuple[int, int, int]:
+    """N per axis: 3 to 10 (shrinking to 5), and on at most one axis, in half the examples, an
+    unusual N: 1 or 2 (``FEW_CELLS``) or 17 to 25 (``MANY_CELLS``).
 
-    With two such axes the lattice factor varies along one axis only (stripes, or nothing near
-    the direct beam when that axis is along the beam), and a square N = 2 x 2 pattern has a
-    peak-to-median ratio of only 5 to 8 on any detector patch (cos^4 stripes), below the
-    contrast that counts as Bragg signal: nearly every such example would be rejected. One
-    small axis reaches every N = 1 and N = 2 code path (they are per axis).
+    One unusual axis reaches every N-dependent code path (sincg and the fused lattice branch
+    per axis; one axis above 16 sends the whole gradient down the plain path). Two axes with
+    N <= 2 are not drawn: the lattice factor then varies along one axis only (stripes, or
+    nothing near the direct beam when that axis is along the beam), and a square N = 2 x 2
+    pattern has a peak-to-median ratio of only 5 to 8 on any detector patch, below the contrast
+    that counts as Bragg signal, so nearly every such example would be rejected.
     """
-    small = [i for i, n in enumerate(counts) if n < 3]
-    for i in small[1:]:
-        counts[i] = 3
+    common = cst.one_of(cst.just(BASELINE_CELLS), cst.integers(*CELLS))
+    counts = [draw(common), draw(common), draw(common)]
+    unusual = draw(cst.sampled_from(("none", "few", "many", "none")))
+    if unusual != "none":
+        axis = draw(cst.integers(0, 2))
+        counts[axis] = draw(cst.sampled_from(FEW_CELLS) if unusual == "few"
+                            else cst.integers(*MANY_CELLS))
     return counts[0], counts[1], counts[2]
 
 
@@ -169,9 +178,7 @@ def few_cells_on_one_axis(counts: list[int]) -> tuple[int, int, int]:
 def crystal_configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) -> CrystalConfig:
     """Cell, N per axis, misset and phi over the full circle, mosaic spread and domains, shape."""
     a, b, c, alpha, beta, gamma = draw(cells())
-    count = cst.one_of(cst.just(BASELINE_CELLS), cst.integers(*CELLS),
-                      cst.sampled_from(FEW_CELLS), cst.integers(*MANY_CELLS))
-    n_a, n_b, n_c = few_cells_on_one_axis([draw(count), draw(count), draw(count)])
+    n_a, n_b, n_c = draw(cell_counts())
     shape = draw(cst.sampled_from(tuple(shapes)))
     fudge = spot_fudge(shape, (a, b, c, alpha, beta, gamma), (n_a, n_b, n_c))
     misset = [draw(angles(f"misset_rot_{axis}")) for axis in "xyz"]
@@ -259,7 +266,16 @@ def configs(shapes: Sequence[str] = GRADIENT_SHAPES) -> st.SearchStrategy[Config
     signal on its detector (:func:`braggcheck.detector_strategies.configs`)."""
     from .detector_strategies import configs as detector_and_all
 
-    return detector_and_all(shapes)
+    return detector_and_all(tuple(shapes))
+
+
+def detector_configs(crystal: CrystalConfig | None = None,
+                     lambda_A: float = 1.0) -> st.SearchStrategy[DetectorConfig]:
+    """A small detector holding ``crystal``'s direct-beam spot
+    (:func:`braggcheck.detector_strategies.detector_configs`)."""
+    from .detector_strategies import detector_configs as detectors
+
+    return detectors(crystal, lambda_A)
 
 
 def parameter_subsets(names: Sequence[str] | None = None, min_size: int = 1,
@@ -321,10 +337,14 @@ def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: i
     periodic = tuple(n for n in PARAMETERS if PARAMETERS[n].period is not None)
     # Small pixel chunks (the default puts a whole small detector in one chunk) and, with them,
     # how many chunks keep their autograd state before the rest is recomputed in the backward.
-    pixels_per_chunk = draw(cst.one_of(cst.just(None), cst.integers(*PIXELS_PER_CHUNK)))
+    pixels_per_chunk = None
+    if draw(cst.booleans()):
+        roi = chosen.detector.fpixels * chosen.detector.spixels
+        chunks = draw(cst.integers(*CHUNKS))
+        pixels_per_chunk = -(-roi // chunks) + draw(cst.integers(0, 3))  # rarely a divisor
     stored_chunks = None
     if pixels_per_chunk is not None:
-        stored_chunks = draw(cst.one_of(cst.just(None), cst.integers(0, MAX_STORED_CHUNKS)))
+        stored_chunks = draw(cst.sampled_from((None, *range(MAX_STORED_CHUNKS + 1))))
     return Case(
         config=chosen,
         names=names,

@@ -14,7 +14,9 @@ import pytest
 from braggcheck import PARAMETERS, Config
 from braggcheck.cases import applicable_parameters
 from braggcheck.checks import CHECKS
+from braggcheck.coverage import REGIONS, unreached_regions
 from braggcheck.strategies import (
+    ALL_SHAPES,
     cases,
     derandomized_sample,
     differentiated_names,
@@ -27,9 +29,39 @@ FOCUSED = 8
 """Focused cases per parameter, of which at least one must resolve its derivative."""
 
 
+REGION_SAMPLE = 150
+"""Generated cases of every shape (TOPHAT included) checked for code-path regions."""
+MIN_SHARE = 0.02
+"""Each region must be reached by more than this share of a sample: often enough to matter."""
+TOPHAT_ONLY = ("shape tophat, triclinic cell",)
+"""Regions only the non-gradient checks reach (TOPHAT's gradient is zero almost everywhere)."""
+
+
 @pytest.fixture(scope="module")
 def sample():
     return derandomized_sample(cases(), SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def every_shape_sample():
+    return derandomized_sample(cases(shapes=ALL_SHAPES), REGION_SAMPLE)
+
+
+def test_every_code_path_region_is_reached(every_shape_sample):
+    missing = unreached_regions(every_shape_sample, REGIONS, MIN_SHARE)
+    assert not missing, (f"code-path regions reached by at most {MIN_SHARE:.0%} of "
+                         f"{REGION_SAMPLE} generated cases: {missing}")
+
+
+def test_gradient_cases_reach_every_region_but_tophat(sample):
+    regions = [r for r in REGIONS if r not in TOPHAT_ONLY]
+    missing = unreached_regions(sample, regions, MIN_SHARE)
+    assert not missing, (f"code-path regions the gradient checks' cases reach in at most "
+                         f"{MIN_SHARE:.0%} of {SAMPLE}: {missing}")
+
+
+def test_the_region_check_names_a_region_never_reached(every_shape_sample):
+    assert unreached_regions(every_shape_sample, (*REGIONS, "new region")) == ["new region"]
 
 
 def test_every_registry_parameter_is_applicable_in_generated_configs(sample):
