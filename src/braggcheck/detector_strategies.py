@@ -70,7 +70,8 @@ def sensors(draw: st.DrawFn) -> dict:
     attenuation = draw(cst.one_of(cst.just(None), cst.floats(*SENSOR_ATTENUATION_UM)))
     if attenuation is not None:
         fields["sensor_attenuation_um"] = attenuation
-    fields["sensor_layers"] = draw(cst.one_of(cst.just(None), cst.integers(*SENSOR_LAYERS)))
+    fields["sensor_layers"] = draw(cst.sampled_from((None, *range(SENSOR_LAYERS[0],
+                                                                 SENSOR_LAYERS[1] + 1))))
     return fields
 
 

@@ -23,13 +23,13 @@ from braggcheck.strategies import (
     unreachable_parameters,
 )
 
-SAMPLE = 100
+SAMPLE = 150
 """Generated cases checked for applicability (nothing is simulated)."""
 FOCUSED = 8
 """Focused cases per parameter, of which at least one must resolve its derivative."""
 
 
-REGION_SAMPLE = 150
+REGION_SAMPLE = 200
 """Generated cases of every shape (TOPHAT included) checked for code-path regions."""
 MIN_SHARE = 0.02
 """Each region must be reached by more than this share of a sample: often enough to matter."""
