@@ -219,3 +219,21 @@ def test_nan_image_is_a_failure_not_a_rejection(monkeypatch):
                   "rotation_periodicity", "misset_equivalence", "distance_scaling"):
         result = run_check(check, case)
         assert not result.passed and not result.inconclusive, (check, result.report())
+
+
+def test_recomputed_chunks_losing_their_gradient_is_caught(tmp_path, monkeypatch):
+    """Pixels recomputed in the backward pass (after ``STORED_BYTES_LIMIT``) exist only when a
+    case draws small chunks and few stored ones: a bug there must still be found, and the
+    shrunk failure must keep the chunking that reaches it (it is replayed from the file)."""
+
+    def detached(kernel, scene, slow, fast, *tensors):
+        return kernel(scene, slow, fast).detach()
+
+    monkeypatch.setattr(braggcheck.simulator._RecomputedChunk, "apply", detached)
+    failing, message = hunt(tmp_path, "recomputed_detached")
+    final = failing[-1]
+    assert "FAIL" in message
+    assert final.pixels_per_chunk is not None and final.stored_chunks is not None, final
+    assert replay.main([str(tmp_path / "recomputed_detached.json")]) == 1
+    monkeypatch.undo()
+    assert replay.main([str(tmp_path / "recomputed_detached.json")]) == 0
