@@ -115,15 +115,15 @@ def coverage_labels(case: Case) -> list[str]:
 
 
 def beam_near_edge(config: Config) -> bool:
-    """True when the beam-centre (or SAMPLE-pivot origin) sits within a quarter of the detector
-    edge from a border (or outside it)."""
+    """True when the beam centre (or SAMPLE-pivot origin) is on the detector within a quarter
+    of its edge from a border."""
     det = config.detector
     if effective_pivot(det) == "sample":
         f, s = resolved_close_mm(det)
     else:
         f, s = resolved_beam_center_mm(det)
     fracs = (f / (det.fpixels * det.pixel_mm), s / (det.spixels * det.pixel_mm))
-    return any(x < 0.25 or x > 0.75 for x in fracs)
+    return all(0 <= x <= 1 for x in fracs) and any(x < 0.25 or x > 0.75 for x in fracs)
 
 
 def unreachable_parameters(sample: Sequence[Config],

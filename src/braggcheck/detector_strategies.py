@@ -37,7 +37,7 @@ CONVENTIONS = ("mosflm", "denzo", "adxv", "xds", "dials", "custom")
 REFLECTION_TWO_THETA = (12.0, 40.0)
 """Scattering angle (deg) of the reflection put on the detector in ``reflection`` mode: high
 (the direct beam is tens of mm away), yet the ray meets a perpendicular detector well."""
-SAMPLE_BUDGET = 150_000
+SAMPLE_BUDGET = 40_000
 """Samples per image (pixels x subpixels x sources x orientations x sensor layers) beyond which
 the drawn oversample is lowered: a gradient example stays within tens of milliseconds."""
 SENSOR_THICKNESS_UM = (10.0, 500.0)
@@ -140,7 +140,7 @@ def configs(draw: st.DrawFn, shapes=GRADIENT_SHAPES,
     rotations = {n: draw(parameter_values(n)) for n in
                  ("detector_rotx_deg", "detector_roty_deg", "detector_rotz_deg", "twotheta_deg")}
     layers = (fields.get("sensor_layers") or 2) if fields.get("sensor_thickness_um") else 1
-    drawn_oversample = draw(cst.one_of(cst.just(1), cst.integers(2, 4)))
+    drawn_oversample = draw(cst.sampled_from((1, 2, 3, 4)))
     budget = SAMPLE_BUDGET / _samples(crystal, beam, fpixels * spixels, layers)
     fields["oversample"] = max(1, min(drawn_oversample, math.isqrt(max(1, int(budget)))))
     direction = reflection.direction if reflection is not None else None

@@ -31,8 +31,10 @@ FOCUSED = 8
 
 REGION_SAMPLE = 200
 """Generated cases of every shape (TOPHAT included) checked for code-path regions."""
-MIN_SHARE = 0.02
-"""Each region must be reached by more than this share of a sample: often enough to matter."""
+MIN_SHARE = 0.01
+"""Each region must be reached by more than this share of a sample (at least 2 of 150): often
+enough that a 40-example ``ci`` run of the 11 properties meets it several times. (Hypothesis's
+choices are far from uniform, so a region drawn 1 time in 8 can come out at 2 % of a sample.)"""
 TOPHAT_ONLY = ("shape tophat, triclinic cell",)
 """Regions only the non-gradient checks reach (TOPHAT's gradient is zero almost everywhere)."""
 
