@@ -381,8 +381,8 @@ def derandomized_sample(strategy: st.SearchStrategy[T], count: int) -> list[T]:
 
     values: list[T] = []
 
-    # Hypothesis's own "default" profile as the parent: the sample is the same under every
-    # loaded profile (dev, ci, nightly), so a coverage test gives one answer everywhere.
+    # Hypothesis's own "default" profile as the parent: the sample does not change with the
+    # loaded profile (dev, ci, nightly).
     @settings(settings.get_profile("default"), max_examples=count, derandomize=True,
               database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))

@@ -31,10 +31,12 @@ FOCUSED = 8
 
 REGION_SAMPLE = 200
 """Generated cases of every shape (TOPHAT included) checked for code-path regions."""
-MIN_SHARE = 0.01
-"""Each region must be reached by more than this share of a sample (at least 2 of 150): often
-enough that a 40-example ``ci`` run of the 11 properties meets it several times. (Hypothesis's
-choices are far from uniform, so a region drawn 1 time in 8 can come out at 2 % of a sample.)"""
+MIN_SHARE = 0.0
+"""A region reached by no case of the sample fails by name. Not a larger share: the sample is
+derandomized, but Hypothesis's choices also draw on constants of the modules loaded (so the
+sample differs between a lone run and the suite) and are far from uniform, so a share
+threshold would fail or pass with unrelated changes; the reach rates of a ``ci`` run are in
+docs/properties.md."""
 TOPHAT_ONLY = ("shape tophat, triclinic cell",)
 """Regions only the non-gradient checks reach (TOPHAT's gradient is zero almost everywhere)."""
 
@@ -51,15 +53,15 @@ def every_shape_sample():
 
 def test_every_code_path_region_is_reached(every_shape_sample):
     missing = unreached_regions(every_shape_sample, REGIONS, MIN_SHARE)
-    assert not missing, (f"code-path regions reached by at most {MIN_SHARE:.0%} of "
-                         f"{REGION_SAMPLE} generated cases: {missing}")
+    assert not missing, (f"code-path regions reached by none of {REGION_SAMPLE} generated "
+                         f"cases: {missing}")
 
 
 def test_gradient_cases_reach_every_region_but_tophat(sample):
     regions = [r for r in REGIONS if r not in TOPHAT_ONLY]
     missing = unreached_regions(sample, regions, MIN_SHARE)
-    assert not missing, (f"code-path regions the gradient checks' cases reach in at most "
-                         f"{MIN_SHARE:.0%} of {SAMPLE}: {missing}")
+    assert not missing, (f"code-path regions reached by none of {SAMPLE} cases of the "
+                         f"gradient checks: {missing}")
 
 
 def test_the_region_check_names_a_region_never_reached(every_shape_sample):
