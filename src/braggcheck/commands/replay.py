@@ -32,6 +32,10 @@ def main(args: list[str]) -> int:
     torch.set_num_threads(1)  # tiny images: one thread is faster and deterministic in timing
     print(f"replaying {options.file}" + (f": {description}" if description else ""))
     print(f"parameters: {', '.join(case.names)}; projection: {case.projection.kind}")
+    if case.pixels_per_chunk is not None:
+        stored = "default" if case.stored_chunks is None else case.stored_chunks
+        print(f"pixels per chunk: {case.pixels_per_chunk}; chunks keeping their autograd "
+              f"state: {stored}")
     print("configuration (differences from the defaults):")
     print("  " + config_to_json(case.config).replace("\n", "\n  "))
     failed = []
