@@ -9,6 +9,8 @@ individual properties use (a scale factor, a number of full turns, an angle and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,6 +22,7 @@ from .gradients import pixel_weights
 from .registry import PARAMETERS
 from .serialization import config_from_dict, config_to_dict
 from .simulator import simulate
+from .validation import check_int
 
 PROJECTIONS = ("normal", "positive", "pixel", "rank")
 
@@ -78,6 +81,11 @@ class Case:
     """A periodic registry angle."""
     shift_deg: float = 30.0
     """An angle moved between misset and phi by the equivalence property."""
+    pixels_per_chunk: int | None = None
+    """Pixels evaluated at once (``simulate(pixels_per_chunk=...)``); None: the default."""
+    stored_chunks: int | None = None
+    """With ``pixels_per_chunk``: how many chunks keep their autograd state before the rest is
+    recomputed in the backward pass (``simulator.STORED_BYTES_LIMIT``); None: the default."""
 
     def __post_init__(self) -> None:
         unknown = [n for n in self.names if n not in PARAMETERS]
@@ -89,6 +97,37 @@ class Case:
             raise ConfigError(f"case angle {self.angle!r} is not a periodic registry angle")
         if not self.factor > 0:
             raise ConfigError(f"case factor = {self.factor}: must be > 0")
+        if self.pixels_per_chunk is not None:
+            check_int("case pixels_per_chunk", self.pixels_per_chunk, 1)
+        if self.stored_chunks is not None:
+            if self.pixels_per_chunk is None:
+                raise ConfigError("case stored_chunks: needs pixels_per_chunk")
+            check_int("case stored_chunks", self.stored_chunks, 0)
+
+    @contextmanager
+    def simulation(self) -> Iterator[None]:
+        """While active, every ``simulate`` call uses this case's chunking.
+
+        The checks (and the probes they build) call ``simulate`` in many places; they all get
+        the case's ``pixels_per_chunk`` as the default of that keyword, and the stored/recomputed
+        split is moved by setting ``simulator.STORED_BYTES_LIMIT`` to what ``stored_chunks``
+        chunks of this case's configuration need. Both are restored on exit.
+        """
+        from . import simulator
+
+        if self.pixels_per_chunk is None:
+            yield
+            return
+        defaults = simulator.simulate.__kwdefaults__
+        saved = defaults["pixels_per_chunk"], simulator.STORED_BYTES_LIMIT
+        defaults["pixels_per_chunk"] = self.pixels_per_chunk
+        if self.stored_chunks is not None:
+            simulator.STORED_BYTES_LIMIT = self.stored_chunks * self.pixels_per_chunk * \
+                _stored_bytes_per_pixel(self.config)
+        try:
+            yield
+        finally:
+            defaults["pixels_per_chunk"], simulator.STORED_BYTES_LIMIT = saved
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -121,6 +160,9 @@ class Case:
             "turns": self.turns,
             "angle": self.angle,
             "shift_deg": self.shift_deg,
+            **({"pixels_per_chunk": self.pixels_per_chunk}
+               if self.pixels_per_chunk is not None else {}),
+            **({"stored_chunks": self.stored_chunks} if self.stored_chunks is not None else {}),
         }
 
     @classmethod
@@ -138,7 +180,23 @@ class Case:
             turns=int(data.get("turns", defaults["turns"].default)),
             angle=str(data.get("angle", defaults["angle"].default)),
             shift_deg=float(data.get("shift_deg", defaults["shift_deg"].default)),
+            pixels_per_chunk=_optional_int(data.get("pixels_per_chunk")),
+            stored_chunks=_optional_int(data.get("stored_chunks")),
         )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else value
+
+
+def _stored_bytes_per_pixel(config: Config) -> int:
+    """What one pixel's autograd state costs in ``simulator.stored_bytes`` (float64)."""
+    from .simulator import build_scene, build_state, stored_bytes
+
+    with torch.no_grad():
+        state = build_state(config, None, torch.float64, torch.device("cpu"))
+        scene = build_scene(config, state, torch.float64)
+        return stored_bytes(scene, 1, state["cell_a"])
 
 
 def applicable_parameters(config: Config) -> tuple[str, ...]:

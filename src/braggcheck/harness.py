@@ -8,6 +8,7 @@ raises with the one command that replays it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,12 +24,21 @@ class PropertyFailure(AssertionError):
     """A property check failed; the message holds the table and the replay command."""
 
 
+def run_check(check: str, case: Case) -> CheckResult:
+    """One check on one case, with the case's simulation settings (pixel chunking)."""
+    with case.simulation():
+        return CHECKS[check](case)
+
+
 def run_property(check: str, case: Case, name: str | None = None,
                  failures_dir: Any = FAILURES_DIR) -> CheckResult:
-    result = CHECKS[check](case)
+    result = run_check(check, case)
     for label in coverage_labels(case) + result.events:
         event(label)
-    if check in ("gradient", "forward_reverse") and result.rows and not result.inconclusive:
+    # A NaN or Inf error is a failure (below), never a target: Hypothesis refuses non-finite
+    # targets with InvalidArgument, which would end the run with a traceback and no file.
+    if (check in ("gradient", "forward_reverse") and result.rows and not result.inconclusive
+            and math.isfinite(result.worst)):
         target(result.worst, label=f"{check}: worst relative error")
     note(result.report())
     if result.inconclusive:

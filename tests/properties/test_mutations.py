@@ -12,6 +12,9 @@ import pytest
 import torch
 from hypothesis import HealthCheck, Phase, given, settings
 
+import braggcheck.checks.invariants
+import braggcheck.checks.results
+import braggcheck.gradients
 import braggcheck.physics
 import braggcheck.simulator
 from braggcheck.commands import replay
@@ -168,3 +171,69 @@ def test_stored_direct_beam_example_catches_the_naive_sincg(monkeypatch):
     monkeypatch.setattr(braggcheck.simulator, "lattice_intensity", naive_intensity)
     result = check_finite(case)
     assert not result.passed and "non-finite gradient" in result.message
+
+
+class _NaNGradient(torch.autograd.Function):
+    """Identity forward; the backward returns NaN (an Inf or NaN derivative bug)."""
+
+    @staticmethod
+    def forward(ctx, value):
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.full_like(grad, float("nan"))
+
+
+def test_nan_gradient_ends_as_a_stored_replayable_failure(tmp_path, monkeypatch, capsys):
+    """A NaN derivative must not reach ``hypothesis.target`` (InvalidArgument: a traceback and
+    no failure file): it is a failure, shrunk, written and replayed like any other."""
+    _broken_state(monkeypatch, "distance_mm", _NaNGradient.apply)
+    failing, message = hunt(tmp_path, "nan_distance", focus="distance_mm")
+    assert "non-finite derivative (NaN or Inf) for distance_mm" in message
+    assert f"braggcheck replay {tmp_path / 'nan_distance'}.json" in message
+    assert len(differences_from_baseline(failing[-1].config)) <= 2, failing[-1].config
+    capsys.readouterr()
+    assert replay.main([str(tmp_path / "nan_distance.json")]) == 1
+    assert "non-finite derivative" in capsys.readouterr().out
+    monkeypatch.undo()
+    assert replay.main([str(tmp_path / "nan_distance.json")]) == 0
+
+
+def test_nan_image_is_a_failure_not_a_rejection(monkeypatch):
+    """A NaN pixel must fail every image check (``no Bragg signal`` would reject it)."""
+    from braggcheck.cases import Case
+    from braggcheck.harness import run_check
+
+    original = braggcheck.simulator.simulate
+
+    def nan_pixel(*args, **kwargs):
+        image = original(*args, **kwargs)
+        return image + torch.where(image == image.max(), float("nan"), 0.0)
+
+    case = Case(config=FULLY_SHRUNK)
+    for module in (braggcheck.checks.invariants, braggcheck.checks.results,
+                   braggcheck.gradients, braggcheck.cases):  # every module the checks use
+        monkeypatch.setattr(module, "simulate", nan_pixel)
+    for check in ("gradient", "forward_reverse", "finite", "fluence_linearity",
+                  "rotation_periodicity", "misset_equivalence", "distance_scaling"):
+        result = run_check(check, case)
+        assert not result.passed and not result.inconclusive, (check, result.report())
+
+
+def test_recomputed_chunks_losing_their_gradient_is_caught(tmp_path, monkeypatch):
+    """Pixels recomputed in the backward pass (after ``STORED_BYTES_LIMIT``) exist only when a
+    case draws small chunks and few stored ones: a bug there must still be found, and the
+    shrunk failure must keep the chunking that reaches it (it is replayed from the file)."""
+
+    def detached(kernel, scene, slow, fast, *tensors):
+        return kernel(scene, slow, fast).detach()
+
+    monkeypatch.setattr(braggcheck.simulator._RecomputedChunk, "apply", detached)
+    failing, message = hunt(tmp_path, "recomputed_detached")
+    final = failing[-1]
+    assert "FAIL" in message
+    assert final.pixels_per_chunk is not None and final.stored_chunks is not None, final
+    assert replay.main([str(tmp_path / "recomputed_detached.json")]) == 1
+    monkeypatch.undo()
+    assert replay.main([str(tmp_path / "recomputed_detached.json")]) == 0

@@ -75,3 +75,26 @@ def test_parameters_left_out_have_an_identically_zero_derivative():
     leaf = probe.point().clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, allow_unused=True)
     assert grad is None or torch.equal(grad, torch.zeros_like(grad))
+
+
+def test_chunking_round_trips_and_applies_only_inside_the_context():
+    from braggcheck import simulator
+
+    config = Config().replace(fpixels=6, spixels=5, oversample=1)
+    case = Case(config=config, pixels_per_chunk=7, stored_chunks=1)
+    assert Case.from_dict(case.to_dict()) == case
+    limit = simulator.STORED_BYTES_LIMIT
+    with case.simulation():
+        assert simulator.simulate.__kwdefaults__["pixels_per_chunk"] == 7
+        assert 0 < simulator.STORED_BYTES_LIMIT < limit
+        chunked = simulator.simulate(config)
+    assert simulator.simulate.__kwdefaults__["pixels_per_chunk"] is None
+    assert simulator.STORED_BYTES_LIMIT == limit
+    assert torch.equal(chunked, simulator.simulate(config))
+
+
+@pytest.mark.parametrize("bad", [{"pixels_per_chunk": 0}, {"stored_chunks": 1},
+                                 {"pixels_per_chunk": 4, "stored_chunks": -1}])
+def test_bad_chunking_is_a_config_error(bad):
+    with pytest.raises(ConfigError):
+        Case(**bad)

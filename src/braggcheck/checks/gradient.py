@@ -14,7 +14,7 @@ from ..config import Config, _check_cell_angles, baseline_value
 from ..errors import ConfigError
 from ..gradients import NOISE_MARGIN, GradientProbe, forward_mode_derivative
 from ..registry import PARAMETERS
-from .results import EPS, CheckResult, Row, bragg_signal, gradient_of, loss_and_grads, no_signal
+from .results import EPS, CheckResult, Row, gradient_of, loss_and_grads, unusable
 
 STEP = 1e-6
 """Central-difference step in scaled units (value / registry scale): relative steps."""
@@ -124,8 +124,8 @@ def check_gradient(case: Case) -> CheckResult:
         return CheckResult("gradient", False, "no parameter can be stepped", events=events,
                            inconclusive=True)
     probe = _probe(case, names)
-    if not bragg_signal(probe.baseline_image(), case.config.crystal.shape):
-        return no_signal("gradient", case.config)
+    if (unfit := unusable("gradient", probe.baseline_image(), case.config)) is not None:
+        return unfit
     x = probe.point()
     leaf = x.clone().requires_grad_(True)
     value = probe.loss(leaf)
@@ -158,7 +158,14 @@ def _verdict(check: str, rows: list[Row], events: list[str]) -> CheckResult:
     failed = [r.name for r in rows if r.status == "FAIL"]
     resolved = [r for r in rows if r.status in ("ok", "FAIL")]
     events = events + [f"{check}: {r.status}" for r in rows]
-    worst = max((r.relative_error for r in resolved), default=0.0)
+    worst = max((r.relative_error for r in resolved if math.isfinite(r.relative_error)),
+                default=0.0)
+    broken = [r.name for r in rows
+              if not (math.isfinite(r.analytic) and math.isfinite(r.numerical))]
+    if broken:
+        return CheckResult(check, False, f"non-finite derivative (NaN or Inf) for "
+                           f"{', '.join(broken)}", rows, [*events, f"{check}: non-finite"],
+                           worst=worst)
     if failed:
         return CheckResult(check, False, f"derivative mismatch for {', '.join(failed)}", rows,
                            events, worst=worst)
@@ -173,8 +180,8 @@ def check_forward_reverse(case: Case) -> CheckResult:
     """Forward-mode (dual numbers) vs reverse-mode directional derivative, same direction."""
     names = case.names
     probe = _probe(case, names)
-    if not bragg_signal(probe.baseline_image(), case.config.crystal.shape):
-        return no_signal("forward_reverse", case.config)
+    if (unfit := unusable("forward_reverse", probe.baseline_image(), case.config)) is not None:
+        return unfit
     envelope = _envelope(probe)
     if envelope > MAX_ENVELOPE:
         return CheckResult("forward_reverse", False, f"the projection sees only pixels "
@@ -192,6 +199,10 @@ def check_forward_reverse(case: Case) -> CheckResult:
     tolerance = AD_RTOL * magnitude * envelope + floor
     ok = math.isfinite(forward) and abs(forward - reverse) <= tolerance
     row = Row("(drawn direction)", reverse, forward, tolerance, "ok" if ok else "FAIL")
+    if not (math.isfinite(forward) and math.isfinite(reverse)):
+        return CheckResult("forward_reverse", False, f"non-finite derivative (NaN or Inf): "
+                           f"reverse {reverse}, forward {forward}", [row],
+                           ["forward_reverse: non-finite"])
     if ok and max(abs(forward), abs(reverse)) < 10 * floor:
         return CheckResult("forward_reverse", False, "derivative is zero (rounding noise "
                            "only)", [row], inconclusive=True)
@@ -205,8 +216,8 @@ def check_finite(case: Case) -> CheckResult:
     names = applicable_parameters(config)
     weights = case.weights()
     image, total, grad = loss_and_grads(config, names, weights)
-    if not bragg_signal(image, config.crystal.shape):
-        return no_signal("finite", config)
+    if (unfit := unusable("finite", image, config)) is not None:
+        return unfit
     bad = [n for i, n in enumerate(names) if not math.isfinite(float(grad[i]))]
     finite_image = bool(torch.isfinite(image).all()) and math.isfinite(float(total))
     rows = [Row(f"d/d {n}", float(grad[i]), float("nan"), 0.0,
@@ -222,9 +233,12 @@ def check_repeatable(case: Case) -> CheckResult:
     config = case.config
     weights = case.weights()
     first = loss_and_grads(config, case.names, weights)
-    if not bragg_signal(first[0], config.crystal.shape):
-        return no_signal("repeatable", config)
+    if (unfit := unusable("repeatable", first[0], config)) is not None:
+        return unfit
     second = loss_and_grads(config, case.names, weights)
+    if not bool(torch.isfinite(first[2]).all()):
+        return CheckResult("repeatable", False, "non-finite gradient (NaN or Inf): "
+                           f"{first[2].tolist()}")
     same_image = torch.equal(first[0], second[0])
     same_grad = torch.equal(first[2], second[2])
     rows = [Row("image bits differ", float(not same_image), 0.0, 0.0,

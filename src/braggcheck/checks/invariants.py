@@ -19,11 +19,10 @@ from .results import (
     EPS,
     CheckResult,
     Row,
-    bragg_signal,
     image_close,
     loss_and_grads,
-    no_signal,
     tolerance_row,
+    unusable,
 )
 
 
@@ -34,8 +33,8 @@ def check_fluence_linearity(case: Case) -> CheckResult:
     fluence = baseline_value(config, "fluence")
     weights = case.weights()
     image, total, grad = loss_and_grads(config, ("fluence",), weights)
-    if not bragg_signal(image, config.crystal.shape):
-        return no_signal("fluence_linearity", config)
+    if (unfit := unusable("fluence_linearity", image, config)) is not None:
+        return unfit
     with torch.no_grad():
         scaled = simulate(config.replace(fluence=k * fluence))
     # Each pixel is a product of a few rounded factors: a handful of ulps apart at most.
@@ -62,15 +61,16 @@ gradients then differ by rounding amplified by the spot sharpness, far below thi
 
 
 def check_rotation_periodicity(case: Case) -> CheckResult:
-    """Adding whole turns to a misset or phi angle leaves the image and its gradients alone."""
+    """Adding whole turns (the registry ``period``) to a periodic angle (misset, phi, detector
+    rotations, two-theta) leaves the image and its gradients alone."""
     config = case.config
     angle = case.angle
-    turned = baseline_value(config, angle) + 360.0 * case.turns
+    turned = baseline_value(config, angle) + PARAMETERS[angle].period * case.turns
     names = tuple(dict.fromkeys((*case.names, angle)))
     weights = case.weights()
     image, _, grad = loss_and_grads(config, names, weights)
-    if not bragg_signal(image, config.crystal.shape):
-        return no_signal("rotation_periodicity", config)
+    if (unfit := unusable("rotation_periodicity", image, config)) is not None:
+        return unfit
     image2, _, grad2 = loss_and_grads(config.replace(**{angle: turned}), names, weights)
     same_image, image_error = image_close(image, image2, PERIOD_RTOL)
     rows = [Row(f"image, {angle} {case.turns:+d} turn(s)", image_error, 0.0, PERIOD_RTOL,
@@ -120,8 +120,8 @@ def check_misset_equivalence(case: Case) -> CheckResult:
     rx, ry, rz = (baseline_value(config, f"misset_rot_{a}") for a in "xyz")
     with torch.no_grad():
         image = simulate(config)
-        if not bragg_signal(image, config.crystal.shape):
-            return no_signal("misset_equivalence", config)
+        if (unfit := unusable("misset_equivalence", image, config)) is not None:
+            return unfit
         other = simulate(config.replace(misset_rot_x=rx + 180.0, misset_rot_y=180.0 - ry,
                                         misset_rot_z=rz + 180.0))
     same, error = image_close(image, other, PERIOD_RTOL)
@@ -239,8 +239,8 @@ def check_brightest_spot(case: Case) -> CheckResult:
         )
         with torch.no_grad():
             image = simulate(config)
-        if not bragg_signal(image, "square"):
-            return no_signal("brightest_spot", config)
+        if (unfit := unusable("brightest_spot", image, config)) is not None:
+            return unfit
         peak = int(torch.argmax(image))
         slow, fast = divmod(peak, SPOT_WINDOW)
         centre = SPOT_WINDOW // 2
@@ -262,8 +262,10 @@ def scaled_detector(config: Config, k: float) -> Config:
     det = config.detector
     changes: dict = {"distance_mm": baseline_value(config, "distance_mm") * k,
                      "pixel_mm": det.pixel_mm * k}
+    # The sensor's thickness and attenuation length are lengths too: scaled with the rest, the
+    # capture fraction (thickness / (attenuation cos)) and the parallax keep their angles.
     for name in ("beam_center_f_mm", "beam_center_s_mm", "close_f_mm", "close_s_mm",
-                 "close_distance_mm"):
+                 "close_distance_mm", "sensor_thickness_um", "sensor_attenuation_um"):
         value = getattr(det, name)
         if value is not None:
             changes[name] = float(value) * k
@@ -282,8 +284,8 @@ def check_distance_scaling(case: Case) -> CheckResult:
         config = case.config.replace(point_pixel=point)
         with torch.no_grad():
             image = simulate(config)
-            if not bragg_signal(image, config.crystal.shape):
-                return no_signal("distance_scaling", config)
+            if (unfit := unusable("distance_scaling", image, config)) is not None:
+                return unfit
             far = simulate(scaled_detector(config, k))
         expected = image / (k * k) if point else image
         same, error = image_close(far, expected, SCALING_RTOL)

@@ -72,6 +72,22 @@ def bragg_signal(image: torch.Tensor, shape: str) -> bool:
     return shape == "tophat" and float(image.max()) > 0 and float(image.min()) == 0
 
 
+def unusable(check: str, image: torch.Tensor, config: Config) -> CheckResult | None:
+    """Why ``image`` cannot be checked, or None when it can.
+
+    A NaN or Inf pixel is a failure (it must never pass as "no signal" and be rejected); an
+    image without Bragg spots is inconclusive.
+    """
+    bad = int((~torch.isfinite(image.detach())).sum())
+    if bad:
+        return CheckResult(check, False, f"image not finite: {bad} NaN/Inf pixel(s) of "
+                           f"{image.numel()}", [Row("non-finite pixels", float(bad), 0.0, 0.0,
+                                                     "FAIL")], [f"{check}: non-finite image"])
+    if not bragg_signal(image, config.crystal.shape):
+        return no_signal(check, config)
+    return None
+
+
 def no_signal(check: str, config: Config) -> CheckResult:
     return CheckResult(check, passed=False, inconclusive=True,
                        message=f"no Bragg signal on the {config.detector.spixels}x"

@@ -13,6 +13,7 @@ from ..checks import CHECKS
 from ..cli import argument_parser
 from ..errors import ConfigError
 from ..example_store import read_case_file
+from ..harness import run_check
 from ..output_files import check_output_path
 from ..plots import case_figure, pyplot, save
 from ..serialization import config_to_json
@@ -39,6 +40,10 @@ def main(args: list[str]) -> int:
     torch.set_num_threads(1)  # tiny images: one thread is faster and deterministic in timing
     print(f"replaying {options.file}" + (f": {description}" if description else ""))
     print(f"parameters: {', '.join(case.names)}; projection: {case.projection.kind}")
+    if case.pixels_per_chunk is not None:
+        stored = "default" if case.stored_chunks is None else case.stored_chunks
+        print(f"pixels per chunk: {case.pixels_per_chunk}; chunks keeping their autograd "
+              f"state: {stored}")
     print("configuration (differences from the defaults):")
     print("  " + config_to_json(case.config).replace("\n", "\n  "))
     if options.plot:
@@ -46,7 +51,7 @@ def main(args: list[str]) -> int:
         print(f"wrote {options.plot}")
     failed = []
     for name in names:
-        result = CHECKS[name](case)
+        result = run_check(name, case)
         print(result.report())
         if not result.passed and not result.inconclusive:
             failed.append(name)
