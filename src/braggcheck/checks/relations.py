@@ -242,7 +242,8 @@ def check_pixel_factors(case: Case) -> CheckResult:
     spread = float(obliquity.max() / obliquity.min() - 1)
     rows.append(Row("obliquity variation max/min - 1", spread, 1e-7, 0.0,
                     "ok" if spread > 1e-7 else "FAIL (vacuous)"))
-    unpolarized = _image(config.replace(nopolar=True))
+    # The same pixel model as ``real``: only polarization may differ between the two.
+    unpolarized = _image(config.replace(point_pixel=False, nopolar=True))
     kahn = baseline_value(config, "polarization")
     factor = ind.polarization(place.beam, ind._unit(positions), place.polar, kahn)
     rows.append(_ratio_row(f"polar/nopolar vs P(K={kahn:.3g})", real, unpolarized, factor))
@@ -264,9 +265,9 @@ NODE_SHAPE_FACTOR = {"square": 1.0, "round": ind.ROUND_SCALE, "gauss": 1.0, "top
 
 
 def node_config(config: Config) -> tuple[Config, tuple[int, int]]:
-    """A one-source, one-step, one-domain, oversample-1 config whose direct beam passes exactly
-    through the centre of its middle pixel (BEAM pivot: pix0 + centre = distance x beam), so
-    that pixel sits on the h = k = l = 0 node."""
+    """A one-source, one-step, one-domain, oversample-1, thin-detector config whose direct beam
+    passes exactly through the centre of its middle pixel (BEAM pivot: pix0 + centre =
+    distance x beam), so that pixel sits on the h = k = l = 0 node."""
     det = config.detector
     node = (det.spixels // 2, det.fpixels // 2)
     reduced = config.replace(
@@ -275,7 +276,10 @@ def node_config(config: Config) -> tuple[Config, tuple[int, int]]:
         vdiv_steps=1, vdiv_step_mrad=None, divergence_mrad=None, dispersion_pct=0.0,
         dispersion_steps=1, dispersion_step_pct=None, hkl=None, pivot="beam",
         close_distance_mm=None, beam_center_f_mm=(node[1] + 0.5) * det.pixel_mm,
-        beam_center_s_mm=(node[0] + 0.5) * det.pixel_mm)
+        beam_center_s_mm=(node[0] + 0.5) * det.pixel_mm,
+        # A thin detector: thick layers sample behind the plane (parallax moves the node off
+        # the pixel centre) and scale by a capture fraction the closed form does not have.
+        sensor_thickness_um=0.0, sensor_attenuation_um=None, sensor_layers=None)
     return reduced, node
 
 
