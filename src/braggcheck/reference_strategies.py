@@ -29,13 +29,27 @@ from .strategies import ALL_SHAPES, angles, cells, spot_fudge
 
 EXCLUDED: dict[str, str] = {
     "phi start exactly 0 with several phi steps":
-        "the reference program skips the spindle rotation when phi is exactly 0 and reuses "
-        "stale per-thread vectors for the other steps (docs/geometry.md, Deliberate "
-        "deviations); braggcheck rotates every step, so its image is the correct one. Drawn "
-        "phi starts are never 0 when there are several phi steps.",
+        "the reference program skips the spindle rotation at a phi step whose angle is exactly "
+        "0 and reuses the vectors the previous step rotated (docs/geometry.md, Deliberate "
+        "deviations); braggcheck rotates every step, so its image is the correct one. With "
+        "several phi steps the drawn start is never 0, nor is any later step's angle.",
 }
 """Regions of the forward space where braggcheck deliberately differs from the reference
 program: the oracle strategy never draws them (the docs cite this table)."""
+
+
+
+def excluded_region(config: Config) -> str | None:
+    """The ``EXCLUDED`` region ``config`` is in, if any (stored cases may be in one)."""
+    crystal = config.crystal
+    if crystal.phi_steps > 1:
+        # The reference's own arithmetic (radians; RTD = 180 / pi) decides which step is 0.
+        rtd = 180.0 / math.pi
+        start, step = float(crystal.phi_start_deg) / rtd, crystal.phi_step_deg / rtd
+        if any(start + step * tic == 0.0 for tic in range(crystal.phi_steps)):
+            return "phi start exactly 0 with several phi steps"
+    return None
+
 
 MAX_SAMPLES = 400_000
 """Most pixel samples (pixels x subpixels x sources x domains x phi steps x layers) per
@@ -262,6 +276,9 @@ def oracle_configs(draw: st.DrawFn) -> Config:
 
         reject()
     extra = {**c_extra, **b_extra, **d_extra}
+    if excluded_region(config) is not None:  # a later step landed exactly on 0: move it
+        words += ["-phi", _n(float(config.crystal.phi_start_deg) + 0.25)]
+        config = Config.from_nanobragg_args(words)
     if config.detector.oversample is None and config.oversample > 4:
         words += ["-oversample", "4"]  # the automatic choice, capped for speed
         config = Config.from_nanobragg_args(words)

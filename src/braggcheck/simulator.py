@@ -192,7 +192,10 @@ def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
     ) * 1e-10
     wavelength = float(config.beam.lambda_A) * 1e-10
     distance = float(geometry.distance.detach())  # negative facing away: then 1 subpixel
-    wanted = 3 * xtal_max * geometry.pixel / (wavelength * distance)
+    # The reference program's order of operations: at a tie (lambda 0.5, N 5 x 100 A, 100 mm,
+    # 0.1 mm gives exactly 3) another order rounds to 3 + 1 ulp and ceil picks 4 (the oracle).
+    reciprocal_pixel = wavelength * distance / geometry.pixel
+    wanted = 3.0 * xtal_max / reciprocal_pixel
     if not (wanted <= MAX_OVERSAMPLE and math.isfinite(wanted)):  # inf, nan: extreme geometry
         raise ConfigError(
             f"oversample: the automatic choice would be {wanted:.3g} subpixels per pixel edge "

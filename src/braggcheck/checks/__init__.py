@@ -29,6 +29,7 @@ from .invariants import (
     check_rotation_periodicity,
     check_valid_config,
 )
+from .reference import check_reference
 from .results import CheckResult, Row, bragg_signal
 
 CHECKS: dict[str, Callable[[Case], CheckResult]] = {
@@ -43,6 +44,7 @@ CHECKS: dict[str, Callable[[Case], CheckResult]] = {
     "finite": check_finite,
     "repeatable": check_repeatable,
     "valid_config": check_valid_config,
+    "reference": check_reference,
 }
 """Every property check by name (the name stored in failure files)."""
 

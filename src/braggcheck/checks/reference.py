@@ -1,0 +1,43 @@
+"""The differential check: braggcheck's image equals a reference program's (the oracle).
+
+The program comes from $NANOBRAGG_REFERENCE. A case in a documented deliberate deviation
+(``reference_strategies.EXCLUDED``) or one no flag list expresses is inconclusive, never passed;
+so is a blank image (nothing to compare). A failure's message holds the flag list that
+reproduces it with the reference program alone.
+"""
+
+from __future__ import annotations
+
+from ..cases import Case
+from ..errors import ConfigError
+from .results import CheckResult, Row
+
+
+def check_reference(case: Case) -> CheckResult:
+    from ..reference import ReferenceError, compare, reference_program
+    from ..reference_strategies import excluded_region, oracle_regions
+
+    config = case.config
+    program = reference_program()  # raises, one line, when none is configured
+    excluded = excluded_region(config)
+    if excluded is not None:
+        return CheckResult("reference", passed=False, inconclusive=True,
+                           message=f"excluded deliberate deviation: {excluded}")
+    try:
+        result = compare(config, program)
+    except ReferenceError:
+        raise
+    except ConfigError as exc:  # the configuration has no flag list
+        return CheckResult("reference", passed=False, inconclusive=True,
+                           message=f"not expressible as nanoBragg flags: {exc}")
+    events = oracle_regions(config)
+    if result.image_max == 0 and result.max_difference == 0:
+        return CheckResult("reference", passed=False, inconclusive=True, events=events,
+                           message="both images are blank")
+    row = Row("max|diff| / max", result.relative, 0.0, 1e-5,
+              "ok" if result.passed else "FAIL")
+    flags = " ".join(result.flags)
+    message = result.summary() + f"\n  reproduce with the reference alone: {program} {flags}"
+    return CheckResult("reference", passed=result.passed, rows=[row], events=events,
+                       worst=result.relative,
+                       message=message if not result.passed else f"flags: {flags}")
