@@ -105,7 +105,7 @@ def _crystal_words(draw: st.DrawFn) -> tuple[list[str], dict]:
     misset = [draw(st.one_of(st.just(0.0), angles(f"misset_rot_{x}"))) for x in "xyz"]
     if any(misset):
         words += ["-misset", *map(_n, misset)]
-    if draw(st.integers(0, 3)) == 0:
+    if draw(st.integers(0, 3)) == 3:  # shrinks to absent
         rows = draw(_hkl_rows())
         path = write_hkl_table(rows)
         words += ["-hkl", str(path)]
@@ -196,30 +196,29 @@ def _detector_words(draw: st.DrawFn, lambda_A: float
     pixel = draw(st.one_of(st.just(0.1), st.floats(0.03, 0.3)))
     words += ["-pixel", _n(pixel), "-detpixels_f", str(fpixels), "-detpixels_s", str(spixels)]
     distance = draw(st.one_of(st.just(100.0), st.floats(30.0, 300.0)))
-    if draw(st.integers(0, 4)) == 0:
+    if draw(st.integers(0, 4)) == 4:
         words += ["-close_distance", _n(distance)]
     else:
         words += ["-distance", _n(distance)]
     size_f, size_s = fpixels * pixel, spixels * pixel
-    # Where the direct beam meets the detector plane, in detector edges from the corner:
-    # on it (0..1), or off it (only Bragg spots away from the direct beam).
-    where = draw(st.sampled_from(["on", "on", "off"]))
-    span = (0.1, 0.9) if where == "on" else (1.2, 4.0)
+    # Where the direct beam meets the detector plane, in detector edges from the corner: the
+    # convention's default centre, on the detector (0.1..0.9), or off it (Bragg spots only).
+    where = draw(st.sampled_from(["default", "on", "off"]))
+    span = (0.1, 0.9) if where != "off" else (1.2, 4.0)
     frac_f = draw(st.floats(*span)) * draw(st.sampled_from([1, -1] if where == "off" else [1]))
     frac_s = draw(st.floats(0.1, 0.9))
-    if pivot == "beam":
+    if where == "default":
+        pass
+    elif pivot == "beam" and convention != "custom":
         fbeam, sbeam = frac_f * size_f, frac_s * size_s
         if convention in ("mosflm", "denzo"):
             words += ["-Xbeam", _n(sbeam), "-Ybeam", _n(fbeam)]
-        elif convention == "adxv":
+        else:  # adxv
             words += ["-Xbeam", _n(fbeam), "-Ybeam", _n(size_s - sbeam)]
-        else:
-            words += ["-Xbeam", _n(fbeam), "-Ybeam", _n(sbeam), "-pivot", "beam"]
+    elif convention == "custom":
+        words += ["-Xbeam", _n(frac_f * size_f), "-Ybeam", _n(frac_s * size_s)]
     else:
-        if convention == "custom":
-            words += ["-Xbeam", _n(frac_f * size_f), "-Ybeam", _n(frac_s * size_s)]
-        else:
-            words += ["-ORGX", _n(frac_f * fpixels), "-ORGY", _n(frac_s * spixels)]
+        words += ["-ORGX", _n(frac_f * fpixels), "-ORGY", _n(frac_s * spixels)]
     rotated = draw(st.booleans())
     if rotated:
         for axis in "xyz":
@@ -229,19 +228,19 @@ def _detector_words(draw: st.DrawFn, lambda_A: float
     if draw(st.booleans()):
         twotheta = draw(st.one_of(st.floats(-10.0, 10.0), st.floats(20.0, 60.0)))
         words += ["-twotheta", _n(twotheta)]
-    if convention == "custom" and pivot == "sample":  # after -twotheta/-distance
-        words += ["-pivot", "sample"]
+    if convention == "custom":  # last: -twotheta, -distance, -Xbeam imply pivots too
+        words += ["-pivot", pivot]
     oversample = draw(st.sampled_from([None, 1, 2, 3, 4]))
     if oversample is not None:
         words += ["-oversample", str(oversample)]
-    if draw(st.integers(0, 3)) == 0:
+    if draw(st.integers(0, 3)) == 3:  # shrinks to absent
         words.append("-point_pixel")
-    if draw(st.integers(0, 3)) == 0:
+    if draw(st.integers(0, 3)) == 3:  # shrinks to absent
         f0, f1 = sorted(draw(st.integers(0, fpixels - 1)) for _ in range(2))
         s0, s1 = sorted(draw(st.integers(0, spixels - 1)) for _ in range(2))
         words += ["-roi", str(f0), str(f1), str(s0), str(s1)]
     layers = 1
-    if draw(st.integers(0, 3)) == 0:
+    if draw(st.integers(0, 3)) == 3:  # shrinks to absent
         words += ["-detector_thick", _n(draw(st.floats(5.0, 500.0)))]
         absorb = draw(st.sampled_from(["default", "length"]))
         if absorb == "length":
