@@ -156,9 +156,13 @@ def _crystal_flags(crystal: CrystalConfig, hkl_path: str | Path | None) -> list[
         if not path:
             raise ConfigError("hkl: an in-memory table has no file; pass hkl_path= (a file "
                               "holding it) to export it")
-        if any(ch.isspace() for ch in path) or "-" in Path(path).as_posix():
+        from .nanobragg_args import KNOWN_FLAGS, UNSUPPORTED
+
+        clash = [flag for flag in (*KNOWN_FLAGS, *UNSUPPORTED) if flag in path]
+        if clash or any(ch.isspace() for ch in path):
             # The reference program matches flags by substring in every word, values too.
-            raise ConfigError(f"hkl path {path!r}: valid: a path without '-' or spaces")
+            raise ConfigError(f"hkl path {path!r}: valid: a path without spaces or flag names "
+                              f"({', '.join(clash) or 'a space'} in it)")
         words += ["-hkl", path]
         if min(counts) <= 2:
             words.append("-nointerpolate")  # else the reference would interpolate
