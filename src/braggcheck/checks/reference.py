@@ -1,6 +1,7 @@
 """The differential check: braggcheck's image equals a reference program's (the oracle).
 
-The program comes from $NANOBRAGG_REFERENCE. A case in a documented deliberate deviation
+The program comes from $NANOBRAGG_REFERENCE (inconclusive without one; ``braggcheck replay`` of
+a reference failure refuses to run without it). A case in a documented deliberate deviation
 (``reference_strategies.EXCLUDED``) or one no flag list expresses is inconclusive, never passed;
 so is a blank image (nothing to compare). A failure's message holds the flag list that
 reproduces it with the reference program alone.
@@ -18,7 +19,10 @@ def check_reference(case: Case) -> CheckResult:
     from ..reference_strategies import excluded_region, oracle_regions
 
     config = case.config
-    program = reference_program()  # raises, one line, when none is configured
+    try:
+        program = reference_program()
+    except ReferenceError as exc:  # replaying every check of a file without a reference
+        return CheckResult("reference", passed=False, inconclusive=True, message=str(exc))
     excluded = excluded_region(config)
     if excluded is not None:
         return CheckResult("reference", passed=False, inconclusive=True,
