@@ -63,3 +63,12 @@ def test_check_says_when_no_reference_is_configured(capsys, monkeypatch, tmp_pat
     assert main(["check", "--examples", "1", "--checks", "finite"]) == 0
     out = capsys.readouterr().out
     assert "reference        not run: no reference program configured" in out
+
+
+def test_check_runs_the_differential_check_with_a_reference(fake, capsys):
+    # One generated example after the stored ones (none has point pixels): the fake agrees.
+    assert main(["check", "--examples", "1", "--checks", "finite", "--reference",
+                 str(fake)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^reference        ok \(.*fake_nanobragg: \d+ configurations", out,
+                     re.MULTILINE), out
