@@ -33,6 +33,13 @@ EXCLUDED: dict[str, str] = {
         "0 and reuses the vectors the previous step rotated (docs/geometry.md, Deliberate "
         "deviations); braggcheck rotates every step, so its image is the correct one. With "
         "several phi steps the drawn start is never 0, nor is any later step's angle.",
+    "automatic oversample at a rounding tie":
+        "3 x crystal size x pixel / (lambda x distance) is an integer to rounding (5 x 100 A, "
+        "0.5 A, 100 mm, 0.1 mm give exactly 3). The reference program takes the crystal size "
+        "from its re-orthogonalised cell vectors, braggcheck from the cell lengths; a few ulps "
+        "then decide whether ceil gives n or n + 1 subpixels, and the images differ by up to "
+        "~1 %. Both are the same approximation at the tie; with an explicit -oversample the "
+        "images agree. At a tie the oracle gives the oversample explicitly.",
 }
 """Regions of the forward space where braggcheck deliberately differs from the reference
 program: the oracle strategy never draws them (the docs cite this table)."""
@@ -48,7 +55,32 @@ def excluded_region(config: Config) -> str | None:
         start, step = float(crystal.phi_start_deg) / rtd, crystal.phi_step_deg / rtd
         if any(start + step * tic == 0.0 for tic in range(crystal.phi_steps)):
             return "phi start exactly 0 with several phi steps"
+    if config.detector.oversample is None:
+        wanted = automatic_oversample_ratio(config)
+        if abs(wanted - round(wanted)) <= TIE_TOLERANCE * max(1.0, wanted):
+            return "automatic oversample at a rounding tie"
     return None
+
+
+TIE_TOLERANCE = 1e-9
+"""Relative distance to an integer below which the automatic oversample is a tie (the two
+programs' crystal sizes differ by a few ulps, ~1e-15)."""
+
+
+def automatic_oversample_ratio(config: Config) -> float:
+    """3 x crystal size x pixel / (lambda x distance): the automatic oversample before ceil."""
+    from .detector import detector_geometry
+    from .simulator import build_state
+
+    crystal = config.crystal
+    size = max(float(crystal.cell_a) * crystal.n_a, float(crystal.cell_b) * crystal.n_b,
+               float(crystal.cell_c) * crystal.n_c) * 1e-10
+    with torch.no_grad():
+        state = build_state(config, None, torch.float64, torch.device("cpu"))
+        geometry = detector_geometry(config.detector, state, config.beam.beam_vector,
+                                     config.beam.polar_vector)
+    distance = float(geometry.distance)
+    return 3.0 * size * geometry.pixel / (float(config.beam.lambda_A) * 1e-10 * distance)
 
 
 MAX_SAMPLES = 400_000
@@ -275,8 +307,11 @@ def oracle_configs(draw: st.DrawFn) -> Config:
 
         reject()
     extra = {**c_extra, **b_extra, **d_extra}
-    if excluded_region(config) is not None:  # a later step landed exactly on 0: move it
-        words += ["-phi", _n(float(config.crystal.phi_start_deg) + 0.25)]
+    if excluded_region(config) == "phi start exactly 0 with several phi steps":
+        words += ["-phi", _n(float(config.crystal.phi_start_deg) + 0.25)]  # a later step
+        config = Config.from_nanobragg_args(words)
+    if excluded_region(config) == "automatic oversample at a rounding tie":
+        words += ["-oversample", str(config.oversample)]
         config = Config.from_nanobragg_args(words)
     if config.detector.oversample is None and config.oversample > 4:
         words += ["-oversample", "4"]  # the automatic choice, capped for speed

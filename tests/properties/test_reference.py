@@ -20,13 +20,22 @@ from braggcheck.reference_strategies import EXCLUDED, excluded_region, oracle_co
 
 pytestmark = pytest.mark.reference
 
+PHI = "-cell 70 80 90 75 85 95 -default_F 100 -N 8 -detpixels 24 -pixel 0.2 -misset 10 20 30"
+TIE = "-cell 100 100 40 90 90 90 -N 5 -default_F 100 -lambda 0.5 -detpixels 8"
 EXCLUDED_CASES = {
+    # region: [(flags in it, where the reference differs; flags next to it, where it agrees)]
     "phi start exactly 0 with several phi steps": [
-        "-phisteps 2 -osc 2 -phistep 1",
-        "-phi -1 -phisteps 2 -osc 2 -phistep 1",  # the second step lands on 0
+        (f"{PHI} -phisteps 2 -osc 2 -phistep 1", f"{PHI} -phisteps 2 -osc 2 -phistep 1 -phi 0.25"),
+        # the second step lands on 0
+        (f"{PHI} -phi -1 -phisteps 2 -osc 2 -phistep 1",
+         f"{PHI} -phi -0.75 -phisteps 2 -osc 2 -phistep 1"),
+    ],
+    "automatic oversample at a rounding tie": [
+        (TIE, f"{TIE} -oversample 3"),
+        (TIE, f"{TIE} -oversample 4"),
+        (TIE.replace("-lambda 0.5", "-lambda 0.6"), None),  # away from the tie: agrees
     ],
 }
-BASE = "-cell 70 80 90 75 85 95 -default_F 100 -N 8 -detpixels 24 -pixel 0.2 -misset 10 20 30"
 
 
 @with_stored_examples("reference")
@@ -39,16 +48,20 @@ def test_every_excluded_region_has_cases():
     assert set(EXCLUDED_CASES) == set(EXCLUDED)
 
 
-@pytest.mark.parametrize(("region", "flags"), [(r, f) for r, fs in EXCLUDED_CASES.items()
-                                               for f in fs])
-def test_excluded_regions_really_differ(region, flags):
+@pytest.mark.parametrize(("region", "inside", "nearby"),
+                         [(r, a, b) for r, pairs in EXCLUDED_CASES.items() for a, b in pairs])
+def test_excluded_regions_really_differ(region, inside, nearby):
     """Each excluded deviation is real: the reference differs there, and agrees next to it."""
-    config = Config.from_nanobragg_args(f"{BASE} {flags}")
+    config = Config.from_nanobragg_args(inside)
+    if nearby is None:  # a control just outside the region
+        assert excluded_region(config) is None
+        assert compare(config, reference_program()).passed
+        return
     assert excluded_region(config) == region
     assert not compare(config, reference_program()).passed
-    nearby = Config.from_nanobragg_args(f"{BASE} {flags} -phi 0.25")
-    assert excluded_region(nearby) is None
-    assert compare(nearby, reference_program()).passed
+    neighbour = Config.from_nanobragg_args(nearby)
+    assert excluded_region(neighbour) is None
+    assert compare(neighbour, reference_program()).passed
 
 
 def test_a_bug_planted_in_braggcheck_is_found_and_shrunk(monkeypatch, tmp_path):

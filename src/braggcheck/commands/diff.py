@@ -29,6 +29,8 @@ class DiffOutcome:
     examples: int = 0
     inconclusive: int = 0
     worst: float = 0.0
+    worst_flags: str = ""
+    """The flag list of the configuration that agreed least (still within the tolerance)."""
     regions: Counter[str] = field(default_factory=Counter)
     failure: str | None = None
     """The failure report (with the replay command), None when every example agreed."""
@@ -70,7 +72,9 @@ def run_differential(program: str, examples: int, seed_value: int = 0,
             failing.append(case)  # Hypothesis replays the minimal example last
             raise
         outcome.regions.update(result.events)
-        outcome.worst = max(outcome.worst, result.worst)
+        if result.worst > outcome.worst:
+            outcome.worst, outcome.worst_flags = result.worst, result.message.removeprefix(
+                "flags: ")
 
     prop = with_stored_examples("reference")(given(case=st.builds(Case,
                                                                   config=oracle_configs()))(test))
@@ -103,6 +107,8 @@ def print_outcome(outcome: DiffOutcome, program: str) -> None:
     print(f"configurations compared: {outcome.examples - outcome.inconclusive} (inconclusive, "
           f"rejected: {outcome.inconclusive}); worst max|diff|/max: {outcome.worst:.2e} "
           f"(tolerance 1e-05); time: {outcome.seconds:.1f} s")
+    if outcome.worst_flags:
+        print(f"least agreement at: {outcome.worst_flags}")
     print("regions reached: " + ", ".join(f"{name} {count}" for name, count in
                                           sorted(outcome.regions.items())))
     if outcome.failure is not None:
