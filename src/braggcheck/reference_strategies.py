@@ -40,6 +40,13 @@ EXCLUDED: dict[str, str] = {
         "then decide whether ceil gives n or n + 1 subpixels, and the images differ by up to "
         "~1 %. Both are the same approximation at the tie; with an explicit -oversample the "
         "images agree. At a tie the oracle gives the oversample explicitly.",
+    "round spot sampled exactly at its lattice point":
+        "the reference's ROUND lattice factor 3 (sin x / x - cos x) / x^2 cancels to 0 (or "
+        "noise) for 0 < x < ~3e-5, i.e. at a sample point nanometres from the centre of a "
+        "spot; braggcheck's series stays exact. A generic draw never lands there, but the "
+        "direct beam (the 000 spot) does when it meets a subpixel centre exactly (the default "
+        "beam centre on an odd detector, say). Then the oracle moves the beam centre by a "
+        "fraction of a subpixel.",
 }
 """Regions of the forward space where braggcheck deliberately differs from the reference
 program: the oracle strategy never draws them (the docs cite this table)."""
@@ -55,11 +62,46 @@ def excluded_region(config: Config) -> str | None:
         start, step = float(crystal.phi_start_deg) / rtd, crystal.phi_step_deg / rtd
         if any(start + step * tic == 0.0 for tic in range(crystal.phi_steps)):
             return "phi start exactly 0 with several phi steps"
+    if crystal.shape == "round" and direct_beam_on_a_sample_point(config):
+        return "round spot sampled exactly at its lattice point"
     if config.detector.oversample is None:
         wanted = automatic_oversample_ratio(config)
         if abs(wanted - round(wanted)) <= TIE_TOLERANCE * max(1.0, wanted):
             return "automatic oversample at a rounding tie"
     return None
+
+
+ON_SAMPLE_POINT_MM = 1e-6
+"""How close (mm) the direct beam must come to a subpixel centre to count as on it (the
+reference's ROUND factor is wrong within ~1e-8 mm at 100 mm; 1e-6 leaves a margin)."""
+
+
+def direct_beam_on_a_sample_point(config: Config) -> bool:
+    """Whether the nominal direct beam meets a subpixel centre of any sensor layer."""
+    from .detector import detector_geometry
+    from .sensor import sensor_model
+    from .simulator import build_state
+
+    det = config.detector
+    sensor = sensor_model(det)
+    depths = [0.0] if sensor is None else [t * sensor.step for t in range(sensor.layers)]
+    with torch.no_grad():
+        state = build_state(config, None, torch.float64, torch.device("cpu"))
+        g = detector_geometry(det, state, config.beam.beam_vector, config.beam.polar_vector)
+    facing = float((g.beam * g.odet).sum())
+    if facing == 0:
+        return False
+    sub = g.pixel / config.oversample
+    for depth in depths:
+        origin = g.pix0 + g.odet * depth
+        hit = g.beam * (float((origin * g.odet).sum()) / facing) - origin
+        for axis in (g.fdet, g.sdet):
+            position = float((hit * axis).sum()) / sub - 0.5
+            if abs(position - round(position)) * sub * 1e3 > ON_SAMPLE_POINT_MM:
+                break
+        else:
+            return True
+    return False
 
 
 TIE_TOLERANCE = 1e-9
@@ -310,6 +352,17 @@ def oracle_configs(draw: st.DrawFn) -> Config:
     if excluded_region(config) == "phi start exactly 0 with several phi steps":
         words += ["-phi", _n(float(config.crystal.phi_start_deg) + 0.25)]  # a later step
         config = Config.from_nanobragg_args(words)
+    if excluded_region(config) == "round spot sampled exactly at its lattice point":
+        det = config.detector
+        shift = det.pixel_mm / config.oversample / 3  # a third of a subpixel, on both axes
+        if det.convention in ("xds", "dials"):
+            words += ["-ORGX", _n(det.close_f_mm / det.pixel_mm + 0.5 + shift / det.pixel_mm),
+                      "-ORGY", _n(det.close_s_mm / det.pixel_mm + 0.5 + shift / det.pixel_mm)]
+        else:
+            words += _moved_centre(det, shift)
+            if det.convention == "custom":  # -Xbeam implies the BEAM pivot: restore it
+                words += ["-pivot", str(det.pivot)]
+        config = Config.from_nanobragg_args(words)
     if excluded_region(config) == "automatic oversample at a rounding tie":
         words += ["-oversample", str(config.oversample)]
         config = Config.from_nanobragg_args(words)
@@ -376,6 +429,18 @@ def oracle_regions(config: Config) -> list[str]:
         if math.degrees(math.acos(max(-1.0, min(1.0, cosine)))) >= 20.0:
             labels.append("high scattering angle (>= 20 deg at the detector centre)")
     return labels
+
+
+def _moved_centre(det: object, shift: float) -> list[str]:
+    """Beam-centre flags that move the direct beam by ``shift`` mm along both detector axes."""
+    f, s = float(det.beam_center_f_mm), float(det.beam_center_s_mm)  # type: ignore[attr-defined]
+    if det.convention in ("mosflm", "denzo"):  # type: ignore[attr-defined]
+        shift_mm = det.pixel_mm / 2 if det.convention == "mosflm" else 0.0  # type: ignore[attr-defined]
+        return ["-Xbeam", _n(s - shift_mm + shift), "-Ybeam", _n(f - shift_mm + shift)]
+    if det.convention == "adxv":  # type: ignore[attr-defined]
+        size_s = det.spixels * det.pixel_mm  # type: ignore[attr-defined]
+        return ["-Xbeam", _n(f + shift), "-Ybeam", _n(size_s - s - shift)]
+    return ["-Xbeam", _n(f + shift), "-Ybeam", _n(s + shift)]  # custom: close = beam
 
 
 def _sample_pivot(det: object) -> bool:
