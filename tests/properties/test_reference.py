@@ -16,7 +16,8 @@ from braggcheck.cases import Case
 from braggcheck.commands.diff import run_differential
 from braggcheck.harness import run_property, with_stored_examples
 from braggcheck.reference import compare, reference_program
-from braggcheck.reference_strategies import EXCLUDED, excluded_region, oracle_configs
+from braggcheck.reference_exclusions import EXCLUDED, excluded_region
+from braggcheck.reference_strategies import oracle_configs
 
 pytestmark = pytest.mark.reference
 

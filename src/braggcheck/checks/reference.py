@@ -2,7 +2,7 @@
 
 The program comes from $NANOBRAGG_REFERENCE (inconclusive without one; ``braggcheck replay`` of
 a reference failure refuses to run without it). A case in a documented deliberate deviation
-(``reference_strategies.EXCLUDED``) or one no flag list expresses is inconclusive, never passed;
+(``reference_exclusions.EXCLUDED``) or one no flag list expresses is inconclusive, never passed;
 so is a blank image (nothing to compare). A failure's message holds the flag list that
 reproduces it with the reference program alone.
 """
@@ -16,7 +16,8 @@ from .results import CheckResult, Row
 
 def check_reference(case: Case) -> CheckResult:
     from ..reference import ReferenceError, compare, reference_program
-    from ..reference_strategies import excluded_region, oracle_regions
+    from ..reference_exclusions import excluded_region
+    from ..reference_strategies import oracle_regions
 
     config = case.config
     try:
