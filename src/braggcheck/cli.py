@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("braggcheck.commands.bench", "time forward/backward and measure peak memory"),
     "coverage": ("braggcheck.commands.coverage",
                  "what the property strategies draw (event counts, value histograms)"),
+    "diff": ("braggcheck.commands.diff", "differential test against a reference nanoBragg"),
 }
 
 

@@ -346,6 +346,12 @@ class Config:
 
         return parse_nanobragg_args(args).config
 
+    def to_nanobragg_args(self, hkl_path: str | None = None) -> list[str]:
+        """The nanoBragg flags for this configuration (see ``braggcheck.nanobragg_export``)."""
+        from .nanobragg_export import to_nanobragg_args
+
+        return to_nanobragg_args(self, hkl_path=hkl_path)
+
     def replace(self, **changes: Any) -> Config:
         """A copy with registry parameters (by name) or section objects replaced."""
         sections: dict[str, dict[str, Any]] = {"crystal": {}, "beam": {}, "detector": {}}

@@ -29,6 +29,7 @@ from .invariants import (
     check_rotation_periodicity,
     check_valid_config,
 )
+from .reference import check_reference
 from .relations import check_pixel_factors, check_spot_values, check_superposition
 from .results import CheckResult, Row, bragg_signal
 
@@ -47,6 +48,7 @@ CHECKS: dict[str, Callable[[Case], CheckResult]] = {
     "superposition": check_superposition,
     "pixel_factors": check_pixel_factors,
     "spot_values": check_spot_values,
+    "reference": check_reference,
 }
 """Every property check by name (the name stored in failure files)."""
 

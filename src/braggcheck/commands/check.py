@@ -7,11 +7,13 @@ finite. Registry parameters the gradient check's draws did not resolve then get 
 cases each (configurations whose image depends on them, differentiating them first), so every
 parameter's derivative is checked. Prints what was covered and the worst relative error; on a
 failure, the shrunk case is written to reports/failures/ with the command that replays it, and
-the exit status is 1.
+the exit status is 1. With a reference program ($NANOBRAGG_REFERENCE or --reference), the
+differential check against it runs too (``braggcheck diff``); without one, a line says so.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 
@@ -101,8 +103,12 @@ def main(args: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
     parser.add_argument("--checks", default=",".join(DEFAULT_CHECKS),
                         help=f"comma-separated checks (default {','.join(DEFAULT_CHECKS)})")
+    parser.add_argument("--reference", default=None,
+                        help="a nanoBragg-compatible program for the differential check "
+                             "(default: $NANOBRAGG_REFERENCE)")
     options = parser.parse_args(args)
     from ..checks import CHECKS
+    from ..reference import ENVIRONMENT_VARIABLE
 
     if settings is None:
         raise ConfigError("check needs Hypothesis: pip install 'braggcheck[test]' "
@@ -134,6 +140,20 @@ def main(args: list[str]) -> int:
                     if message:
                         print(f"{'  ' + name:<16} FAIL")
                         failures.append((f"{check} ({name})", message))
+    program = options.reference or os.environ.get(ENVIRONMENT_VARIABLE)
+    if program:
+        from .diff import run_differential
+
+        outcome = run_differential(program, options.examples, options.seed)
+        print(f"{'reference':<16} {'FAIL' if outcome.failure else 'ok'} ({program}: "
+              f"{outcome.examples - outcome.inconclusive} configurations, worst max|diff|/max "
+              f"{outcome.worst:.2e}, {len(outcome.regions)} regions reached)")
+        if outcome.failure:
+            failures.append(("reference", f"{outcome.failure}\nminimal flag list: "
+                                          f"{' '.join(outcome.flags or [])}"))
+    else:
+        print(f"{'reference':<16} not run: no reference program configured (set "
+              f"{ENVIRONMENT_VARIABLE} or pass --reference PROGRAM)")
     elapsed = time.perf_counter() - start
     print(f"\nconfigurations tried: {tally.configs} (seed {options.seed}, "
           f"{options.examples} generated per check, stored edge cases first, then "

@@ -37,6 +37,10 @@ def main(args: list[str]) -> int:
         raise ConfigError(f"replay: unknown check {chosen!r} in {options.file}; valid: "
                           f"{', '.join(sorted(CHECKS))}")
     names = [chosen] if chosen else list(CHECKS)
+    if chosen == "reference":  # the program comes from $NANOBRAGG_REFERENCE: exit 2 without
+        from ..reference import reference_program
+
+        reference_program()
     torch.set_num_threads(1)  # tiny images: one thread is faster and deterministic in timing
     print(f"replaying {options.file}" + (f": {description}" if description else ""))
     print(f"parameters: {', '.join(case.names)}; projection: {case.projection.kind}")
