@@ -21,13 +21,6 @@ EXCLUDED: dict[str, str] = {
         "0 and reuses the vectors the previous step rotated (docs/geometry.md, Deliberate "
         "deviations); braggcheck rotates every step, so its image is the correct one. With "
         "several phi steps the drawn start is never 0, nor is any later step's angle.",
-    "automatic oversample at a rounding tie":
-        "3 x crystal size x pixel / (lambda x distance) is an integer to rounding (5 x 100 A, "
-        "0.5 A, 100 mm, 0.1 mm give exactly 3). The reference program takes the crystal size "
-        "from its re-orthogonalised cell vectors, braggcheck from the cell lengths; a few ulps "
-        "then decide whether ceil gives n or n + 1 subpixels, and the images differ by up to "
-        "~1 %. Both are the same approximation at the tie; with an explicit -oversample the "
-        "images agree. At a tie the oracle gives the oversample explicitly.",
     "round spot sampled exactly at its lattice point":
         "the reference's ROUND lattice factor 3 (sin x / x - cos x) / x^2 cancels to 0 (or "
         "noise) for 0 < x < ~3e-5, i.e. at a sample point nanometres from the centre of a "
@@ -52,10 +45,6 @@ def excluded_region(config: Config) -> str | None:
             return "phi start exactly 0 with several phi steps"
     if crystal.shape == "round" and direct_beam_on_a_sample_point(config):
         return "round spot sampled exactly at its lattice point"
-    if config.detector.oversample is None:
-        wanted = automatic_oversample_ratio(config)
-        if abs(wanted - round(wanted)) <= TIE_TOLERANCE * max(1.0, wanted):
-            return "automatic oversample at a rounding tie"
     return None
 
 
@@ -90,24 +79,3 @@ def direct_beam_on_a_sample_point(config: Config) -> bool:
         else:
             return True
     return False
-
-
-TIE_TOLERANCE = 1e-9
-"""Relative distance to an integer below which the automatic oversample is a tie (the two
-programs' crystal sizes differ by a few ulps, ~1e-15)."""
-
-
-def automatic_oversample_ratio(config: Config) -> float:
-    """3 x crystal size x pixel / (lambda x distance): the automatic oversample before ceil."""
-    from .detector import detector_geometry
-    from .simulator import build_state
-
-    crystal = config.crystal
-    size = max(float(crystal.cell_a) * crystal.n_a, float(crystal.cell_b) * crystal.n_b,
-               float(crystal.cell_c) * crystal.n_c) * 1e-10
-    with torch.no_grad():
-        state = build_state(config, None, torch.float64, torch.device("cpu"))
-        geometry = detector_geometry(config.detector, state, config.beam.beam_vector,
-                                     config.beam.polar_vector)
-    distance = float(geometry.distance)
-    return 3.0 * size * geometry.pixel / (float(config.beam.lambda_A) * 1e-10 * distance)

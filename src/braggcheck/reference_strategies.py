@@ -268,9 +268,6 @@ def oracle_configs(draw: st.DrawFn) -> Config:
             if det.convention == "custom":  # -Xbeam implies the BEAM pivot: restore it
                 words += ["-pivot", str(det.pivot)]
         config = Config.from_nanobragg_args(words)
-    if excluded_region(config) == "automatic oversample at a rounding tie":
-        words += ["-oversample", str(config.oversample)]
-        config = Config.from_nanobragg_args(words)
     if config.detector.oversample is None and config.oversample > 4:
         words += ["-oversample", "4"]  # the automatic choice, capped for speed
         config = Config.from_nanobragg_args(words)

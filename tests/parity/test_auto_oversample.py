@@ -23,6 +23,9 @@ EXACT_INTEGER_CASES = [
     ("-cell 100 100 100 90 90 90 -N 10 -lambda 1 -distance 100 -pixel 0.1", 3),
     ("-cell 100 100 100 90 90 90 -N 5 -lambda 1 -distance 50 -point_pixel", 3),
     ("-cell 100 100 100 90 90 90 -N 5 -lambda 1 -distance 50", 3),
+    ("-cell 100 100 100 90 90 90 -N 5 -lambda 0.5", 3),  # found by the differential oracle
+    # Also exactly 3 in real numbers; this cell's regenerated |a| lands a few ulps above 100 A.
+    ("-cell 100 100 40 90 90 90 -N 5 -lambda 0.5", 4),
 ]
 """Recorded from the reference program (``auto-selected 3-fold oversampling`` in its output);
 braggcheck once picked 4 for each."""

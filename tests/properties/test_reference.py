@@ -22,7 +22,6 @@ from braggcheck.reference_strategies import oracle_configs
 pytestmark = pytest.mark.reference
 
 PHI = "-cell 70 80 90 75 85 95 -default_F 100 -N 8 -detpixels 24 -pixel 0.2 -misset 10 20 30"
-TIE = "-cell 100 100 40 90 90 90 -N 5 -default_F 100 -lambda 0.5 -detpixels 8"
 ROUND = ("-cell 100 100 100 90 90 90 -N 5 -default_F 100 -round_xtal -detpixels_f 9 "
          "-detpixels_s 23 -oversample 1")
 EXCLUDED_CASES = {
@@ -32,11 +31,6 @@ EXCLUDED_CASES = {
         # the second step lands on 0
         (f"{PHI} -phi -1 -phisteps 2 -osc 2 -phistep 1",
          f"{PHI} -phi -0.75 -phisteps 2 -osc 2 -phistep 1"),
-    ],
-    "automatic oversample at a rounding tie": [
-        (TIE, f"{TIE} -oversample 3"),
-        (TIE, f"{TIE} -oversample 4"),
-        (TIE.replace("-lambda 0.5", "-lambda 0.6"), None),  # away from the tie: agrees
     ],
     "round spot sampled exactly at its lattice point": [
         (ROUND, f"{ROUND} -Xbeam 1.23 -Ybeam 0.52"),  # the beam 0.03, 0.02 mm off centre
