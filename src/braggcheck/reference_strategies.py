@@ -25,6 +25,7 @@ import torch
 from hypothesis import strategies as st
 
 from .config import Config
+from .file_writer import write_output
 from .reference_exclusions import EXCLUDED, excluded_region
 from .strategies import ALL_SHAPES, angles, cells, spot_fudge
 
@@ -51,10 +52,8 @@ def write_hkl_table(rows: list[tuple[int, int, int, float]]) -> Path:
     name = hashlib.sha1(text.encode()).hexdigest()[:16]
     HKL_DIR.mkdir(parents=True, exist_ok=True)
     path = HKL_DIR / f"table{name}.hkl"
-    if not path.exists():
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(text)
-        temporary.replace(path)
+    if not path.exists():  # atomic, with a unique temporary name: safe under pytest -n
+        write_output(path, text.encode())
     return path
 
 
