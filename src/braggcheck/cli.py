@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("braggcheck.commands.report", "run the Tier-2 gradient suite, write a report"),
     "replay": ("braggcheck.commands.replay", "replay a stored failing configuration"),
     "bench": ("braggcheck.commands.bench", "time forward/backward and measure peak memory"),
+    "mutants": ("braggcheck.commands.mutants", "mutation score: plant known bugs, run the suite"),
 }
 
 
