@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "coverage": ("braggcheck.commands.coverage",
                  "what the property strategies draw (event counts, value histograms)"),
     "diff": ("braggcheck.commands.diff", "differential test against a reference nanoBragg"),
+    "mutants": ("braggcheck.commands.mutants", "mutation score: plant known bugs, run the suite"),
 }
 
 
