@@ -140,6 +140,7 @@ def test_the_report_is_markdown_with_json_beside_it(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "expected"), [
     (["--suite", "some"], "--suite = 'some'; valid: properties, all"),
     (["--timeout", "0"], "--timeout = 0; valid: > 0 seconds"),
+    (["--jobs", "0"], "--jobs = 0; valid: 1 to 64"),
     (["--reference", "/nonexistent/nanoBragg"], "--reference: '/nonexistent/nanoBragg' is not"),
     (["--report", "/nonexistent/folder/m.md"], "--report: folder '/nonexistent/folder'"),
     (["--only", "no-such-mutant"], "--only: unknown mutant id(s) no-such-mutant"),
@@ -184,3 +185,17 @@ def test_a_real_backward_mutant_is_killed_by_the_property_suite() -> None:
     mutant = next(m for m in catalogue() if m.id == "bwd-offset-sign")
     result = Runner(real_root, SUITES["properties"], timeout=600).run(mutant)
     assert result.status == "killed" and result.killer.startswith("tests/properties/")
+
+
+def test_parallel_jobs_report_in_catalogue_order(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setitem(SUITES, "properties", TOY_SUITE)
+    mutants = (_mutant("toy-survives", "# twice x", "# two times x"),
+               _mutant("toy-factor", "return 2 * x", "return 3 * x"))
+    monkeypatch.setattr("braggcheck.commands.mutants.select", lambda ids: mutants)
+    report = tmp_path / "mutation.md"
+    assert cli.main(["mutants", "--root", str(_toy_tree(tmp_path / "toy")), "--report",
+                     str(report), "--jobs", "2", "--no-baseline"]) == 0
+    data = json.loads(report.with_suffix(".json").read_text())
+    assert [(r["id"], r["status"]) for r in data["results"]] == [
+        ("toy-survives", "survived"), ("toy-factor", "killed")]
+    assert capsys.readouterr().out.splitlines()[-1] == "mutation score: 1 / 2 killed"

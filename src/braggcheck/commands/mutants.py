@@ -11,13 +11,14 @@ import argparse
 import os
 import shlex
 import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import NoReturn
 
 from ..errors import ConfigError
 from ..mutation.catalogue import catalogue, select
 from ..mutation.report import score, write_report
-from ..mutation.runner import SUITES, Runner
+from ..mutation.runner import SUITES, MutantResult, Runner
 from ..output_files import check_output_path
 
 
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="write a Markdown report here and its JSON beside it")
     parser.add_argument("--root", type=Path, help="the tree to mutate (default: the one "
                         "braggcheck is imported from)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="mutants run at once (default 1); each property suite uses one "
+                             "core, so --jobs 2 on two cores halves the wall time")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip running the suite on the unmutated tree first")
     return parser
@@ -58,6 +62,8 @@ def _checked_root(root: Path) -> Path:
 def _checked(options: argparse.Namespace) -> None:
     if options.suite not in SUITES:
         raise ConfigError(f"--suite = {options.suite!r}; valid: {', '.join(SUITES)}")
+    if not 1 <= options.jobs <= 64:
+        raise ConfigError(f"--jobs = {options.jobs}; valid: 1 to 64")
     if not options.timeout > 0:
         raise ConfigError(f"--timeout = {options.timeout:g}; valid: > 0 seconds")
     reference = options.reference
@@ -97,14 +103,18 @@ def main(args: list[str]) -> int:
             return 1
         meta["baseline"] = f"passed in {seconds:.0f} s"
         print(f"baseline: the unmutated suite passed in {seconds:.1f} s", flush=True)
-    results = []
-    for mutant in mutants:
-        result = runner.run(mutant)
-        results.append(result)
-        print(f"{result.id:<34} {result.status:<14} {result.seconds:7.1f} s  "
-              f"{result.killer or ''}", flush=True)
-        if options.report is not None:
-            write_report(options.report, results, meta)
+    meta["jobs"] = options.jobs
+    finished: dict[int, MutantResult] = {}
+    with ThreadPoolExecutor(max_workers=options.jobs) as pool:  # each run is a subprocess
+        running = {pool.submit(runner.run, mutant): index for index, mutant in enumerate(mutants)}
+        for future in as_completed(running):
+            result = future.result()
+            finished[running[future]] = result
+            print(f"{result.id:<34} {result.status:<14} {result.seconds:7.1f} s  "
+                  f"{result.killer or ''}", flush=True)
+            if options.report is not None:  # in catalogue order, whatever finished first
+                write_report(options.report, [finished[i] for i in sorted(finished)], meta)
+    results = [finished[i] for i in sorted(finished)]
     killed, counted = score(results)
     print(f"mutation score: {killed} / {counted} killed", flush=True)
     return 0
