@@ -123,6 +123,9 @@ def compare(config: Config, program: str | os.PathLike[str],
     from .nanobragg_export import to_nanobragg_args
     from .simulator import simulate
 
+    if hkl_path is None and config.crystal.hkl is not None and config.crystal.hkl.source:
+        # The program runs in a temporary folder: a relative table path would not be found.
+        hkl_path = os.path.abspath(config.crystal.hkl.source)
     flags = to_nanobragg_args(config, hkl_path=hkl_path)
     det = config.detector
     reference = run_reference(program, flags, det.fpixels, det.spixels, timeout_s)

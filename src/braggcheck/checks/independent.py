@@ -26,7 +26,9 @@ TOPHAT_EDGE = 0.3969
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+    """v / |v|; a zero vector stays zero (the reference's unitize, and the simulator's)."""
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(norm > 0, norm, 1.0)
 
 
 def rotation_xyz(rx: float, ry: float, rz: float) -> np.ndarray:
