@@ -21,6 +21,7 @@ import torch
 
 from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from .constants import DEFAULT_FLUENCE
+from .detector import FRAMES, effective_pivot, resolved_beam_center_mm, resolved_close_mm
 from .errors import ConfigError
 
 PARSER_DETECTOR_MM = 102.4
@@ -67,8 +68,6 @@ def canonical(config: Config) -> Config:
     """``config`` with the defaults the parser always spells out filled in (beam centre,
     sample-pivot origin, the CUSTOM pivot): what ``from_nanobragg_args(to_nanobragg_args())``
     returns. The image is the same."""
-    from .detector import effective_pivot, resolved_beam_center_mm, resolved_close_mm
-
     det = config.detector
     f, s = resolved_beam_center_mm(det)
     cf, cs = resolved_close_mm(det)
@@ -83,6 +82,8 @@ def canonical(config: Config) -> Config:
         changes["close_s_mm"] = cs
     if det.convention == "custom" and det.pivot is None:
         changes["pivot"] = effective_pivot(det)
+    elif det.convention != "custom" and det.pivot == FRAMES[det.convention].pivot:
+        changes["pivot"] = None  # the convention's own pivot, spelled out: the same detector
     if not changes:
         return config
     return replace(config, detector=replace(det, **changes))
@@ -268,7 +269,7 @@ def _detector_flags(config: Config) -> list[str]:
         _vector_flags(config)  # raises on any explicit vector
         if det.twotheta_axis is not None:
             raise ConfigError("twotheta_axis: an explicit axis needs the custom convention")
-        if det.pivot is not None:
+        if det.pivot is not None and det.pivot != FRAMES[convention].pivot:
             raise ConfigError(f"pivot = {det.pivot!r} with convention {convention!r}: the "
                               "convention fixes the pivot; only the custom convention takes "
                               "-pivot")

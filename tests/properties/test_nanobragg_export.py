@@ -15,6 +15,7 @@ import pytest
 from hypothesis import event, given
 
 from braggcheck import Config, ConfigError
+from braggcheck.detector import FRAMES
 from braggcheck.hkl import HKLTable, read_hkl
 from braggcheck.nanobragg_export import canonical, first_difference, to_nanobragg_args
 from braggcheck.reference_strategies import oracle_configs
@@ -36,6 +37,9 @@ def _inexpressible(config: Config) -> str | None:
             return f"{axis}_steps"
     if (beam.dispersion_steps > 1) != (float(beam.dispersion_pct) > 0):
         return "dispersion_steps"
+    det = config.detector
+    if det.convention != "custom" and det.pivot not in (None, FRAMES[det.convention].pivot):
+        return "pivot"  # a named convention's block sets its own pivot: no flag overrides it
     return None
 
 
