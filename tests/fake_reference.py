@@ -38,11 +38,11 @@ if reply != "ok":
 """
 
 
-def render_with_bug(argv: list[str], cwd: str) -> None:
+def render_with_bug(argv: list[str], cwd: str, planted: bool = True) -> None:
     parsed = parse_nanobragg_args(argv)
     with torch.no_grad():
         image = simulate(parsed.config, dtype=torch.float64)
-    if parsed.config.detector.point_pixel:
+    if planted and parsed.config.detector.point_pixel:
         image = image * (1 + POINT_PIXEL_ERROR)
     write_float_image(Path(cwd) / parsed.outputs.floatfile, image)
 
@@ -51,7 +51,7 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         request = json.loads(self.rfile.readline())
         try:
-            render_with_bug(request["argv"], request["cwd"])
+            render_with_bug(request["argv"], request["cwd"], self.server.planted)
             reply = "ok"
         except Exception as exc:  # reported to the script, which exits non-zero
             reply = f"fake reference: {type(exc).__name__}: {exc}".replace("\n", " ")
@@ -59,10 +59,12 @@ class _Handler(socketserver.StreamRequestHandler):
 
 
 @contextmanager
-def fake_reference(folder: Path) -> Iterator[Path]:
-    """Serve the renderer while the block runs; yields the executable script's path."""
+def fake_reference(folder: Path, planted: bool = True) -> Iterator[Path]:
+    """Serve the renderer while the block runs; yields the executable script's path.
+    ``planted=False``: a fake without the bug (it agrees with braggcheck everywhere)."""
     address = folder / "fake.sock"
     server = socketserver.UnixStreamServer(str(address), _Handler)
+    server.planted = planted  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     script = folder / "fake_nanobragg"

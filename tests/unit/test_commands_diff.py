@@ -24,8 +24,16 @@ def fake(tmp_path, monkeypatch):
         yield script
 
 
+@pytest.fixture
+def faithful_fake(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with fake_reference(tmp_path, planted=False) as script:
+        yield script
+
+
 def test_diff_finds_and_shrinks_a_planted_point_pixel_bug(fake, capsys, monkeypatch):
-    assert main(["diff", "--reference", str(fake), "--examples", "40"]) == 1
+    # Generated examples only: stored ones with point pixels would fail first, unshrunk.
+    assert main(["diff", "--reference", str(fake), "--examples", "40", "--no-stored"]) == 1
     out = capsys.readouterr().out
     assert "MISMATCH (shrunk)" in out
     minimal = re.search(r"^minimal flag list: (.*)$", out, re.MULTILINE).group(1).split()
@@ -65,10 +73,16 @@ def test_check_says_when_no_reference_is_configured(capsys, monkeypatch, tmp_pat
     assert "reference        not run: no reference program configured" in out
 
 
-def test_check_runs_the_differential_check_with_a_reference(fake, capsys):
-    # One generated example after the stored ones (none has point pixels): the fake agrees.
+def test_check_runs_the_differential_check_with_a_reference(faithful_fake, capsys):
+    # The stored examples and one generated one, against a fake without the bug: all agree.
     assert main(["check", "--examples", "1", "--checks", "finite", "--reference",
-                 str(fake)]) == 0
+                 str(faithful_fake)]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^reference        ok \(.*fake_nanobragg: \d+ configurations", out,
                      re.MULTILINE), out
+
+
+def test_stored_examples_that_reach_the_bug_fail_first(fake, capsys):
+    """Without --no-stored the stored examples run first; several hold point pixels."""
+    assert main(["diff", "--reference", str(fake), "--examples", "1"]) == 1
+    assert "-point_pixel" in capsys.readouterr().out

@@ -41,8 +41,12 @@ class DiffOutcome:
 
 def run_differential(program: str, examples: int, seed_value: int = 0,
                      failures_dir: str | Path = FAILURES_DIR,
-                     settings_overrides: dict[str, Any] | None = None) -> DiffOutcome:
-    """Run the differential property outside pytest (as ``braggcheck check`` drives its own)."""
+                     settings_overrides: dict[str, Any] | None = None,
+                     stored: bool = True) -> DiffOutcome:
+    """Run the differential property outside pytest (as ``braggcheck check`` drives its own).
+
+    ``stored=False`` leaves out the stored examples: Hypothesis replays those as they are,
+    unshrunk, so a test of how far a generated failure shrinks must not start from one."""
     from hypothesis import HealthCheck, given, seed, settings
     from hypothesis import strategies as st
     from hypothesis.errors import UnsatisfiedAssumption
@@ -76,8 +80,9 @@ def run_differential(program: str, examples: int, seed_value: int = 0,
             outcome.worst, outcome.worst_flags = result.worst, result.message.removeprefix(
                 "flags: ")
 
-    prop = with_stored_examples("reference")(given(case=st.builds(Case,
-                                                                  config=oracle_configs()))(test))
+    prop = given(case=st.builds(Case, config=oracle_configs()))(test)
+    if stored:
+        prop = with_stored_examples("reference")(prop)
     values: dict[str, Any] = {
         "max_examples": examples, "database": None, "deadline": None, "derandomize": False,
         "print_blob": False,
@@ -123,12 +128,16 @@ def main(args: list[str]) -> int:
     parser.add_argument("--examples", type=int, default=100,
                         help="generated configurations (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
+    parser.add_argument("--no-stored", action="store_true",
+                        help="generated configurations only (stored examples are replayed "
+                             "as they are, never shrunk)")
     options = parser.parse_args(args)
     if options.examples < 1:
         raise ConfigError(f"--examples = {options.examples}: must be >= 1")
     import torch
 
     torch.set_num_threads(1)  # many tiny images: one thread is faster
-    outcome = run_differential(options.reference, options.examples, options.seed)
+    outcome = run_differential(options.reference, options.examples, options.seed,
+                               stored=not options.no_stored)
     print_outcome(outcome, options.reference)
     return 1 if outcome.failure is not None else 0
