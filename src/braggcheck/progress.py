@@ -24,8 +24,10 @@ class Progress:
     """``with Progress(total, "report") as bar: ... bar.advance("case x")``."""
 
     def __init__(self, total: int, description: str, stream: TextIO | None = None,
-                 unit: str = "step") -> None:
+                 unit: str = "step", summary: bool = True) -> None:
+        """``summary=False``: the command prints its own closing line."""
         self.total, self.description, self.unit = total, description, unit
+        self.summary = summary
         self.stream = stream or sys.stderr
         self.done = 0
         self.start = time.perf_counter()
@@ -49,6 +51,8 @@ class Progress:
                  trace: TracebackType | None) -> None:
         if self._bar is not None:
             self._bar.close()
+        if not self.summary:
+            return
         elapsed = time.perf_counter() - self.start
         state = "interrupted after" if kind is not None else "done:"
         print(f"{self.description}: {state} {self.done}/{self.total} {self.unit}s in "

@@ -42,3 +42,10 @@ def test_an_interrupted_run_says_so():
         bar.advance()
         raise KeyboardInterrupt
     assert stream.getvalue().startswith("bench: interrupted after 1/5 rows in ")
+
+
+def test_a_command_with_its_own_closing_line_gets_no_summary():
+    stream = io.StringIO()
+    with Progress(2, "check gradient", stream=stream, summary=False) as bar:
+        bar.advance()
+    assert stream.getvalue() == ""

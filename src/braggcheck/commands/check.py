@@ -22,6 +22,8 @@ import torch
 from ..checks import CheckResult
 from ..cli import argument_parser
 from ..errors import ConfigError
+from ..example_store import stored_examples
+from ..progress import Progress
 from ..registry import PARAMETERS
 
 try:
@@ -68,6 +70,7 @@ def _run(check: str, examples: int, seed_value: int, tally: _Tally,
 
         if focus is not None and tally.parameters[focus]:
             return  # resolved: the remaining draws cost nothing
+        bar.advance(check if focus is None else f"{check} ({focus})")
         tally.configs += 1
         tally.events.update(coverage_labels(case))
         try:
@@ -87,8 +90,11 @@ def _run(check: str, examples: int, seed_value: int, tally: _Tally,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
                     print_blob=False)(test)
     prop = seed(seed_value)(prop)
+    stored = 0 if focus is not None else len(stored_examples(check))
+    bar = Progress(stored + examples, f"check {check}", unit="example", summary=False)
     try:
-        prop()
+        with bar:
+            prop()
     except PropertyFailure as failure:
         return str(failure)
     except Unsatisfiable:  # every focused case was inconclusive: reported as not resolved

@@ -53,8 +53,10 @@ def run_differential(program: str, examples: int, seed_value: int = 0,
 
     from ..cases import Case
     from ..config import Config
+    from ..example_store import stored_examples
     from ..harness import PropertyFailure, run_property, with_stored_examples
     from ..nanobragg_export import to_nanobragg_args
+    from ..progress import Progress
     from ..reference import ENVIRONMENT_VARIABLE, compare, reference_program
     from ..reference_strategies import oracle_configs
 
@@ -66,6 +68,7 @@ def run_differential(program: str, examples: int, seed_value: int = 0,
     failing: list[Case] = []
 
     def test(case: Case) -> None:
+        bar.advance("reference")
         outcome.examples += 1
         try:
             result = run_property("reference", case, FAILURE_NAME, failures_dir)
@@ -93,8 +96,11 @@ def run_differential(program: str, examples: int, seed_value: int = 0,
     previous = os.environ.get(ENVIRONMENT_VARIABLE)
     os.environ[ENVIRONMENT_VARIABLE] = chosen  # the check reads it, as replay does
     start = time.perf_counter()
+    total = examples + (len(stored_examples("reference")) if stored else 0)
+    bar = Progress(total, "diff", unit="example", summary=False)
     try:
-        prop()
+        with bar:
+            prop()
     except PropertyFailure as failure:
         outcome.failure = str(failure)
         outcome.flags = to_nanobragg_args(failing[-1].config)

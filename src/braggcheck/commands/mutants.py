@@ -20,6 +20,7 @@ from ..mutation.catalogue import catalogue, select
 from ..mutation.report import score, write_report
 from ..mutation.runner import SUITES, MutantResult, Runner
 from ..output_files import check_output_path
+from ..progress import Progress
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,10 +106,12 @@ def main(args: list[str]) -> int:
         print(f"baseline: the unmutated suite passed in {seconds:.1f} s", flush=True)
     meta["jobs"] = options.jobs
     finished: dict[int, MutantResult] = {}
-    with ThreadPoolExecutor(max_workers=options.jobs) as pool:  # each run is a subprocess
+    bar = Progress(len(mutants), "mutants", unit="mutant", summary=False)
+    with bar, ThreadPoolExecutor(max_workers=options.jobs) as pool:  # each run: a subprocess
         running = {pool.submit(runner.run, mutant): index for index, mutant in enumerate(mutants)}
         for future in as_completed(running):
             result = future.result()
+            bar.advance(result.id)
             finished[running[future]] = result
             print(f"{result.id:<34} {result.status:<14} {result.seconds:7.1f} s  "
                   f"{result.killer or ''}", flush=True)
