@@ -283,6 +283,46 @@ def node_config(config: Config) -> tuple[Config, tuple[int, int]]:
     return reduced, node
 
 
+NEAR_NODE_X2 = 4e-3
+"""Where the near-node sample is put: (pi N |offset|)^2 fudge, inside ROUND's series branch
+(x^2 < 1e-2) yet far from 0, so its x^2 coefficients decide the value there."""
+
+
+def _node_x2(config: Config, node: tuple[int, int]) -> tuple[ind.Model, float]:
+    model = ind.simple_image(config)
+    cells = np.array([config.crystal.n_a, config.crystal.n_b, config.crystal.n_c])
+    offset = model.hkl[node] - np.ceil(model.hkl[node] - 0.5)
+    return model, float(math.pi**2 * ((offset * cells) ** 2).sum() * config.crystal.fudge)
+
+
+def _near_node_rows(config: Config, node: tuple[int, int]) -> list[Row]:
+    """The image again with the direct beam moved off the node pixel's centre so that its
+    sample sits at x^2 = NEAR_NODE_X2 (x^2 grows as the square of the shift), against the numpy
+    model: a sample near a node, not on it (a lattice-factor slip that vanishes at the node,
+    such as a wrong series coefficient, shows here)."""
+    trial = 1e-3 * config.detector.pixel_mm
+    f_mm = float(config.detector.beam_center_f_mm)
+    _, x2 = _node_x2(config.replace(beam_center_f_mm=f_mm + trial), node)
+    if not x2 > 0:
+        return []
+    moved = config.replace(beam_center_f_mm=f_mm + trial * math.sqrt(NEAR_NODE_X2 / x2))
+    model, x2 = _node_x2(moved, node)
+    simulated = _image(moved).numpy()
+    usable = np.ones(simulated.shape, dtype=bool)
+    crystal = moved.crystal
+    if crystal.shape == "tophat":
+        usable = ind.tophat_margin(model.hkl, model.reciprocal, (crystal.n_a, crystal.n_b,
+                                                                 crystal.n_c),
+                                   crystal.fudge) > 1e-9
+    scale = float(np.abs(simulated).max())
+    error = float(np.abs(simulated - model.image)[usable].max(initial=0.0)) / max(scale, 1e-300)
+    placed = 1e-4 < x2 < 1e-2
+    return [Row("near-node sample x^2", x2, NEAR_NODE_X2, NEAR_NODE_X2,
+                "ok" if placed else "FAIL (not placed)"),
+            Row("near-node image vs numpy model (rel max)", error, 0.0, MODEL_RTOL,
+                "ok" if error <= MODEL_RTOL else "FAIL")]
+
+
 def check_spot_values(case: Case) -> CheckResult:
     """Spot intensities of every crystal shape against closed forms and a numpy model.
 
@@ -320,6 +360,7 @@ def check_spot_values(case: Case) -> CheckResult:
     error = float(np.abs(simulated - model.image)[usable].max(initial=0.0)) / scale
     rows.append(Row("image vs numpy model (rel max)", error, 0.0, MODEL_RTOL,
                     "ok" if error <= MODEL_RTOL else "FAIL"))
+    rows += _near_node_rows(config, node)
     offset = np.abs(model.hkl - np.round(model.hkl)).max(-1)
     lit = (offset > 0.02) & (simulated > 1e-6 * scale) & usable
     rows.append(Row("off-node pixels with signal", float(lit.sum()), 1.0, 0.0,
