@@ -59,8 +59,9 @@ def write_hkl_table(rows: list[tuple[int, int, int, float]]) -> Path:
 
 @st.composite
 def _hkl_rows(draw: st.DrawFn) -> list[tuple[int, int, int, float]]:
-    reach = draw(st.integers(1, 3))
-    indices = st.tuples(*(st.integers(-reach, reach) for _ in range(3)))
+    # A reach per axis: tables of unequal extents, so the lookup's strides differ per axis.
+    reach = [draw(st.integers(1, 3)) for _ in range(3)]
+    indices = st.tuples(*(st.integers(-r, r) for r in reach))
     listed = draw(st.lists(indices, min_size=1, max_size=30, unique=True))
     return [(h, k, l, draw(st.floats(0.0, 1000.0))) for h, k, l in listed]
 
