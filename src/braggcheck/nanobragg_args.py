@@ -19,6 +19,7 @@ import numpy as np
 
 from .config import MAX_CELLS, BeamConfig, Config, CrystalConfig, DetectorConfig
 from .constants import DEFAULT_FLUENCE, HC_EV_ANGSTROM
+from .detector import default_beam_center_mm
 from .errors import ConfigError
 from .hkl import read_hkl
 from .rng import Ran1
@@ -564,15 +565,21 @@ def _detector(flags: dict[str, Any], convention: str) -> tuple[DetectorConfig, d
     close_f = (get("-ORGX") - 0.5) * pixel if "-ORGX" in flags else size_f / 2
     close_s = (get("-ORGY") - 0.5) * pixel if "-ORGY" in flags else size_s / 2
     xclose, yclose = get("-Xclose", close_f), get("-Yclose", close_s)
+    # Unset beam-centre coordinates take the convention's default from its one definition
+    # (detector.default_beam_center_mm); Xbeam/Ybeam are kept for the SMV header.
+    default_f, default_s = default_beam_center_mm(convention, size_f, size_s, pixel, close_f,
+                                                  close_s)
     if convention in ("mosflm", "denzo"):
         xbeam = get("-Xbeam", (size_s + pixel) / 2)
         ybeam = get("-Ybeam", (size_f + pixel) / 2)
         shift = pixel / 2 if convention == "mosflm" else 0.0
-        fbeam, sbeam = ybeam + shift, xbeam + shift
+        fbeam = ybeam + shift if "-Ybeam" in flags else default_f
+        sbeam = xbeam + shift if "-Xbeam" in flags else default_s
     elif convention == "adxv":
         xbeam = get("-Xbeam", (size_f + pixel) / 2)
         ybeam = get("-Ybeam", (size_s - pixel) / 2)
-        fbeam, sbeam = xbeam, size_s - ybeam
+        fbeam = xbeam if "-Xbeam" in flags else default_f
+        sbeam = size_s - ybeam if "-Ybeam" in flags else default_s
     else:
         xbeam, ybeam = get("-Xbeam", xclose), get("-Ybeam", yclose)
         fbeam, sbeam = xbeam, ybeam
