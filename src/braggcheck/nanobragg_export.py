@@ -21,7 +21,13 @@ import torch
 
 from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from .constants import DEFAULT_FLUENCE
-from .detector import FRAMES, effective_pivot, resolved_beam_center_mm, resolved_close_mm
+from .detector import (
+    FRAMES,
+    default_beam_center_mm,
+    effective_pivot,
+    resolved_beam_center_mm,
+    resolved_close_mm,
+)
 from .errors import ConfigError
 
 PARSER_DETECTOR_MM = 102.4
@@ -351,18 +357,22 @@ def _centre_flags(det: DetectorConfig) -> list[str]:
         if value != size / 2:
             solved = _solve(value, lambda o: (o - 0.5) * pixel, value / pixel + 0.5, name)
             words += [flag, _num(solved)]
+    # Compared with the parser's default (the one definition, detector.default_beam_center_mm):
+    # a flag is written only where the value is not what the flags' absence gives.
+    default_f, default_s = default_beam_center_mm(det.convention, size_f, size_s, pixel,
+                                                  close_f, close_s)
     if det.convention in ("mosflm", "denzo"):
         shift = pixel / 2 if det.convention == "mosflm" else 0.0
-        if fbeam != (size_f + pixel) / 2 + shift:
+        if fbeam != default_f:
             y = _solve(fbeam, lambda v: v + shift, fbeam - shift, "beam_center_f_mm")
             words += ["-Ybeam", _num(y)]
-        if sbeam != (size_s + pixel) / 2 + shift:
+        if sbeam != default_s:
             x = _solve(sbeam, lambda v: v + shift, sbeam - shift, "beam_center_s_mm")
             words += ["-Xbeam", _num(x)]
     elif det.convention == "adxv":
-        if fbeam != (size_f + pixel) / 2:
+        if fbeam != default_f:
             words += ["-Xbeam", _num(fbeam)]
-        if sbeam != size_s - (size_s - pixel) / 2:
+        if sbeam != default_s:
             y = _solve(sbeam, lambda v: size_s - v, size_s - sbeam, "beam_center_s_mm")
             words += ["-Ybeam", _num(y)]
     else:  # xds, dials: the beam centre defaults to the sample-pivot origin
