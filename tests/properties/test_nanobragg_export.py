@@ -15,7 +15,7 @@ import pytest
 from hypothesis import event, given
 
 from braggcheck import Config, ConfigError
-from braggcheck.detector import FRAMES
+from braggcheck.detector import FRAMES, resolved_beam_center_mm, resolved_close_mm
 from braggcheck.hkl import HKLTable, read_hkl
 from braggcheck.nanobragg_export import canonical, first_difference, to_nanobragg_args
 from braggcheck.reference_strategies import oracle_configs
@@ -40,6 +40,8 @@ def _inexpressible(config: Config) -> str | None:
     det = config.detector
     if det.convention != "custom" and det.pivot not in (None, FRAMES[det.convention].pivot):
         return "pivot"  # a named convention's block sets its own pivot: no flag overrides it
+    if det.convention == "custom" and resolved_beam_center_mm(det) != resolved_close_mm(det):
+        return "beam_center_f_mm"  # -Xbeam/-Ybeam set both there: they cannot differ
     return None
 
 

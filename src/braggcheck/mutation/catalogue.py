@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..file_writer import write_output
 
 CATEGORIES = (
     "detached",  # a .detach() on a differentiable term
@@ -61,7 +62,7 @@ def mutate_tree(root: Path, mutant: Mutant) -> Path:
     that the file now holds the mutated text and still compiles; return the file's path."""
     path = root / "src" / "braggcheck" / mutant.file
     mutated = apply_mutant(path.read_text(), mutant)
-    path.write_text(mutated)
+    write_output(path, mutated.encode())  # in the temporary copy
     if path.read_text() != mutated:
         raise MutantError(f"mutant {mutant.id}: {path} does not hold the mutated text")
     try:
