@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..cases import Case
-from ..config import Config, baseline_value
+from ..config import Config, CrystalConfig, baseline_value
 from ..crystal import mosaic_matrices
 from ..sources import axis_grid, divergence_pairs
 from . import independent as ind
@@ -295,6 +295,22 @@ def _node_x2(config: Config, node: tuple[int, int]) -> tuple[ind.Model, float]:
     return model, float(math.pi**2 * ((offset * cells) ** 2).sum() * config.crystal.fudge)
 
 
+def _usable(model: ind.Model, crystal: CrystalConfig) -> np.ndarray:
+    """Pixels where the model is decisive: all, but TOPHAT pixels within 1e-9 of the spot's
+    edge (either side is right to rounding)."""
+    if crystal.shape != "tophat":
+        return np.ones(model.image.shape, dtype=bool)
+    cells = (crystal.n_a, crystal.n_b, crystal.n_c)
+    return ind.tophat_margin(model.hkl, model.reciprocal, cells, crystal.fudge) > 1e-9
+
+
+def _model_error(simulated: np.ndarray, model: ind.Model, config: Config) -> float:
+    """max |simulated - model| over the usable pixels, relative to the image maximum."""
+    usable = _usable(model, config.crystal)
+    scale = max(float(np.abs(simulated).max()), 1e-300)
+    return float(np.abs(simulated - model.image)[usable].max(initial=0.0)) / scale
+
+
 def _near_node_rows(config: Config, node: tuple[int, int]) -> list[Row]:
     """The image again with the direct beam moved off the node pixel's centre so that its
     sample sits at x^2 = NEAR_NODE_X2 (x^2 grows as the square of the shift), against the numpy
@@ -307,15 +323,7 @@ def _near_node_rows(config: Config, node: tuple[int, int]) -> list[Row]:
         return []
     moved = config.replace(beam_center_f_mm=f_mm + trial * math.sqrt(NEAR_NODE_X2 / x2))
     model, x2 = _node_x2(moved, node)
-    simulated = _image(moved).numpy()
-    usable = np.ones(simulated.shape, dtype=bool)
-    crystal = moved.crystal
-    if crystal.shape == "tophat":
-        usable = ind.tophat_margin(model.hkl, model.reciprocal, (crystal.n_a, crystal.n_b,
-                                                                 crystal.n_c),
-                                   crystal.fudge) > 1e-9
-    scale = float(np.abs(simulated).max())
-    error = float(np.abs(simulated - model.image)[usable].max(initial=0.0)) / max(scale, 1e-300)
+    error = _model_error(_image(moved).numpy(), model, moved)
     placed = 1e-4 < x2 < 1e-2
     return [Row("near-node sample x^2", x2, NEAR_NODE_X2, NEAR_NODE_X2,
                 "ok" if placed else "FAIL (not placed)"),
@@ -351,13 +359,9 @@ def check_spot_values(case: Case) -> CheckResult:
             Row(f"node value ({crystal.shape})", value, closed, NODE_RTOL * closed,
                 "ok" if abs(value - closed) <= NODE_RTOL * closed else "FAIL")]
     simulated = image.numpy()
-    usable = np.ones(simulated.shape, dtype=bool)
-    if crystal.shape == "tophat":
-        usable = ind.tophat_margin(model.hkl, model.reciprocal, (crystal.n_a, crystal.n_b,
-                                                                 crystal.n_c),
-                                   crystal.fudge) > 1e-9
+    usable = _usable(model, crystal)
     scale = float(np.abs(simulated).max())
-    error = float(np.abs(simulated - model.image)[usable].max(initial=0.0)) / scale
+    error = _model_error(simulated, model, config)
     rows.append(Row("image vs numpy model (rel max)", error, 0.0, MODEL_RTOL,
                     "ok" if error <= MODEL_RTOL else "FAIL"))
     rows += _near_node_rows(config, node)
