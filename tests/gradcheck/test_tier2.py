@@ -37,6 +37,8 @@ from braggcheck.tier2 import (
     taylor_failure,
 )
 
+from ..planted import ScaledGradient
+
 GRADGRAD_CASES = [c for c in CASES if c.gradgrad]
 
 # torch loads its forward-mode decompositions with torch.jit.script on first use (torch 2.13).
@@ -158,22 +160,6 @@ def test_absolute_steps_would_let_the_100x_wrong_gradient_pass_and_the_guard_fla
     assert first_order_vacuity(case, wrong.baseline_image(), result) is not None
 
 
-class _ScaledGradient(torch.autograd.Function):
-    """Identity forward; backward and forward mode multiply the derivative by ``factor``."""
-
-    @staticmethod
-    def forward(ctx, value, factor):
-        ctx.factor = factor
-        return value.clone()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * ctx.factor, None
-
-    @staticmethod
-    def jvp(ctx, tangent, _):
-        return tangent * ctx.factor
-
 
 class _SlightlyWrongProbe(GradientProbe):
     """One parameter's gradient 6e-4 too large (the forward is untouched)."""
@@ -181,7 +167,7 @@ class _SlightlyWrongProbe(GradientProbe):
     def params(self, x):
         params = super().params(x)
         name = self.names[0]
-        params[name] = _ScaledGradient.apply(params[name], 1.0006)
+        params[name] = ScaledGradient.apply(params[name], 1.0006)
         return params
 
 

@@ -23,6 +23,8 @@ from braggcheck.harness import PropertyFailure, run_property
 from braggcheck.serialization import config_to_dict
 from braggcheck.strategies import BASELINE_PIXELS, cases
 
+from ..planted import ScaledGradient
+
 HUNT = settings(max_examples=200, database=None, derandomize=True, deadline=None,
                 phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False,
                 suppress_health_check=list(HealthCheck), print_blob=False)
@@ -80,18 +82,6 @@ def assert_caught_and_shrunk(tmp_path, name: str, parameter: str, max_changes: i
     assert parameter in out and "analytic" in out and "FAIL" in out
 
 
-class _ScaledGradient(torch.autograd.Function):
-    """Identity forward; the backward multiplies the gradient by ``factor``."""
-
-    @staticmethod
-    def forward(ctx, value, factor):
-        ctx.factor = factor
-        return value.clone()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * ctx.factor, None
-
 
 def _broken_state(monkeypatch, name: str, transform) -> None:
     original = braggcheck.simulator.build_state
@@ -112,7 +102,7 @@ def test_detached_parameter_is_caught(tmp_path, monkeypatch, capsys):
 
 
 def test_derivative_off_by_one_percent_is_caught(tmp_path, monkeypatch, capsys):
-    _broken_state(monkeypatch, "distance_mm", lambda v: _ScaledGradient.apply(v, 1.01))
+    _broken_state(monkeypatch, "distance_mm", lambda v: ScaledGradient.apply(v, 1.01))
     assert_caught_and_shrunk(tmp_path, "distance_factor", "distance_mm", 2, capsys)
 
 
