@@ -304,9 +304,8 @@ def _usable(model: ind.Model, crystal: CrystalConfig) -> np.ndarray:
     return ind.tophat_margin(model.hkl, model.reciprocal, cells, crystal.fudge) > 1e-9
 
 
-def _model_error(simulated: np.ndarray, model: ind.Model, config: Config) -> float:
-    """max |simulated - model| over the usable pixels, relative to the image maximum."""
-    usable = _usable(model, config.crystal)
+def _model_error(simulated: np.ndarray, model: ind.Model, usable: np.ndarray) -> float:
+    """max |simulated - model| over the ``usable`` pixels, relative to the image maximum."""
     scale = max(float(np.abs(simulated).max()), 1e-300)
     return float(np.abs(simulated - model.image)[usable].max(initial=0.0)) / scale
 
@@ -323,7 +322,7 @@ def _near_node_rows(config: Config, node: tuple[int, int]) -> list[Row]:
         return []
     moved = config.replace(beam_center_f_mm=f_mm + trial * math.sqrt(NEAR_NODE_X2 / x2))
     model, x2 = _node_x2(moved, node)
-    error = _model_error(_image(moved).numpy(), model, moved)
+    error = _model_error(_image(moved).numpy(), model, _usable(model, moved.crystal))
     placed = 1e-4 < x2 < 1e-2
     return [Row("near-node sample x^2", x2, NEAR_NODE_X2, NEAR_NODE_X2,
                 "ok" if placed else "FAIL (not placed)"),
@@ -361,7 +360,7 @@ def check_spot_values(case: Case) -> CheckResult:
     simulated = image.numpy()
     usable = _usable(model, crystal)
     scale = float(np.abs(simulated).max())
-    error = _model_error(simulated, model, config)
+    error = _model_error(simulated, model, usable)
     rows.append(Row("image vs numpy model (rel max)", error, 0.0, MODEL_RTOL,
                     "ok" if error <= MODEL_RTOL else "FAIL"))
     rows += _near_node_rows(config, node)
