@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from braggcheck.nanobragg_args import parse_nanobragg_args
-from braggcheck.output_files import write_float_image
-from braggcheck.simulator import simulate
+from braggcheck.nanobragg.args import parse_nanobragg_args
+from braggcheck.nanobragg.output_files import write_float_image
+from braggcheck.sim.simulator import simulate
 
 POINT_PIXEL_ERROR = 1e-3
 """The planted bug: point pixels' solid angle 1 + this times too large (100x the tolerance)."""

@@ -1,9 +1,9 @@
 """braggcheck: a differentiable nanoBragg and a property-based gradient testing framework."""
 
-from .config import BeamConfig, Config, CrystalConfig, DetectorConfig
-from .errors import ConfigError, WriteError
-from .registry import PARAMETERS, Parameter
-from .simulator import simulate
+from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
+from braggcheck.sim.registry import PARAMETERS, Parameter
+from braggcheck.sim.simulator import simulate
+from braggcheck.util.errors import ConfigError, WriteError
 
 __all__ = [
     "PARAMETERS",

@@ -13,7 +13,7 @@ import os
 import pytest
 import torch
 
-from braggcheck.compilation import DISABLE_VARIABLES
+from braggcheck.sim.compilation import DISABLE_VARIABLES
 
 os.environ[DISABLE_VARIABLES[0]] = "1"
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from braggcheck import PARAMETERS
-from braggcheck.compilation import compile_disabled, maybe_compile
-from braggcheck.config import baseline_value
-from braggcheck.simulator import build_scene, build_state, pixel_values
-from braggcheck.tier2 import (
+from braggcheck.sim.compilation import compile_disabled, maybe_compile
+from braggcheck.sim.config import baseline_value
+from braggcheck.sim.simulator import build_scene, build_state, pixel_values
+from braggcheck.testing.tier2 import (
     CANONICAL_PINS,
     CASES,
     DIRECT_BEAM_MM,
@@ -21,7 +21,7 @@ from braggcheck.tier2 import (
     case,
     missing_parameters,
 )
-from braggcheck.tier2_report import coverage_markdown
+from braggcheck.testing.tier2_report import coverage_markdown
 
 
 def test_every_registry_parameter_has_a_deterministic_gradcheck():

@@ -1,4 +1,5 @@
-"""Tier 2: deterministic float64 gradient checks, parametrized from ``braggcheck.tier2.CASES``.
+"""Tier 2: deterministic float64 gradient checks, parametrized from
+``braggcheck.testing.tier2.CASES``.
 
 Every test first proves it can fail (``_assert_meaningful``): the image holds Bragg spots, the
 derivative it checks is >= 1e3 x the finite-difference noise floor, and its tolerance, measured
@@ -14,7 +15,7 @@ import pytest
 import torch
 from torch.autograd.gradcheck import GradcheckError
 
-from braggcheck.gradients import (
+from braggcheck.testing.gradients import (
     GradientProbe,
     compare_derivatives,
     forward_reverse_gap,
@@ -22,7 +23,7 @@ from braggcheck.gradients import (
     run_gradgradcheck,
     taylor_run,
 )
-from braggcheck.tier2 import (
+from braggcheck.testing.tier2 import (
     CASES,
     FORWARD_REVERSE_RTOL,
     MAX_MEASURED_RTOL,

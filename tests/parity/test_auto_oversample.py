@@ -2,7 +2,7 @@
 
 Where ``3 * crystal size / reciprocal pixel size`` lands exactly on an integer, the last bit of
 the computation decides between two subpixel counts; braggcheck computes it with the
-reference's own operations (:mod:`braggcheck.oversample_rule`).
+reference's own operations (:mod:`braggcheck.sim.oversample_rule`).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from braggcheck import Config, simulate
-from braggcheck.cli import main
-from braggcheck.output_files import read_float_image
+from braggcheck.cli.main import main
+from braggcheck.nanobragg.output_files import read_float_image
 
 from ..conftest import GOLDEN
 

@@ -12,10 +12,10 @@ import dataclasses
 import pytest
 
 from braggcheck import PARAMETERS, Config
-from braggcheck.cases import applicable_parameters
-from braggcheck.coverage import REGIONS, unreached_regions
-from braggcheck.harness import run_check
-from braggcheck.strategies import (
+from braggcheck.testing.cases import applicable_parameters
+from braggcheck.testing.coverage import REGIONS, unreached_regions
+from braggcheck.testing.harness import run_check
+from braggcheck.testing.strategies import (
     ALL_SHAPES,
     cases,
     derandomized_sample,

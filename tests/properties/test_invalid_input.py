@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from braggcheck import PARAMETERS, Config, ConfigError, DetectorConfig, simulate
-from braggcheck.cli import main as cli_main
-from braggcheck.config import MIN_VOLUME_FRACTION, baseline_value, volume_fraction
-from braggcheck.invalid_strategies import (
+from braggcheck.cli.main import main as cli_main
+from braggcheck.nanobragg.args import parse_nanobragg_args
+from braggcheck.sim.config import MIN_VOLUME_FRACTION, baseline_value, volume_fraction
+from braggcheck.testing.invalid_strategies import (
     SECTIONS,
     config_fields,
     flag_soup,
@@ -26,7 +27,6 @@ from braggcheck.invalid_strategies import (
     invalid_parameter,
     invalid_values_for,
 )
-from braggcheck.nanobragg_args import parse_nanobragg_args
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SMALL = Config(detector=DetectorConfig(fpixels=3, spixels=3, oversample=1))
@@ -66,7 +66,7 @@ def test_dataclass_field_out_of_range_is_rejected(case: tuple[str, str, object])
 
 
 def test_every_dataclass_field_has_an_invalid_value_rule() -> None:
-    """A new field needs a rule in braggcheck.invalid_strategies (and validation)."""
+    """A new field needs a rule in braggcheck.testing.invalid_strategies (and validation)."""
     missing = [f"{s}.{n}" for s, n in config_fields() if invalid_values_for(s, n) is None]
     assert not missing, missing
 

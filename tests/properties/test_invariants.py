@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 
 from braggcheck import PARAMETERS
-from braggcheck.harness import run_property, with_stored_examples
-from braggcheck.strategies import ALL_SHAPES, cases
+from braggcheck.testing.harness import run_property, with_stored_examples
+from braggcheck.testing.strategies import ALL_SHAPES, cases
 
 
 @with_stored_examples("fluence_linearity")

@@ -12,16 +12,16 @@ import pytest
 import torch
 from hypothesis import HealthCheck, Phase, given, settings
 
-import braggcheck.checks.invariants
-import braggcheck.checks.results
-import braggcheck.gradients
-import braggcheck.physics
-import braggcheck.simulator
-from braggcheck.commands import replay
-from braggcheck.config import Config
-from braggcheck.harness import PropertyFailure, run_property
-from braggcheck.serialization import config_to_dict
-from braggcheck.strategies import BASELINE_PIXELS, cases
+import braggcheck.sim.physics
+import braggcheck.sim.simulator
+import braggcheck.testing.checks.invariants
+import braggcheck.testing.checks.results
+import braggcheck.testing.gradients
+from braggcheck.cli import replay
+from braggcheck.nanobragg.serialization import config_to_dict
+from braggcheck.sim.config import Config
+from braggcheck.testing.harness import PropertyFailure, run_property
+from braggcheck.testing.strategies import BASELINE_PIXELS, cases
 
 from ..planted import ScaledGradient
 
@@ -84,14 +84,14 @@ def assert_caught_and_shrunk(tmp_path, name: str, parameter: str, max_changes: i
 
 
 def _broken_state(monkeypatch, name: str, transform) -> None:
-    original = braggcheck.simulator.build_state
+    original = braggcheck.sim.simulator.build_state
 
     def build_state(*args, **kwargs):
         state = original(*args, **kwargs)
         state[name] = transform(state[name])
         return state
 
-    monkeypatch.setattr(braggcheck.simulator, "build_state", build_state)
+    monkeypatch.setattr(braggcheck.sim.simulator, "build_state", build_state)
 
 
 def test_detached_parameter_is_caught(tmp_path, monkeypatch, capsys):
@@ -124,9 +124,9 @@ class _NearIntegerHole(torch.autograd.Function):
 def test_gradient_wrong_only_near_integer_h_is_caught(tmp_path, monkeypatch, capsys):
     # Broken where the Miller indices enter the lattice factor: the plain path (the fused one
     # has its own tests against it in tests/unit/test_fused_pixels.py).
-    monkeypatch.setattr(braggcheck.simulator, "fused_path", lambda scene: False)
-    original = braggcheck.simulator.lattice_intensity
-    monkeypatch.setattr(braggcheck.simulator, "lattice_intensity",
+    monkeypatch.setattr(braggcheck.sim.simulator, "fused_path", lambda scene: False)
+    original = braggcheck.sim.simulator.lattice_intensity
+    monkeypatch.setattr(braggcheck.sim.simulator, "lattice_intensity",
                         lambda scene, hkl: original(scene, _NearIntegerHole.apply(hkl)))
     failing, message = hunt(tmp_path, "near_integer")
     final = failing[-1]
@@ -141,8 +141,8 @@ def test_stored_direct_beam_example_catches_the_naive_sincg(monkeypatch):
     exactly on a Bragg node; the stored edge case does, and the finite property catches it."""
     import math
 
-    from braggcheck.checks import check_finite
-    from braggcheck.example_store import stored_examples
+    from braggcheck.testing.checks import check_finite
+    from braggcheck.testing.example_store import stored_examples
 
     def naive_sincg(h, cells):
         x = math.pi * h
@@ -157,8 +157,8 @@ def test_stored_direct_beam_example_catches_the_naive_sincg(monkeypatch):
 
     case = dict(stored_examples())["direct_beam_on_sample_point"]
     assert check_finite(case).passed
-    monkeypatch.setattr(braggcheck.simulator, "fused_path", lambda scene: False)
-    monkeypatch.setattr(braggcheck.simulator, "lattice_intensity", naive_intensity)
+    monkeypatch.setattr(braggcheck.sim.simulator, "fused_path", lambda scene: False)
+    monkeypatch.setattr(braggcheck.sim.simulator, "lattice_intensity", naive_intensity)
     result = check_finite(case)
     assert not result.passed and "non-finite gradient" in result.message
 
@@ -192,18 +192,19 @@ def test_nan_gradient_ends_as_a_stored_replayable_failure(tmp_path, monkeypatch,
 
 def test_nan_image_is_a_failure_not_a_rejection(monkeypatch):
     """A NaN pixel must fail every image check (``no Bragg signal`` would reject it)."""
-    from braggcheck.cases import Case
-    from braggcheck.harness import run_check
+    from braggcheck.testing.cases import Case
+    from braggcheck.testing.harness import run_check
 
-    original = braggcheck.simulator.simulate
+    original = braggcheck.sim.simulator.simulate
 
     def nan_pixel(*args, **kwargs):
         image = original(*args, **kwargs)
         return image + torch.where(image == image.max(), float("nan"), 0.0)
 
     case = Case(config=FULLY_SHRUNK)
-    for module in (braggcheck.checks.invariants, braggcheck.checks.results,
-                   braggcheck.gradients, braggcheck.cases):  # every module the checks use
+    for module in (braggcheck.testing.checks.invariants, braggcheck.testing.checks.results,
+                   braggcheck.testing.gradients, braggcheck.testing.cases):
+        # every module the checks use
         monkeypatch.setattr(module, "simulate", nan_pixel)
     for check in ("gradient", "forward_reverse", "finite", "fluence_linearity",
                   "rotation_periodicity", "misset_equivalence", "distance_scaling"):
@@ -219,7 +220,7 @@ def test_recomputed_chunks_losing_their_gradient_is_caught(tmp_path, monkeypatch
     def detached(kernel, scene, slow, fast, *tensors):
         return kernel(scene, slow, fast).detach()
 
-    monkeypatch.setattr(braggcheck.simulator._RecomputedChunk, "apply", detached)
+    monkeypatch.setattr(braggcheck.sim.simulator._RecomputedChunk, "apply", detached)
     failing, message = hunt(tmp_path, "recomputed_detached")
     final = failing[-1]
     assert "FAIL" in message

@@ -11,13 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from braggcheck import Config, simulator
-from braggcheck.cases import Case
-from braggcheck.commands.diff import run_differential
-from braggcheck.harness import run_property, with_stored_examples
-from braggcheck.reference import compare, reference_program
-from braggcheck.reference_exclusions import EXCLUDED, excluded_region
-from braggcheck.reference_strategies import oracle_configs
+from braggcheck import Config
+from braggcheck.cli.diff import run_differential
+from braggcheck.nanobragg.reference import compare, reference_program
+from braggcheck.sim import simulator
+from braggcheck.testing.cases import Case
+from braggcheck.testing.harness import run_property, with_stored_examples
+from braggcheck.testing.reference_exclusions import EXCLUDED, excluded_region
+from braggcheck.testing.reference_strategies import oracle_configs
 
 pytestmark = pytest.mark.reference
 

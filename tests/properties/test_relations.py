@@ -11,18 +11,18 @@ import pytest
 import torch
 from hypothesis import HealthCheck, Phase, given, settings
 
-import braggcheck.crystal
-import braggcheck.physics
-import braggcheck.simulator
-from braggcheck.cases import Case
-from braggcheck.checks import CHECKS
-from braggcheck.checks import independent as ind
-from braggcheck.commands import replay
-from braggcheck.config import Config
-from braggcheck.harness import PropertyFailure, run_property, with_stored_examples
-from braggcheck.serialization import config_to_dict
-from braggcheck.sources import Sources
-from braggcheck.strategies import ALL_SHAPES, cases
+import braggcheck.sim.crystal
+import braggcheck.sim.physics
+import braggcheck.sim.simulator
+from braggcheck.cli import replay
+from braggcheck.nanobragg.serialization import config_to_dict
+from braggcheck.sim.config import Config
+from braggcheck.sim.sources import Sources
+from braggcheck.testing.cases import Case
+from braggcheck.testing.checks import CHECKS
+from braggcheck.testing.checks import independent as ind
+from braggcheck.testing.harness import PropertyFailure, run_property, with_stored_examples
+from braggcheck.testing.strategies import ALL_SHAPES, cases
 
 
 @with_stored_examples("superposition")
@@ -152,31 +152,31 @@ def assert_caught(tmp_path, check: str, row: str, needed: set[str], max_changes:
 
 @pytest.mark.parametrize("shrink", SHRINK)
 def test_phi_sampled_at_mid_step_is_caught(tmp_path, monkeypatch, shrink):
-    original = braggcheck.simulator.phi_angles
+    original = braggcheck.sim.simulator.phi_angles
 
     def midpoint(state, step_deg, steps):  # a realistic slip: the middle of each step
         return original(state, step_deg, steps) + step_deg / 2 * math.pi / 180
 
-    monkeypatch.setattr(braggcheck.simulator, "phi_angles", midpoint)
+    monkeypatch.setattr(braggcheck.sim.simulator, "phi_angles", midpoint)
     assert_caught(tmp_path, "superposition", "phi steps", set(), 4, shrink, shapes=("square",))
 
 
 @pytest.mark.parametrize("shrink", SHRINK)
 def test_mosaic_before_phi_is_caught(tmp_path, monkeypatch, shrink):
     def wrong_order(real, spindle_axis, phis, mosaic):
-        spindle = braggcheck.crystal.axis_angle_matrix(braggcheck.crystal.unit(spindle_axis),
-                                                       phis)
+        crystal = braggcheck.sim.crystal
+        spindle = crystal.axis_angle_matrix(crystal.unit(spindle_axis), phis)
         combined = spindle[:, None] @ mosaic[None]  # phi applied after the domain's tilt
         return torch.einsum("tmjk,ik->tmij", combined, real).reshape(-1, 3, 3)
 
-    monkeypatch.setattr(braggcheck.simulator, "orientations", wrong_order)
+    monkeypatch.setattr(braggcheck.sim.simulator, "orientations", wrong_order)
     assert_caught(tmp_path, "superposition", "mosaic domains",
                   {"mosaic_domains", "phi_start_deg"}, 6, shrink)
 
 
 @pytest.mark.parametrize("shrink", SHRINK)
 def test_first_source_counted_twice_is_caught(tmp_path, monkeypatch, shrink):
-    original = braggcheck.simulator.source_grid
+    original = braggcheck.sim.simulator.source_grid
 
     def double_first(*args, **kwargs):  # source 0 weighted 2, the last one dropped
         sources = original(*args, **kwargs)
@@ -185,13 +185,13 @@ def test_first_source_counted_twice_is_caught(tmp_path, monkeypatch, shrink):
         return Sources(torch.cat((sources.incident[:1], sources.incident[:-1])),
                        torch.cat((sources.wavelength[:1], sources.wavelength[:-1])))
 
-    monkeypatch.setattr(braggcheck.simulator, "source_grid", double_first)
+    monkeypatch.setattr(braggcheck.sim.simulator, "source_grid", double_first)
     assert_caught(tmp_path, "superposition", "sources", set(), 6, shrink)
 
 
 @pytest.mark.parametrize("shrink", SHRINK)
 def test_wrong_obliquity_exponent_is_caught(tmp_path, monkeypatch, shrink):
-    original = braggcheck.simulator.pixel_factors
+    original = braggcheck.sim.simulator.pixel_factors
 
     def squared_obliquity(scene, slow, fast):  # omega = px^2 (close/R)^2 / R^2
         value = original(scene, slow, fast)
@@ -203,7 +203,7 @@ def test_wrong_obliquity_exponent_is_caught(tmp_path, monkeypatch, shrink):
                  + det.sdet[:, None] * ((slow * scene.oversample + 0.5) * step))
         return value * det.close / torch.linalg.norm(first, dim=0)
 
-    monkeypatch.setattr(braggcheck.simulator, "pixel_factors", squared_obliquity)
+    monkeypatch.setattr(braggcheck.sim.simulator, "pixel_factors", squared_obliquity)
     assert_caught(tmp_path, "pixel_factors", "real/point", set(), 3, shrink, shapes=("square",))
     monkeypatch.undo()  # the intact simulator passes the stored failure
     assert replay.main([str(tmp_path / "pixel_factors.json"), "--check", "pixel_factors"]) == 0
@@ -211,28 +211,28 @@ def test_wrong_obliquity_exponent_is_caught(tmp_path, monkeypatch, shrink):
 
 @pytest.mark.parametrize("shrink", SHRINK)
 def test_wrong_polarization_sign_is_caught(tmp_path, monkeypatch, shrink):
-    original = braggcheck.simulator.polarization_factor
+    original = braggcheck.sim.simulator.polarization_factor
 
     def flipped(incident, diffracted, polar, kahn):  # the Kahn term with the wrong sign
         return original(incident, diffracted, polar, -kahn)
 
-    monkeypatch.setattr(braggcheck.simulator, "polarization_factor", flipped)
+    monkeypatch.setattr(braggcheck.sim.simulator, "polarization_factor", flipped)
     assert_caught(tmp_path, "pixel_factors", "polar/nopolar", {"polarization"}, 4, shrink)
 
 
 @pytest.mark.parametrize("shrink", SHRINK)
 def test_truncated_round_constant_is_caught(tmp_path, monkeypatch, shrink):
-    monkeypatch.setattr(braggcheck.physics, "ROUND_XTAL_SCALE", 0.7236)
+    monkeypatch.setattr(braggcheck.sim.physics, "ROUND_XTAL_SCALE", 0.7236)
     assert_caught(tmp_path, "spot_values", "node value (round)", {"shape"}, 4, shrink,
                   shapes=("round",))
 
 
 @pytest.mark.parametrize("shrink", SHRINK)
 def test_gauss_width_off_by_its_square_root_is_caught(tmp_path, monkeypatch, shrink):
-    original = braggcheck.simulator.gauss_lattice_factor
+    original = braggcheck.sim.simulator.gauss_lattice_factor
 
     def narrower(hkl, reciprocal, cells, fudge):  # exp(-rho/0.63) -> exp(-rho/0.63^2)
         return original(hkl, reciprocal, cells, fudge / 0.63)
 
-    monkeypatch.setattr(braggcheck.simulator, "gauss_lattice_factor", narrower)
+    monkeypatch.setattr(braggcheck.sim.simulator, "gauss_lattice_factor", narrower)
     assert_caught(tmp_path, "spot_values", "numpy model", {"shape"}, 5, shrink)

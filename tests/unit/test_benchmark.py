@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from braggcheck import ConfigError
-from braggcheck.benchmark import CASES, Measurement, table
-from braggcheck.commands import bench
+from braggcheck.cli import bench
+from braggcheck.cli.benchmark import CASES, Measurement, table
 
 
 def _row(case: str, forward: float, both: float, paired: float = 4.0) -> Measurement:

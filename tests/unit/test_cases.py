@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from braggcheck import PARAMETERS, Config, ConfigError
-from braggcheck.cases import Case, Projection, applicable_parameters
-from braggcheck.example_store import EXAMPLES_DIR, read_case_file, stored_examples
-from braggcheck.gradients import GradientProbe
+from braggcheck.testing.cases import Case, Projection, applicable_parameters
+from braggcheck.testing.example_store import EXAMPLES_DIR, read_case_file, stored_examples
+from braggcheck.testing.gradients import GradientProbe
 
 
 def test_case_round_trip():
@@ -78,7 +78,7 @@ def test_parameters_left_out_have_an_identically_zero_derivative():
 
 
 def test_chunking_round_trips_and_applies_only_inside_the_context():
-    from braggcheck import simulator
+    from braggcheck.sim import simulator
 
     config = Config().replace(fpixels=6, spixels=5, oversample=1)
     case = Case(config=config, pixels_per_chunk=7, stored_chunks=1)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from braggcheck import cli
-from braggcheck.commands import simulate as simulate_command
+from braggcheck.cli import main as cli
+from braggcheck.cli import simulate as simulate_command
 
 PREFIX = "braggcheck simulate: error: "
 VALID = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "10", "-N", "2",

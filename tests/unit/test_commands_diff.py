@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from braggcheck.cli import main
+from braggcheck.cli.main import main
 
 from ..fake_reference import fake_reference
 

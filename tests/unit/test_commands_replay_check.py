@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 from braggcheck import PARAMETERS
-from braggcheck.cli import main
-from braggcheck.example_store import EXAMPLES_DIR
+from braggcheck.cli.main import main
+from braggcheck.testing.example_store import EXAMPLES_DIR
 
 
 def test_replay_prints_per_parameter_derivatives(capsys):
@@ -49,14 +49,14 @@ def test_check_rejects_unknown_check(capsys):
 
 def test_check_fails_on_a_broken_simulator_and_prints_the_replay(tmp_path, monkeypatch,
                                                                   capsys):
-    import braggcheck.simulator
+    import braggcheck.sim.simulator
 
-    original = braggcheck.simulator.build_state
+    original = braggcheck.sim.simulator.build_state
 
     def detached(*args, **kwargs):  # every parameter's gradient cut off
         return {k: v.detach() for k, v in original(*args, **kwargs).items()}
 
-    monkeypatch.setattr(braggcheck.simulator, "build_state", detached)
+    monkeypatch.setattr(braggcheck.sim.simulator, "build_state", detached)
     monkeypatch.chdir(tmp_path)
     assert main(["check", "--examples", "5", "--checks", "gradient"]) == 1
     out = capsys.readouterr().out

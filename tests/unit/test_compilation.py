@@ -7,14 +7,15 @@ import os
 import pytest
 import torch
 
-from braggcheck import compilation, pytest_plugin
-from braggcheck.compilation import (
+from braggcheck.sim import compilation
+from braggcheck.sim.compilation import (
     DISABLE_VARIABLES,
     ENABLE_VARIABLE,
     compile_disabled,
     compile_wanted,
     maybe_compile,
 )
+from braggcheck.testing import pytest_plugin
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
@@ -100,7 +101,7 @@ def test_compiled_image_and_gradients_match_eager(clean_env):
     """The compiled kernel (with the fused gradient node run eagerly inside it) gives the eager
     image and gradients; slow: compilation takes ~10 s."""
     from braggcheck import Config, simulate
-    from braggcheck.simulator import build_state
+    from braggcheck.sim.simulator import build_state
 
     config = Config.from_nanobragg_args("-cell 70 80 90 85 95 100 -misset 5 10 15 -N 4 "
                                         "-default_F 100 -detpixels 32 -mosaic 0.5 "

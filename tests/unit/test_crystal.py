@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from braggcheck import Config
-from braggcheck.constants import ANGSTROM
-from braggcheck.crystal import cell_basis, cell_volume, orientations, reciprocal_volume_check
-from braggcheck.simulator import build_state
+from braggcheck.sim.constants import ANGSTROM
+from braggcheck.sim.crystal import cell_basis, cell_volume, orientations, reciprocal_volume_check
+from braggcheck.sim.simulator import build_state
 
 
 def _basis(**cell):

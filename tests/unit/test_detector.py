@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from braggcheck import Config
-from braggcheck.detector import detector_geometry
-from braggcheck.simulator import build_state
+from braggcheck.sim.detector import detector_geometry
+from braggcheck.sim.simulator import build_state
 
 COMMON = "-cell 100 100 100 90 90 90 -default_F 100 -lambda 1 -distance 100 -detpixels 64 -N 5"
 
@@ -140,7 +140,7 @@ def test_sample_pivot_keeps_the_near_point():
 def test_named_conventions_force_their_pivot(args, pivot):
     config, _ = placed(args)
     assert config.detector.pivot is None
-    from braggcheck.detector import effective_pivot
+    from braggcheck.sim.detector import effective_pivot
 
     assert effective_pivot(config.detector) == pivot
 

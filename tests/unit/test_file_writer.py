@@ -16,7 +16,7 @@ import pytest
 
 import braggcheck
 from braggcheck import WriteError
-from braggcheck.file_writer import destination, write_output
+from braggcheck.util.file_writer import destination, write_output
 
 SOURCE = Path(braggcheck.__file__).parent
 VALID = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-N", "5",
@@ -182,13 +182,13 @@ def test_a_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_standard_output_by_dash_and_by_dev_stdout(tmp_path: Path) -> None:
-    dash = _python("from braggcheck.file_writer import write_output; "
+    dash = _python("from braggcheck.util.file_writer import write_output; "
                    "write_output('-', b'abc\\x00')")
     assert dash.returncode == 0 and dash.stdout == b"abc\x00"
     redirected = tmp_path / "redirected.bin"
     with redirected.open("wb") as stream:
         inode = os.fstat(stream.fileno()).st_ino
-        run = _python("from braggcheck.file_writer import write_output; "
+        run = _python("from braggcheck.util.file_writer import write_output; "
                       "write_output('/dev/stdout', b'through the shell')", stdout=stream)
     assert run.returncode == 0, run.stderr
     # Written through the open descriptor: the shell's file, not a file renamed over it.
@@ -201,7 +201,7 @@ def test_a_file_size_limit_names_the_file_and_leaves_nothing(tmp_path: Path) -> 
     run = _python(f"""
         import resource, sys
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-        from braggcheck.cli import main
+        from braggcheck.cli.main import main
         sys.exit(main(["simulate", *{VALID!r}, "-floatfile", {str(out)!r}]))
     """)
     lines = run.stderr.decode().splitlines()
@@ -236,7 +236,7 @@ def test_a_signal_mid_write_leaves_nothing(tmp_path: Path, signal_name: str,
             return stream
 
         os.fdopen = fdopen
-        from braggcheck.cli import main
+        from braggcheck.cli.main import main
         sys.exit(main(["simulate", *{VALID!r}, "-floatfile", {str(out)!r}]))
     """)
     assert run.returncode == status, run.stderr
@@ -258,7 +258,7 @@ def test_every_file_the_package_writes_goes_through_the_one_writer() -> None:
 
 
 def test_the_cli_writes_through_a_symlink_and_into_a_fifo(tmp_path: Path) -> None:
-    from braggcheck.cli import main
+    from braggcheck.cli.main import main
 
     target = tmp_path / "image.bin"
     link = tmp_path / "link.bin"

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from braggcheck.fused_lattice import (
+from braggcheck.sim.fused_lattice import (
     LatticeSetup,
     Workspace,
     fused_applies,
     intensity_and_derivative,
     reduced_indices,
 )
-from braggcheck.physics import CHEBYSHEV_MAX_CELLS, square_lattice_factor
+from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS, square_lattice_factor
 
 CELLS = [(1, 1, 1), (2, 2, 2), (3, 4, 5), (5, 5, 5), (1, 7, 8), (CHEBYSHEV_MAX_CELLS, 9, 2)]
 

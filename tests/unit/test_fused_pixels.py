@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.autograd.forward_ad as fwAD
 
-from braggcheck.fused_lattice import LatticeSetup
-from braggcheck.fused_pixels import PixelSetup, fused_pixel_intensity, plain_pixel_intensity
+from braggcheck.sim.fused_lattice import LatticeSetup
+from braggcheck.sim.fused_pixels import PixelSetup, fused_pixel_intensity, plain_pixel_intensity
 
 F64 = torch.float64
 PIXELS = 12

@@ -14,12 +14,12 @@ from pathlib import Path
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 import braggcheck
-from braggcheck.profiles import DATABASE_VARIABLE, shared_database
+from braggcheck.testing.profiles import DATABASE_VARIABLE, shared_database
 
 SOURCE = Path(braggcheck.__file__).parent.parent
 PLANTED = '''
 """A planted bug: the wavelength's gradient is cut (detached)."""
-import braggcheck.simulator as simulator
+import braggcheck.sim.simulator as simulator
 
 _original = simulator.build_state
 
@@ -36,8 +36,8 @@ TARGET = '''
 import planted  # noqa: F401
 from hypothesis import given
 
-from braggcheck.harness import run_property
-from braggcheck.strategies import cases
+from braggcheck.testing.harness import run_property
+from braggcheck.testing.strategies import cases
 
 
 @given(case=cases(focus="lambda_A"))
@@ -57,7 +57,7 @@ def _env(folder: Path) -> dict[str, str]:
 
 def _replay(folder: Path, planted: bool) -> int:
     prelude = "import planted\n" if planted else ""
-    code = prelude + ("from braggcheck.cli import main\n"
+    code = prelude + ("from braggcheck.cli.main import main\n"
                       "raise SystemExit(main(['replay', 'failures/test_planted.json']))")
     return subprocess.run([sys.executable, "-c", code], cwd=folder, env=_env(folder),
                           capture_output=True, timeout=120).returncode

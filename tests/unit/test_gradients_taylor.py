@@ -1,11 +1,11 @@
-"""Step choice of the Taylor test and the finite-difference noise floor (braggcheck.gradients)."""
+"""Step choice of the Taylor test and the finite-difference noise floor (testing.gradients)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from braggcheck.gradients import (
+from braggcheck.testing.gradients import (
     TAYLOR_CURVATURE_SHARE,
     GradientProbe,
     compare_derivatives,
@@ -13,7 +13,7 @@ from braggcheck.gradients import (
     taylor_first_step,
     taylor_remainders,
 )
-from braggcheck.tier2 import SETUPS
+from braggcheck.testing.tier2 import SETUPS
 
 CURVATURE = torch.tensor([40.0, -25.0, 60.0], dtype=torch.float64)
 X = torch.tensor([0.3, -0.2, 0.1], dtype=torch.float64)

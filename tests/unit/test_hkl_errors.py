@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from braggcheck import ConfigError
-from braggcheck.hkl import MAX_GRID_POINTS, HKLTable, read_hkl
+from braggcheck.sim.hkl import MAX_GRID_POINTS, HKLTable, read_hkl
 
 
 def _write(tmp_path: Path, content: str | bytes, name: str = "t.hkl") -> Path:

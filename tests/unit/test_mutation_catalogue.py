@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from braggcheck import fused_pixels
-from braggcheck.errors import ConfigError
-from braggcheck.mutation.catalogue import (
+from braggcheck.sim import fused_pixels
+from braggcheck.testing.mutation.catalogue import (
     CATEGORIES,
     Mutant,
     MutantError,
@@ -20,13 +19,15 @@ from braggcheck.mutation.catalogue import (
     mutate_tree,
     select,
 )
-from braggcheck.mutation.probes import tree_fingerprint
-from braggcheck.mutation.runner import copy_tree
+from braggcheck.testing.mutation.probes import tree_fingerprint
+from braggcheck.testing.mutation.runner import copy_tree
+from braggcheck.util.errors import ConfigError
 
-SOURCE = Path(fused_pixels.__file__).parent
+SOURCE = Path(fused_pixels.__file__).parents[1]  # src/braggcheck
 ROOT = SOURCE.parents[1]
-PHYSICS_MODULES = ("physics.py", "crystal.py", "detector.py", "sources.py", "sensor.py",
-                   "rotations.py", "simulator.py", "fused_pixels.py", "fused_lattice.py")
+PHYSICS_MODULES = tuple(f"sim/{name}" for name in (
+    "physics.py", "crystal.py", "detector.py", "sources.py", "sensor.py",
+    "rotations.py", "simulator.py", "fused_pixels.py", "fused_lattice.py"))
 MUTANTS = catalogue()
 
 
@@ -58,7 +59,7 @@ def test_every_physics_module_is_covered() -> None:
 @pytest.mark.parametrize("method", ["backward", "jvp"])
 def test_the_hand_written_derivatives_are_covered(method: str) -> None:
     body = inspect.getsource(getattr(fused_pixels._FusedPixelIntensity, method))
-    inside = [m.id for m in MUTANTS if m.file == "fused_pixels.py" and m.original in body]
+    inside = [m.id for m in MUTANTS if m.file == "sim/fused_pixels.py" and m.original in body]
     assert len(inside) >= 2, f"{method}: only {inside}"
 
 

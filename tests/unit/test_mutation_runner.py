@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from braggcheck import cli
-from braggcheck.mutation.catalogue import Mutant, catalogue
-from braggcheck.mutation.report import score, write_report
-from braggcheck.mutation.runner import (
+from braggcheck.cli import main as cli
+from braggcheck.testing.mutation.catalogue import Mutant, catalogue
+from braggcheck.testing.mutation.report import score, write_report
+from braggcheck.testing.mutation.runner import (
     SUITES,
     MutantResult,
     Runner,
@@ -166,7 +166,7 @@ def test_the_command_runs_selected_mutants_of_a_tree(tmp_path: Path, capsys,
     # The real suites are too slow here; the toy suite stands in for them.
     monkeypatch.setitem(SUITES, "properties", TOY_SUITE)
     toy = _mutant("toy-factor", "return 2 * x", "return 3 * x")
-    monkeypatch.setattr("braggcheck.commands.mutants.select", lambda ids: (toy,))
+    monkeypatch.setattr("braggcheck.cli.mutants.select", lambda ids: (toy,))
     root = _toy_tree(tmp_path / "toy")
     report = tmp_path / "mutation.md"
     assert cli.main(["mutants", "--root", str(root), "--report", str(report),
@@ -191,7 +191,7 @@ def test_parallel_jobs_report_in_catalogue_order(tmp_path: Path, capsys, monkeyp
     monkeypatch.setitem(SUITES, "properties", TOY_SUITE)
     mutants = (_mutant("toy-survives", "# twice x", "# two times x"),
                _mutant("toy-factor", "return 2 * x", "return 3 * x"))
-    monkeypatch.setattr("braggcheck.commands.mutants.select", lambda ids: mutants)
+    monkeypatch.setattr("braggcheck.cli.mutants.select", lambda ids: mutants)
     report = tmp_path / "mutation.md"
     assert cli.main(["mutants", "--root", str(_toy_tree(tmp_path / "toy")), "--report",
                      str(report), "--jobs", "2", "--no-baseline"]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from braggcheck import ConfigError
-from braggcheck.nanobragg_args import parse_nanobragg_args
+from braggcheck.nanobragg.args import parse_nanobragg_args
 
 BASE = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "10", "-detpixels", "8",
         "-oversample", "1"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from braggcheck import ConfigError
-from braggcheck.output_files import check_output_path
+from braggcheck.nanobragg.output_files import check_output_path
 
 
 def test_missing_folder_is_refused(tmp_path: Path) -> None:

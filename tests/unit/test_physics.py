@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from braggcheck.physics import (
+from braggcheck.sim.physics import (
     nearest_integer,
     polarization_factor,
     round_lattice_factor,

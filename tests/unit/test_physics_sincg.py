@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from braggcheck.physics import CHEBYSHEV_MAX_CELLS, sincg
+from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS, sincg
 
 
 @pytest.mark.parametrize("cells", [2, 3, 5, 8, CHEBYSHEV_MAX_CELLS, CHEBYSHEV_MAX_CELLS + 1, 40])

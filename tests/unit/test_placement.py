@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from braggcheck import Config, simulate
-from braggcheck.config import BeamConfig, CrystalConfig, DetectorConfig
-from braggcheck.placement import (
+from braggcheck.sim.config import BeamConfig, CrystalConfig, DetectorConfig
+from braggcheck.testing.placement import (
     direct_beam_on_detector,
     place_on_ray,
     reflection_near,

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from braggcheck import Config, ConfigError, simulate
-from braggcheck.cases import Case
-from braggcheck.commands.report import main as report_main
-from braggcheck.gradients import GradientProbe
-from braggcheck.plots import (
+from braggcheck.cli.report import main as report_main
+from braggcheck.testing.cases import Case
+from braggcheck.testing.gradients import GradientProbe
+from braggcheck.testing.plots import (
     case_figure,
     directional_maps,
     fd_error_curve,
@@ -21,7 +21,7 @@ from braggcheck.plots import (
     pyplot,
     save,
 )
-from braggcheck.tier2 import CASES
+from braggcheck.testing.tier2 import CASES
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,7 @@ import sys
 
 from hypothesis import settings
 
-from braggcheck.profiles import PROFILES
+from braggcheck.testing.profiles import PROFILES
 
 EVERY_SETTING = {"backend", "database", "deadline", "derandomize", "max_examples", "phases",
                  "print_blob", "report_multiple_bugs", "stateful_step_count",
@@ -27,7 +27,7 @@ def test_ci_profile_gives_every_setting_explicitly():
 
 
 def _loaded_profile(env: dict, *args: str) -> str:
-    code = ("import braggcheck.pytest_plugin\nfrom hypothesis import settings\n"
+    code = ("import braggcheck.testing.pytest_plugin\nfrom hypothesis import settings\n"
             "s = settings.default\nprint(s.max_examples, s.derandomize, s.database is None)")
     result = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
                             text=True, check=True)

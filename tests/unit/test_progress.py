@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from braggcheck.progress import Progress, interactive
+from braggcheck.cli.progress import Progress, interactive
 
 
 class Terminal(io.StringIO):

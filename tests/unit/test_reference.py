@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from braggcheck import Config
-from braggcheck.reference import ReferenceError, compare, reference_program, run_reference
+from braggcheck.nanobragg.reference import ReferenceError, compare, reference_program, run_reference
 
 CONFIG = Config.from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
                                     "-detpixels 8")
@@ -90,8 +90,8 @@ def test_it_runs_in_a_temporary_folder_and_reads_float32(tmp_path, monkeypatch):
 
 def test_compare_passes_only_within_the_tolerance(tmp_path):
     """A program writing braggcheck's own image (float32) passes; 1e-4 off fails."""
-    from braggcheck.output_files import write_float_image
-    from braggcheck.simulator import simulate
+    from braggcheck.nanobragg.output_files import write_float_image
+    from braggcheck.sim.simulator import simulate
 
     good = tmp_path / "good.bin"
     write_float_image(good, simulate(CONFIG))

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from braggcheck import PARAMETERS
-from braggcheck.cli import main as cli_main
-from braggcheck.commands.report import main
-from braggcheck.tier2 import CASES
-from braggcheck.tier2_report import coverage_markdown, node_ids
+from braggcheck.cli.main import main as cli_main
+from braggcheck.cli.report import main
+from braggcheck.testing.tier2 import CASES
+from braggcheck.testing.tier2_report import coverage_markdown, node_ids
 
 # torch loads its forward-mode decompositions with torch.jit.script on first use (torch 2.13).
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from braggcheck.crystal import mosaic_matrices
-from braggcheck.nanobragg_args import random_misset_angles
-from braggcheck.rng import Ran1
+from braggcheck.nanobragg.args import random_misset_angles
+from braggcheck.sim.crystal import mosaic_matrices
+from braggcheck.sim.rng import Ran1
 
 
 def test_first_draws_from_default_mosaic_seed():

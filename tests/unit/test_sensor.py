@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from braggcheck import Config, ConfigError, simulate
-from braggcheck.constants import DEFAULT_FLUENCE, R_E_SQUARED_M2
-from braggcheck.detector import detector_geometry
-from braggcheck.sensor import sensor_model
-from braggcheck.simulator import build_state
+from braggcheck.sim.constants import DEFAULT_FLUENCE, R_E_SQUARED_M2
+from braggcheck.sim.detector import detector_geometry
+from braggcheck.sim.sensor import sensor_model
+from braggcheck.sim.simulator import build_state
 
 BASE = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -lambda 1 -distance 100 "
         "-detpixels 16 -oversample 1 -detector_roty 25")

@@ -9,13 +9,13 @@ import torch
 from hypothesis import given
 
 from braggcheck import Config, ConfigError
-from braggcheck.serialization import (
+from braggcheck.nanobragg.serialization import (
     config_from_dict,
     config_from_json,
     config_to_dict,
     config_to_json,
 )
-from braggcheck.strategies import ALL_SHAPES, configs
+from braggcheck.testing.strategies import ALL_SHAPES, configs
 
 from ..conftest import GOLDEN
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from braggcheck import PARAMETERS, Config, ConfigError, simulate
-from braggcheck.config import baseline_value
+from braggcheck.sim.config import baseline_value
 
 # Cubic cell, exact 90 degree angles, zero misset, beam centre on a pixel corner so the
 # direct beam (h = k = l = 0 exactly there) is sampled; mosaic domains and a Kahn factor so

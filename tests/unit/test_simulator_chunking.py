@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from braggcheck import PARAMETERS, Config, simulate, simulator
-from braggcheck.simulator import build_state
+from braggcheck import PARAMETERS, Config, simulate
+from braggcheck.sim import simulator
+from braggcheck.sim.simulator import build_state
 
 # Mosaic domains, phi steps, two sources and oversample 2: every axis of the sample grid.
 ARGS = ("-cell 70 80 90 80 95 100 -misset 10 20 30 -default_F 100 -N 4 -lambda 1.2 "

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from braggcheck import simulate
-from braggcheck.cli import main
-from braggcheck.nanobragg_args import parse_nanobragg_args
-from braggcheck.smv import (
+from braggcheck.cli.main import main
+from braggcheck.nanobragg.args import parse_nanobragg_args
+from braggcheck.nanobragg.smv import (
     PoissonDeviates,
     header_fields,
     int_image,

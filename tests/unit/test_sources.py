@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from braggcheck import Config, simulate
-from braggcheck.gradients import GradientProbe, compare_derivatives
-from braggcheck.sources import divergence_pairs, source_count, source_grid
+from braggcheck.sim.sources import divergence_pairs, source_count, source_grid
+from braggcheck.testing.gradients import GradientProbe, compare_derivatives
 
 CELL = "-cell 100 100 100 90 90 90 -default_F 100 -N 5"
 

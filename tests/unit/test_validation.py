@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from braggcheck.validation import (
+from braggcheck.util.validation import (
     check_bool,
     check_int,
     check_number,

@@ -1,0 +1,1 @@
+"""braggcheck.cli.main."""

@@ -1,0 +1,235 @@
+"""Timing and peak memory of the simulator for a few named cases (issue 7).
+
+Each measurement runs in a fresh Python process so that its peak memory is its own: the peak is
+the process's resident-set high-water mark (``ru_maxrss``), which sees everything (torch's
+allocator, its caches, the Python heap), not only tensors. The ``base`` column is the resident
+set just before the first simulation (interpreter + torch + the built config), so ``peak - base``
+is what the simulation itself needed. A forward-only process and a forward+backward process are
+separate, so the forward's peak is not hidden by the backward's.
+
+Times are the best of ``repeat`` calls after one untimed call (whose time is reported as
+``first``: it includes ``torch.compile`` when compilation is on). Forward runs under
+``torch.no_grad()`` as ``braggcheck simulate`` does; forward+backward passes every registry
+parameter as a tensor with ``requires_grad`` and back-propagates ``image.sum()``; that process
+then also times forwards alternately with forward+backward passes, for a ``paired`` ratio that
+does not mix two processes' states (the steadier one on a noisy machine). Other ratios are
+against the first row's forward time, so a comparison holds on a noisy machine. The ``cpu``
+columns are the best process CPU time (all threads summed) of the same calls: on a shared
+machine they move less than wall time when other processes take the cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from braggcheck.sim.config import Config
+from braggcheck.sim.simulator import build_state, simulate
+
+BASE_ARGS = "-cell 100 100 100 90 90 90 -default_F 100 -N 5"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    args: str
+    detpixels: int
+    description: str
+
+    def flags(self, shrink: int = 1) -> str:
+        return f"{BASE_ARGS} {self.args} -detpixels {max(8, self.detpixels // shrink)}".strip()
+
+
+CASES: dict[str, Case] = {case.name: case for case in (
+    Case("n5", "", 1024, "100 A cubic cell, N=5, auto oversample 2"),
+    Case("mosaic10", "-mosaic 1 -mosaic_domains 10 -mosaic_seed 1234", 1024,
+         "as n5 with 10 mosaic domains"),
+    Case("sources9", "-oversample 3 -divergence 0.5 -divsteps 3 -square_div", 256,
+         "oversample 3, 3x3 divergence = 9 sources"),
+)}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    case: str
+    dtype: str
+    compiled: bool
+    pixels: int
+    first_s: float
+    forward_s: float
+    forward_cpu_s: float
+    forward_peak_mb: float
+    backward_first_s: float
+    forward_backward_s: float
+    forward_backward_cpu_s: float
+    peak_mb: float
+    base_mb: float
+    paired_forward_s: float = float("nan")  # forward timed in the fwd+bwd process, interleaved
+
+    @property
+    def paired_ratio(self) -> float:
+        """forward+backward over a forward timed in the same process, call for call alternately:
+        both see the same process and machine state, so this ratio moves least between runs."""
+        return self.forward_backward_s / self.paired_forward_s
+
+
+def _rss_mb() -> float:
+    """Current resident set (MB) from /proc; 0 where /proc is missing."""
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[1])
+    except OSError:
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _maxrss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
+
+
+def _wall(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def _timed(function, repeat: int) -> tuple[float, float, float]:
+    """(first call, best of ``repeat`` later calls, best process CPU time) in seconds."""
+    start = time.perf_counter()
+    function()
+    first = time.perf_counter() - start
+    best = best_cpu = float("inf")
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        function()
+        best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    return first, best, best_cpu
+
+
+def measure_in_process(flags: str, dtype: torch.dtype, backward: bool,
+                       repeat: int) -> dict[str, float]:
+    """Time one mode in this process; returns times and memory in MB."""
+    config = Config.from_nanobragg_args(flags)
+    base = _rss_mb()
+    if not backward:
+        def forward() -> None:
+            with torch.no_grad():
+                simulate(config, dtype=dtype)
+        first, best, cpu = _timed(forward, repeat)
+        paired = float("nan")
+    else:
+        def forward_backward() -> None:
+            state = build_state(config, None, dtype, torch.device("cpu"))
+            params = {name: value.detach().clone().requires_grad_(True)
+                      for name, value in state.items()}
+            simulate(config, params, dtype=dtype).sum().backward()
+
+        def forward() -> None:
+            with torch.no_grad():
+                simulate(config, dtype=dtype)
+
+        first, best, cpu = _timed(forward_backward, repeat)
+        # Then forwards and forward+backward passes alternately, for the paired ratio (a
+        # forward needs less memory, so the peak stays that of forward+backward).
+        forward()  # warm-up: its first call allocates differently
+        paired = float("inf")
+        for _ in range(repeat):
+            paired = min(paired, _wall(forward))
+            best = min(best, _wall(forward_backward))
+    return {"first_s": first, "best_s": best, "cpu_s": cpu, "peak_mb": _maxrss_mb(),
+            "base_mb": base, "paired_forward_s": paired}
+
+
+def _run_worker(flags: str, dtype: str, compiled: bool, backward: bool,
+                repeat: int, threads: int | None = None) -> dict[str, float]:
+    env = dict(os.environ)
+    for name in ("NANOBRAGG_DISABLE_COMPILE", "NB_DISABLE_COMPILE", "NANOBRAGG_COMPILE"):
+        env.pop(name, None)
+    env["NANOBRAGG_COMPILE" if compiled else "NANOBRAGG_DISABLE_COMPILE"] = "1"
+    job = json.dumps({"flags": flags, "dtype": dtype, "backward": backward, "repeat": repeat,
+                      "threads": threads})
+    command = [sys.executable, "-m", "braggcheck.cli.benchmark", job]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed for {flags!r} ({dtype}, compile="
+                           f"{compiled}, backward={backward}):\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure(case: Case, dtype: str, compiled: bool, repeat: int,
+            shrink: int = 1, threads: int | None = None) -> Measurement:
+    flags = case.flags(shrink)
+    forward = _run_worker(flags, dtype, compiled, False, repeat, threads)
+    both = _run_worker(flags, dtype, compiled, True, repeat, threads)
+    pixels = max(8, case.detpixels // shrink) ** 2
+    return Measurement(
+        case=case.name, dtype=dtype, compiled=compiled, pixels=pixels,
+        first_s=forward["first_s"], forward_s=forward["best_s"], forward_cpu_s=forward["cpu_s"],
+        forward_peak_mb=forward["peak_mb"], backward_first_s=both["first_s"],
+        forward_backward_s=both["best_s"], forward_backward_cpu_s=both["cpu_s"],
+        peak_mb=both["peak_mb"], base_mb=both["base_mb"],
+        paired_forward_s=both["paired_forward_s"],
+    )
+
+
+HEADER = ("| case | dtype | compile | first s | forward s | ratio | fwd+bwd s | fwd+bwd/fwd "
+          "| paired fwd+bwd/fwd | fwd cpu s | fwd+bwd cpu s | fwd peak MB | fwd+bwd peak MB "
+          "| base MB |")
+
+
+def table(rows: list[Measurement]) -> str:
+    """A Markdown table; ``ratio`` is each forward time over the first row's."""
+    lines = [HEADER, "|" + "---|" * (HEADER.count("|") - 1)]
+    reference = rows[0].forward_s if rows else 1.0
+    for row in rows:
+        lines.append(
+            f"| {row.case} | {row.dtype} | {'on' if row.compiled else 'off'} "
+            f"| {row.first_s:.3f} | {row.forward_s:.3f} | {row.forward_s / reference:.2f} "
+            f"| {row.forward_backward_s:.3f} | {row.forward_backward_s / row.forward_s:.2f} "
+            f"| {row.paired_ratio:.2f} "
+            f"| {row.forward_cpu_s:.3f} | {row.forward_backward_cpu_s:.3f} "
+            f"| {row.forward_peak_mb:.0f} | {row.peak_mb:.0f} | {row.base_mb:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """One line naming the machine: cores, CPU model, Python and torch versions."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} CPUs (nproc), {model}, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), Python {platform.python_version()}")
+
+
+def to_json(rows: list[Measurement]) -> str:
+    return json.dumps([asdict(row) for row in rows], indent=1)
+
+
+def _worker_main(job: str) -> None:
+    spec = json.loads(job)
+    dtype = {"float32": torch.float32, "float64": torch.float64}[spec["dtype"]]
+    if spec.get("threads"):
+        torch.set_num_threads(spec["threads"])
+    result = measure_in_process(spec["flags"], dtype, spec["backward"], spec["repeat"])
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    _worker_main(sys.argv[1])

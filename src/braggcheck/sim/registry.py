@@ -1,0 +1,284 @@
+"""The registry of refinable parameters: each one declared once.
+
+Strategies, gradient checks, coverage tests, validation and reports are all derived from this
+table, the way PyTorch's OpInfo database drives its operator tests. Adding a parameter means one
+entry here plus its physics; the coverage test in ``tests/gradcheck`` then demands its gradcheck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from braggcheck.sim.constants import DEFAULT_FLUENCE
+from braggcheck.util.validation import check_number
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One refinable parameter and how it enters the configuration."""
+
+    name: str
+    units: str
+    baseline: float
+    """The spec baseline (100 A cubic cell, N=5, 1 A, 100 mm, 0.1 mm pixels, MOSFLM)."""
+    valid_range: tuple[float | None, float | None]
+    """Hard limits; values outside are rejected with a ConfigError. Open unless ``*_inclusive``."""
+    typical_range: tuple[float, float]
+    """Where strategies draw values (inside ``valid_range``); they shrink toward ``baseline``."""
+    scale: float
+    """Typical magnitude, so finite-difference steps can be relative to it."""
+    section: str
+    """Which part of the configuration holds it: ``crystal``, ``beam`` or ``detector``."""
+    field: str
+    """The field of that section (a tensor passed in ``params`` replaces its value)."""
+    description: str
+    low_inclusive: bool = False
+    high_inclusive: bool = False
+    period: float | None = None
+    """Angles that enter only through rotations are periodic (360 degrees)."""
+    needs: str = ""
+    """What the configuration needs for the image to depend on this parameter at all."""
+    undefined: str = ""
+    """Where the image's derivative in this parameter does not exist (docs/errors.md); elsewhere
+    in the valid range, edges included, value and gradient are finite."""
+
+    def validate(self, value: Any) -> None:
+        """Raise ConfigError unless ``value`` lies in the valid range."""
+        low, high = self.valid_range
+        label = self.name if self.name == self.field else f"{self.name} ({self.field})"
+        check_number(
+            label,
+            value,
+            low,
+            high,
+            low_inclusive=self.low_inclusive,
+            high_inclusive=self.high_inclusive,
+        )
+
+
+HALF_INTEGER = (
+    "at a pixel whose fractional Miller index is exactly half-integer the round, gauss and "
+    "tophat spot shapes have a kink (tophat: a jump) and an hkl table's F jumps between "
+    "neighbours; the square shape is smooth there"
+)
+AUTO_OVERSAMPLE = (
+    "; without an explicit oversample the automatic subpixel count is a step function of the "
+    "detector distance along the beam, so the image jumps where that count changes"
+)
+
+
+def _angle(name: str, field: str, section: str, description: str, **kw: Any) -> Parameter:
+    """A rotation angle in degrees: any finite value is valid, drawn over the full circle."""
+    kw.setdefault("typical_range", (-180.0, 180.0))
+    return Parameter(
+        name=name,
+        units="deg",
+        baseline=kw.pop("baseline", 0.0),
+        valid_range=(None, None),
+        scale=kw.pop("scale", 1.0),
+        section=section,
+        field=field,
+        description=description,
+        period=360.0,
+        undefined=kw.pop("undefined", HALF_INTEGER),
+        **kw,
+    )
+
+
+def _cell_length(axis: str) -> Parameter:
+    return Parameter(
+        name=f"cell_{axis}",
+        units="A",
+        baseline=100.0,
+        valid_range=(0.0, None),
+        typical_range=(40.0, 200.0),
+        scale=100.0,
+        section="crystal",
+        field=f"cell_{axis}",
+        description=f"unit-cell length {axis}",
+        undefined=HALF_INTEGER,
+    )
+
+
+def _cell_angle(name: str) -> Parameter:
+    return Parameter(
+        name=f"cell_{name}",
+        units="deg",
+        baseline=90.0,
+        valid_range=(0.0, 180.0),
+        typical_range=(60.0, 120.0),
+        scale=90.0,
+        section="crystal",
+        field=f"cell_{name}",
+        description=f"unit-cell angle {name}; the three angles must admit a real cell",
+        undefined=HALF_INTEGER,
+    )
+
+
+_ENTRIES: tuple[Parameter, ...] = (
+    _cell_length("a"),
+    _cell_length("b"),
+    _cell_length("c"),
+    _cell_angle("alpha"),
+    _cell_angle("beta"),
+    _cell_angle("gamma"),
+    *(
+        _angle(
+            f"misset_rot_{axis}",
+            f"misset_rot_{axis}",
+            "crystal",
+            f"misset rotation about lab {axis}, applied x then y then z to the reciprocal basis",
+        )
+        for axis in "xyz"
+    ),
+    _angle("phi_start_deg", "phi_start_deg", "crystal", "spindle angle of the first phi step"),
+    Parameter(
+        name="mosaic_spread_deg",
+        units="deg",
+        baseline=0.0,
+        valid_range=(0.0, 90.0),
+        low_inclusive=True,
+        typical_range=(0.0, 2.0),
+        scale=1.0,
+        section="crystal",
+        field="mosaic_spread_deg",
+        description="mosaic spread: the maximum tilt of a mosaic domain",
+        needs="mosaic_domains > 1 (domain 0 is always the identity)",
+        undefined=HALF_INTEGER,
+    ),
+    Parameter(
+        name="distance_mm",
+        units="mm",
+        baseline=100.0,
+        valid_range=(0.0, None),
+        typical_range=(50.0, 300.0),
+        scale=100.0,
+        section="detector",
+        field="distance_mm",
+        description="sample to detector distance along the beam (BEAM pivot) or, scaled by the "
+        "detector tilt, the perpendicular distance (SAMPLE pivot)",
+        undefined=HALF_INTEGER + AUTO_OVERSAMPLE,
+        needs="no close_distance_mm (-close_distance), which places the detector instead",
+    ),
+    Parameter(
+        name="beam_center_f_mm",
+        units="mm",
+        baseline=51.3,
+        valid_range=(None, None),
+        typical_range=(-5.0, 110.0),
+        scale=10.0,
+        section="detector",
+        field="beam_center_f_mm",
+        description="where the direct beam meets the detector, along fast (nanoBragg's Fbeam)",
+        needs="a BEAM pivot (MOSFLM, DENZO, ADXV); the SAMPLE pivot places the detector by "
+        "ORGX/ORGY instead",
+        undefined=HALF_INTEGER,
+    ),
+    Parameter(
+        name="beam_center_s_mm",
+        units="mm",
+        baseline=51.3,
+        valid_range=(None, None),
+        typical_range=(-5.0, 110.0),
+        scale=10.0,
+        section="detector",
+        field="beam_center_s_mm",
+        description="where the direct beam meets the detector, along slow (nanoBragg's Sbeam)",
+        needs="a BEAM pivot (MOSFLM, DENZO, ADXV)",
+        undefined=HALF_INTEGER,
+    ),
+    *(
+        _angle(
+            f"detector_rot{axis}_deg",
+            f"detector_rot{axis}_deg",
+            "detector",
+            f"detector rotation about lab {axis} (x then y then z, before two-theta)",
+            typical_range=(-20.0, 20.0),
+            undefined=HALF_INTEGER + AUTO_OVERSAMPLE,
+        )
+        for axis in "xyz"
+    ),
+    _angle(
+        "twotheta_deg",
+        "twotheta_deg",
+        "detector",
+        "detector swing about the two-theta axis, after the x/y/z rotations",
+        typical_range=(-40.0, 40.0),
+        undefined=HALF_INTEGER + AUTO_OVERSAMPLE,
+    ),
+    Parameter(
+        name="lambda_A",
+        units="A",
+        baseline=1.0,
+        valid_range=(0.0, None),
+        typical_range=(0.5, 2.0),
+        scale=1.0,
+        section="beam",
+        field="lambda_A",
+        description="central wavelength",
+        undefined=HALF_INTEGER,
+    ),
+    Parameter(
+        name="fluence",
+        units="photons/m^2",
+        baseline=DEFAULT_FLUENCE,
+        valid_range=(0.0, None),
+        low_inclusive=True,
+        typical_range=(1e20, 1e30),
+        scale=DEFAULT_FLUENCE,
+        section="beam",
+        field="fluence",
+        description="incident photons per unit area; the image is linear in it",
+    ),
+    Parameter(
+        name="polarization",
+        units="1",
+        baseline=0.0,
+        valid_range=(-1.0, 1.0),
+        low_inclusive=True,
+        high_inclusive=True,
+        typical_range=(0.0, 1.0),
+        scale=1.0,
+        section="beam",
+        field="polarization",
+        description="Kahn polarization factor K (0 unpolarized, 1 fully polarized along the "
+        "polarization vector)",
+        needs="polarization not switched off (-nopolar)",
+    ),
+    Parameter(
+        name="divergence_mrad",
+        units="mrad",
+        baseline=0.0,
+        valid_range=(0.0, None),
+        low_inclusive=True,
+        typical_range=(0.1, 2.0),
+        scale=1.0,
+        section="beam",
+        field="divergence_mrad",
+        description="beam divergence: the full angular range of the source grid along its wider "
+        "axis (as -divergence sets it); a new value scales every source angle, so the number of "
+        "sources and the trimming stay those of the configured grid",
+        needs="a divergence grid of several sources (e.g. -divergence 0.5 -divsteps 3)",
+        undefined=HALF_INTEGER,
+    ),
+    Parameter(
+        name="dispersion",
+        units="%",
+        baseline=0.0,
+        valid_range=(0.0, 100.0),
+        low_inclusive=True,
+        typical_range=(0.05, 2.0),
+        scale=1.0,
+        section="beam",
+        field="dispersion_pct",
+        description="spectral dispersion: the full wavelength range of the sources in percent of "
+        "lambda (-dispersion); wavelengths are lambda (1 + step m - range / 2)",
+        needs="several wavelengths (e.g. -dispersion 0.5 -dispsteps 3)",
+        undefined=HALF_INTEGER,
+    ),
+)
+
+PARAMETERS: MappingProxyType[str, Parameter] = MappingProxyType({p.name: p for p in _ENTRIES})
+"""Every refinable parameter, by name, in a stable order."""

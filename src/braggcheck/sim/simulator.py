@@ -1,0 +1,570 @@
+"""The differentiable nanoBragg image: photons per pixel, as ``-floatfile`` writes them.
+
+``simulate`` is a pure function of a :class:`Config` and optional tensor overrides of registry
+parameters. Everything that does not depend on pixels (cell, orientations, sources, detector
+placement) is built once; pixels are then evaluated in chunks sized for the cache. With a
+gradient wanted, the pixels whose autograd state fits in ``STORED_BYTES_LIMIT`` keep it (on the
+parallelepiped path as one compact node, :mod:`braggcheck.sim.fused_pixels`); the chunks after them
+are evaluated without storing and recomputed during the backward pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import TypeVar
+
+import torch
+
+from braggcheck.sim.compilation import maybe_compile
+from braggcheck.sim.config import Config, _as_float, _check_cell_angles, resolved_default
+from braggcheck.sim.constants import R_E_SQUARED_M2
+from braggcheck.sim.crystal import cell_basis, mosaic_matrices, orientations, phi_angles
+from braggcheck.sim.detector import FRAMES, DetectorGeometry, detector_geometry
+from braggcheck.sim.fused_lattice import (
+    LatticeSetup,
+    SquaredAmplitudes,
+    fused_applies,
+    unit_directions,
+)
+from braggcheck.sim.fused_pixels import (
+    PixelSetup,
+    PlaneOffsets,
+    fused_pixel_intensity,
+    plain_pixel_intensity,
+)
+from braggcheck.sim.oversample_rule import recommended_oversample
+from braggcheck.sim.physics import (
+    gauss_lattice_factor,
+    nearest_integer,
+    polarization_factor,
+    round_lattice_factor,
+    square_lattice_factor,
+    tophat_lattice_factor,
+)
+from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.sensor import Sensor, capture_fraction, layered, sensor_model
+from braggcheck.sim.sources import Sources, source_grid
+from braggcheck.util.errors import ConfigError
+from braggcheck.util.validation import check_int
+
+T = TypeVar("T")
+
+STORED_BYTES_LIMIT = 2**30
+"""With a gradient wanted, the first pixels (whole chunks) whose :func:`stored_bytes` fits in
+this keep their autograd state (their backward is one pass); each chunk after them is evaluated
+without storing and recomputed in the backward pass, so memory does not grow with the image."""
+
+ELEMENTS_PER_CHUNK = 1 << 16
+"""Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
+MAX_OVERSAMPLE = 64
+"""The largest subpixel count per pixel edge, explicit or automatic (DetectorConfig's limit)."""
+MIN_CLOSE_FRACTION = 1e-6
+"""The detector plane must stay this fraction of the given distance away from the sample."""
+
+
+def build_state(
+    config: Config,
+    params: Mapping[str, torch.Tensor] | None,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> dict[str, torch.Tensor]:
+    """Every registry parameter as a scalar tensor: from ``params`` if given, else the config.
+
+    Tensors keep their graph (``.to`` is differentiable); plain numbers become constants.
+    """
+    if params is not None and not isinstance(params, Mapping):
+        raise ConfigError(f"params: expected a dict of parameter name -> tensor, "
+                          f"got {type(params).__name__}")
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise ConfigError(
+            f"params: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(PARAMETERS)}"
+        )
+    state = {}
+    for name, parameter in PARAMETERS.items():
+        if name in params:
+            value = params[name]
+            parameter.validate(value)
+        else:
+            value = getattr(getattr(config, parameter.section), parameter.field)
+            if value is None:  # a default that depends on other fields (beam centre, divergence)
+                value = resolved_default(config, name)
+        if isinstance(value, torch.Tensor):
+            if value.numel() != 1:
+                raise ConfigError(f"params[{name!r}]: expected a scalar tensor, got shape "
+                                  f"{tuple(value.shape)}")
+            state[name] = value.to(dtype=dtype, device=device).reshape(())
+        else:
+            state[name] = torch.tensor(float(value), dtype=dtype, device=device)
+    _check_cell_angles(state["cell_alpha"], state["cell_beta"], state["cell_gamma"])
+    return state
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything the per-pixel kernel needs, already on the right device and dtype."""
+
+    detector: DetectorGeometry
+    sources: Sources
+    orientations: torch.Tensor  # (O, 3, 3): real basis vectors (m) per phi step x domain
+    projection: torch.Tensor  # (3*S*O, 3): rows a_i / lambda_s, ordered (axis i, source, orient.)
+    projection_offset: torch.Tensor  # (3*S*O, 1): incident_s . a_i / lambda_s, same order
+    reciprocal: torch.Tensor  # (3, 3): unrotated reciprocal basis (1/A), for GAUSS/TOPHAT
+    cells: tuple[int, int, int]
+    amplitudes: torch.Tensor | None  # dense F grid or None when every F is default_F
+    hkl_origin: tuple[int, int, int]
+    default_F: float
+    shape: str
+    fudge: float
+    oversample: int
+    kahn: torch.Tensor
+    sample_dtype: torch.dtype  # per-sample lattice math; geometry stays in the scene's dtype
+    nopolar: bool
+    point_pixel: bool
+    scale: torch.Tensor  # r_e^2 * fluence / steps
+    sensor: Sensor | None = None  # detector thickness layers; None for a thin detector
+
+
+def build_scene(config: Config, state: dict[str, torch.Tensor],
+                sample_dtype: torch.dtype | None = None) -> Scene:
+    crystal, beam, det = config.crystal, config.beam, config.detector
+    frame = FRAMES[det.convention]
+    geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
+    _check_geometry(config, geometry, state)
+    basis = cell_basis(state)
+    like = state["cell_a"]
+    spindle = torch.tensor(
+        [float(x) for x in (crystal.spindle_axis or frame.spindle)],
+        dtype=like.dtype, device=like.device,
+    )
+    phis = phi_angles(state, crystal.phi_step_deg, crystal.phi_steps)
+    mosaic = mosaic_matrices(state["mosaic_spread_deg"], crystal.mosaic_domains,
+                             crystal.mosaic_seed)
+    sources = source_grid(beam, geometry.beam, geometry.polar, state["lambda_A"],
+                          state["divergence_mrad"], state["dispersion"])
+    oversample = config.oversample
+    steps = sources.wavelength.shape[0] * crystal.mosaic_domains * crystal.phi_steps
+    steps *= oversample * oversample
+    table = crystal.hkl
+    oriented = orientations(basis.real, spindle, phis, mosaic)
+    projection, projection_offset = hkl_projection(sources, oriented)
+    return Scene(
+        detector=geometry,
+        sources=sources,
+        orientations=oriented,
+        projection=projection,
+        projection_offset=projection_offset,
+        reciprocal=basis.reciprocal,
+        cells=(crystal.n_a, crystal.n_b, crystal.n_c),
+        amplitudes=None if table is None else torch.as_tensor(
+            table.amplitudes, dtype=sample_dtype or like.dtype, device=like.device),
+        hkl_origin=(0, 0, 0) if table is None else table.origin,
+        default_F=float(crystal.default_F),
+        shape=crystal.shape,
+        fudge=float(crystal.fudge),
+        oversample=oversample,
+        kahn=state["polarization"],
+        sample_dtype=sample_dtype or like.dtype,
+        nopolar=beam.nopolar,
+        point_pixel=det.point_pixel,
+        scale=R_E_SQUARED_M2 * state["fluence"] / steps,
+        sensor=sensor_model(det),
+    )
+
+
+def hkl_projection(sources: Sources, oriented: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fold wavelength and incident direction into the Miller-index projection, once per image.
+
+    h_i = a_i . (d - i_s) / lambda_s = d . (a_i / lambda_s) - i_s . (a_i / lambda_s), so one
+    matrix product of the unit diffracted directions with ``projection`` minus ``offset`` gives
+    every (axis, source, orientation) index with no per-sample scattering vector.
+    """
+    scaled = oriented[None] / sources.wavelength[:, None, None, None]  # (S, O, 3 axes, 3)
+    offset = torch.einsum("sk,soik->iso", sources.incident, scaled)
+    return scaled.permute(2, 0, 1, 3).reshape(-1, 3), offset.reshape(-1, 1)
+
+
+def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
+    """The reference program's choice: enough subpixels to resolve the crystal's spot size,
+    computed with its own operations (:mod:`braggcheck.sim.oversample_rule`), so a value landing
+    exactly on an integer rounds as there."""
+    crystal = config.crystal
+    cell = [_as_float(getattr(crystal, f"cell_{x}"))
+            for x in ("a", "b", "c", "alpha", "beta", "gamma")]
+    misset = [_as_float(getattr(crystal, f"misset_rot_{x}")) for x in "xyz"]
+    distance = float(geometry.distance.detach())  # negative facing away: then 1 subpixel
+    wanted = recommended_oversample(cell, misset, (crystal.n_a, crystal.n_b, crystal.n_c),
+                                    _as_float(config.beam.lambda_A), distance,
+                                    config.detector.pixel_mm)
+    if not (wanted <= MAX_OVERSAMPLE and math.isfinite(wanted)):  # inf, nan: extreme geometry
+        xtal_max = max(_as_float(getattr(crystal, f"cell_{x}")) * getattr(crystal, f"n_{x}")
+                       for x in "abc")
+        raise ConfigError(
+            f"oversample: the automatic choice would be {wanted:.3g} subpixels per pixel edge "
+            f"(crystal {xtal_max:g} A, lambda {_as_float(config.beam.lambda_A):g} A, "
+            f"distance {distance * 1e3:g} mm); valid: <= {MAX_OVERSAMPLE}; give oversample "
+            "explicitly"
+        )
+    return max(1, math.ceil(wanted))
+
+
+def _check_geometry(config: Config, geometry: DetectorGeometry,
+                    state: dict[str, torch.Tensor]) -> None:
+    """Refuse a detector plane through the sample."""
+    det = config.detector
+    given = det.close_distance_mm if det.close_distance_mm is not None else state["distance_mm"]
+    given_mm = abs(_as_float(given))
+    close_mm = float(geometry.close.detach()) * 1e3
+    if not abs(close_mm) >= MIN_CLOSE_FRACTION * given_mm:
+        raise ConfigError(
+            f"detector placement: the detector plane passes through the sample (perpendicular "
+            f"distance {close_mm:.3g} mm for distance {given_mm:g} mm, rotations x/y/z "
+            f"{_deg(state['detector_rotx_deg'])}/{_deg(state['detector_roty_deg'])}/"
+            f"{_deg(state['detector_rotz_deg'])} deg, two-theta {_deg(state['twotheta_deg'])} "
+            "deg); "
+            f"valid: a perpendicular distance >= {MIN_CLOSE_FRACTION:g} x the distance"
+        )
+
+
+def _deg(value: float | torch.Tensor) -> str:
+    return f"{_as_float(value):g}"
+
+
+def check_placement(config: Config) -> int:
+    """Validate what needs the placed detector and return the oversample to use (Config
+    construction runs this, in float64)."""
+    with torch.no_grad():  # a check only: build no graph through the config's tensors
+        state = build_state(config, None, torch.float64, torch.device("cpu"))
+        geometry = detector_geometry(config.detector, state, config.beam.beam_vector,
+                                     config.beam.polar_vector)
+        _check_geometry(config, geometry, state)
+        return config.detector.oversample or auto_oversample(config, geometry)
+
+
+def squared_amplitudes(scene: Scene) -> SquaredAmplitudes | None:
+    """F_cell^2 at the nearest reflection of Miller indices (3, R, M), or None when every F is
+    ``default_F`` (no gradient: F is piecewise constant in h, k, l)."""
+    if scene.amplitudes is None:
+        return None
+    grid = scene.amplitudes
+
+    def lookup(hkl: torch.Tensor) -> torch.Tensor:
+        origin = torch.tensor(scene.hkl_origin, device=hkl.device).view(3, 1, 1)
+        index = nearest_integer(hkl.detach()).long() - origin
+        size = torch.tensor(grid.shape, device=hkl.device).view(3, 1, 1)
+        inside = ((index >= 0) & (index < size)).all(0)
+        index = torch.where(inside, index, 0)
+        flat = (index[0] * grid.shape[1] + index[1]) * grid.shape[2] + index[2]
+        values = grid.reshape(-1)[flat]
+        values = torch.where(inside, values, torch.full_like(values, scene.default_F))
+        return values * values
+
+    return lookup
+
+
+def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
+    if scene.shape == "square":
+        return square_lattice_factor(hkl, scene.cells, reduced=True)
+    if scene.shape == "round":
+        return round_lattice_factor(hkl, scene.cells, scene.fudge)
+    reciprocal = scene.reciprocal.to(hkl.dtype)
+    if scene.shape == "gauss":
+        return gauss_lattice_factor(hkl, reciprocal, scene.cells, scene.fudge)
+    return tophat_lattice_factor(hkl, reciprocal, scene.cells, scene.fudge)
+
+
+def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
+    """The squared lattice factor of Miller indices (..., 3), by plain autograd ops."""
+    lattice = lattice_factor(scene, hkl)
+    return lattice * lattice
+
+
+def fused_path(scene: Scene) -> bool:
+    """Whether a recorded gradient uses :mod:`braggcheck.sim.fused_pixels` (parallelepiped
+    crystals with N <= 16 on every axis) rather than plain autograd."""
+    return scene.shape == "square" and fused_applies(scene.cells)
+
+
+def subpixels_per_pixel(scene: Scene) -> int:
+    layers = scene.sensor.layers if scene.sensor is not None else 1
+    return scene.oversample**2 * layers
+
+
+def detector_plane(scene: Scene) -> torch.Tensor:
+    """Columns fdet, sdet (and odet for a thick sensor): offsets on them give positions."""
+    det = scene.detector
+    axes = (det.fdet, det.sdet) if scene.sensor is None else (det.fdet, det.sdet, det.odet)
+    return torch.stack(axes, dim=1)
+
+
+def plane_offsets(scene: Scene) -> PlaneOffsets:
+    """Pixel indices -> offsets (k, n * subpixels) of their subpixels along the detector plane
+    columns, pixel-major, subpixels slow-outer, sensor layers outermost within a pixel."""
+    o = scene.oversample
+    step = scene.detector.pixel / o
+    sensor = scene.sensor
+
+    def offsets(slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
+        sub = subpixel_offsets(o, slow)
+        s_pos = (slow[:, None] * o + sub[None, :, 0]) * step  # (n, O*O)
+        f_pos = (fast[:, None] * o + sub[None, :, 1]) * step
+        if sensor is None:
+            return torch.stack((f_pos.reshape(-1), s_pos.reshape(-1)))
+        f_pos, s_pos, depth = layered(f_pos, s_pos, sensor)
+        return torch.stack((f_pos.reshape(-1), s_pos.reshape(-1), depth.reshape(-1)))
+
+    return offsets
+
+
+def pixel_intensity(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
+                    pixels_per_chunk: int) -> torch.Tensor:
+    """``sum over subpixels, sources and orientations of F^2 L^2(h)`` per pixel (n,).
+
+    With a gradient wanted on the fused path, one autograd node covers these pixels
+    (:mod:`braggcheck.sim.fused_pixels`, chunked inside); otherwise plain ops on all of them.
+    """
+    amplitudes = squared_amplitudes(scene)
+    det = scene.detector
+    arguments = (det.pix0, detector_plane(scene), scene.projection, scene.projection_offset,
+                 slow, fast)
+    fused = torch.is_grad_enabled() and fused_path(scene)
+    plain_lattice = None if fused else (lambda reduced: lattice_intensity(scene, reduced))
+    lattice = LatticeSetup(scene.cells, scene.sample_dtype, amplitudes, plain_lattice)
+    setup = PixelSetup(lattice, plane_offsets(scene), subpixels_per_pixel(scene),
+                       pixels_per_chunk)
+    evaluate = fused_pixel_intensity if fused else plain_pixel_intensity
+    summed = evaluate(*arguments, setup)
+    if amplitudes is None:  # one F for all: square it once, not per sample
+        return summed * (scene.default_F * scene.default_F)
+    return summed
+
+
+def subpixel_offsets(oversample: int, like: torch.Tensor) -> torch.Tensor:
+    """(O*O, 2) offsets (slow, fast) in units of a subpixel, slow index outer."""
+    grid = torch.arange(oversample, dtype=like.dtype, device=like.device) + 0.5
+    slow, fast = torch.meshgrid(grid, grid, indexing="ij")
+    return torch.stack((slow.reshape(-1), fast.reshape(-1)), dim=-1)
+
+
+def pixel_factors(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
+    """Per pixel (n,): scale x polarization x solid angle (x capture fraction), evaluated at
+    the first subpixel (of the last sensor layer for the capture), as the reference does."""
+    det = scene.detector
+    step = det.pixel / scene.oversample
+    f_first = (fast * scene.oversample + 0.5) * step
+    s_first = (slow * scene.oversample + 0.5) * step
+    first = torch.addmm(det.pix0[:, None], torch.stack((det.fdet, det.sdet), dim=1),
+                        torch.stack((f_first, s_first)))
+    diffracted, inverse = unit_directions(first)
+    if scene.point_pixel:
+        omega = inverse * inverse
+    else:
+        omega = det.pixel**2 * det.close * inverse**3
+    value = scene.scale * omega
+    if not scene.nopolar:
+        value = value * polarization_factor(scene.sources.incident[0], diffracted, det.polar,
+                                            scene.kahn)
+    if scene.sensor is not None:
+        depth = (scene.sensor.layers - 1) * scene.sensor.step
+        last, _ = unit_directions(first + det.odet[:, None] * depth)
+        value = value * capture_fraction(last, det.odet, scene.sensor)
+    return value
+
+
+def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
+                 pixels_per_chunk: int | None = None) -> torch.Tensor:
+    """Photons for the pixels at integer indices ``slow``, ``fast`` (both shape (P,)).
+
+    ``pixels_per_chunk`` bounds the working memory of the fused gradient path (default: all
+    pixels at once); the plain path evaluates all given pixels together.
+    """
+    pixels = slow.shape[0]
+    chunk = pixels_per_chunk or max(1, pixels)
+    # The per-pixel factors in chunks as large in elements as the subpixel chunks: cache-sized
+    # arrays, while a block of a million pixels at once would run from main memory.
+    # (Compiled, all at once: the compiled kernel fuses them, and a loop would be unrolled.)
+    step = pixels if torch.compiler.is_compiling() else chunk * subpixels_per_pixel(scene)
+    factors = [pixel_factors(scene, slow[i:i + step], fast[i:i + step])
+               for i in range(0, pixels, step)]
+    factors = factors[0] if len(factors) == 1 else torch.cat(factors)
+    return pixel_intensity(scene, slow, fast, chunk) * factors
+
+
+def _tensors(node: object) -> list[torch.Tensor]:
+    """The tensors of a (nested) dataclass such as :class:`Scene`, in field order."""
+    found = []
+    for field in fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, torch.Tensor):
+            found.append(value)
+        elif is_dataclass(value):
+            found.extend(_tensors(value))
+    return found
+
+
+def _with_tensors(node: T, tensors: Iterator[torch.Tensor]) -> T:
+    """``node`` with its tensors replaced, in :func:`_tensors` order."""
+    changes = {}
+    for field in fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, torch.Tensor):
+            changes[field.name] = next(tensors)
+        elif is_dataclass(value):
+            changes[field.name] = _with_tensors(value, tensors)
+    return replace(node, **changes)
+
+
+class _RecomputedChunk(torch.autograd.Function):
+    """One chunk of pixels whose intermediates are not stored: backward evaluates it again.
+
+    Unlike ``torch.utils.checkpoint`` (non-reentrant), the first evaluation runs with autograd
+    off, so it is as cheap as a plain forward and skips the derivative work that
+    :mod:`braggcheck.sim.fused_pixels` does when a graph is recorded. The backward re-runs the
+    chunk on the saved scene tensors themselves (not copies), so ``create_graph=True`` and
+    second derivatives work.
+    """
+
+    @staticmethod
+    def forward(ctx, kernel: Callable, scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
+                *tensors: torch.Tensor) -> torch.Tensor:
+        ctx.kernel, ctx.scene = kernel, scene
+        ctx.save_for_backward(slow, fast, *tensors)
+        return kernel(_with_tensors(scene, iter(tensors)), slow, fast)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        slow, fast, *tensors = ctx.saved_tensors
+        wanted = [i for i, tensor in enumerate(tensors) if tensor.requires_grad]
+        grads: list[torch.Tensor | None] = [None] * len(tensors)
+        if wanted:
+            with torch.enable_grad():
+                # Fresh aliases mark where this chunk's graph starts: some scene tensors are
+                # computed from others (pix0 from fdet, projection from orientations), and
+                # differentiating up to the originals would walk, and free, the shared graph
+                # above the chunk and count those paths twice.
+                aliases = [tensor.view_as(tensor) for tensor in tensors]
+                # Eager even when the forward was compiled: every chunk's fresh aliases and
+                # scene would fail the compiled guards and recompile the kernel per chunk.
+                values = pixel_values(_with_tensors(ctx.scene, iter(aliases)), slow, fast)
+            found = torch.autograd.grad(values, [aliases[i] for i in wanted], grad,
+                                        allow_unused=True,
+                                        create_graph=torch.is_grad_enabled())
+            for i, value in zip(wanted, found, strict=True):
+                grads[i] = value
+        return None, None, None, None, *grads
+
+
+def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
+    """Estimated autograd state of ``pixels`` pixels.
+
+    Fused path: per sample the lattice derivative (3 values, sample dtype), per pixel ~24
+    values of solid angle and polarization (~40 with a thick sensor's capture fraction);
+    ``tests/unit/test_simulator_chunking.py`` holds it to within 1x-1.5x of what autograd saves.
+    Plain autograd (other crystal shapes) stores ~12 values per sample and per subpixel.
+    """
+    subpixels = pixels * subpixels_per_pixel(scene)
+    samples = subpixels * scene.sources.wavelength.shape[0] * scene.orientations.shape[0]
+    sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
+    geometry_size = like.element_size()
+    per_sample, per_subpixel = (3, 0) if fused_path(scene) else (12, 12)
+    per_pixel = 24 if scene.sensor is None else 40  # the capture fraction adds ~16
+    return (samples * per_sample * sample_size
+            + (subpixels * per_subpixel + pixels * per_pixel) * geometry_size)
+
+
+def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
+                    pixels_per_chunk: int) -> torch.Tensor:
+    """The ROI's pixels in chunks of ``pixels_per_chunk``.
+
+    With a gradient wanted, the pixels whose estimated autograd state fits in
+    ``STORED_BYTES_LIMIT`` keep it (on the fused path as one autograd node over all of them,
+    chunked inside, so the state lives in a few large tensors rather than thousands of small
+    ones); each chunk after that is recomputed in the backward pass, so memory is bounded
+    whatever the image size.
+    """
+    fmin, fmax, smin, smax = roi
+    slow, fast = torch.meshgrid(
+        torch.arange(smin, smax + 1, dtype=like.dtype, device=like.device),
+        torch.arange(fmin, fmax + 1, dtype=like.dtype, device=like.device),
+        indexing="ij",
+    )
+    slow, fast = slow.reshape(-1), fast.reshape(-1)
+    kernel = maybe_compile(pixel_values, like.device)
+    tensors = _tensors(scene)
+    pixels = slow.shape[0]
+    graph = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    stored = 0  # pixels that keep their autograd state: whole chunks within the limit
+    if graph:
+        fitting = STORED_BYTES_LIMIT // max(1, stored_bytes(scene, 1, like))
+        stored = min(pixels, fitting - fitting % pixels_per_chunk)
+    pieces = []
+    first = 0
+    if stored and fused_path(scene):
+        pieces.append(kernel(scene, slow[:stored], fast[:stored], pixels_per_chunk))
+        first = stored
+    for start in range(first, pixels, pixels_per_chunk):
+        s = slow[start:start + pixels_per_chunk]
+        f = fast[start:start + pixels_per_chunk]
+        if graph and start >= stored:
+            pieces.append(_RecomputedChunk.apply(kernel, scene, s, f, *tensors))
+        else:
+            pieces.append(kernel(scene, s, f))
+    return torch.cat(pieces).reshape(smax - smin + 1, fmax - fmin + 1)
+
+
+def _checked_device(device: torch.device | str | None) -> torch.device:
+    """``device`` as a torch.device that exists here, or a one-line ConfigError."""
+    if device is None:
+        return torch.device("cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device = {device!r}: valid: 'cpu', 'cuda', 'cuda:N' or a "
+                          "torch.device") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device = {device!r}: no CUDA device is available; valid: 'cpu'")
+    return chosen
+
+
+def simulate(
+    config: Config,
+    params: Mapping[str, torch.Tensor] | None = None,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+    pixels_per_chunk: int | None = None,
+) -> torch.Tensor:
+    """The image (spixels, fpixels) in photons per pixel, differentiable in ``params``.
+
+    ``params`` maps registry parameter names to tensors that replace the configuration's values;
+    the result has a gradient with respect to each. Pixels outside the ROI are 0. Discrete
+    choices (the automatic oversample, the source grid's shape) are those of ``config``
+    (``config.oversample``), so the image is a smooth function of ``params``.
+    """
+    if not isinstance(config, Config):
+        raise ConfigError(f"config: expected a braggcheck.Config, got {type(config).__name__}")
+    if dtype not in (torch.float32, torch.float64):
+        raise ConfigError(f"dtype = {dtype}: valid: torch.float32 or torch.float64")
+    device = _checked_device(device)
+    if pixels_per_chunk is not None:
+        check_int("pixels_per_chunk", pixels_per_chunk, 1)
+    # The geometry (cell, orientations, detector, Miller indices) is always float64; ``dtype``
+    # sets the per-sample lattice math and the returned image.
+    state = build_state(config, params, torch.float64, device)
+    scene = build_scene(config, state, dtype)
+    det = config.detector
+    roi = det.roi_bounds
+    if pixels_per_chunk is None:
+        per_pixel = scene.oversample**2 * scene.sources.wavelength.shape[0]
+        per_pixel *= scene.orientations.shape[0]
+        per_pixel *= scene.sensor.layers if scene.sensor is not None else 1
+        pixels_per_chunk = max(1, ELEMENTS_PER_CHUNK // per_pixel)
+    values = _chunked_pixels(scene, roi, state["cell_a"], pixels_per_chunk)
+    fmin, fmax, smin, smax = roi
+    return torch.nn.functional.pad(
+        values.to(dtype), (fmin, det.fpixels - 1 - fmax, smin, det.spixels - 1 - smax)
+    )

@@ -1,0 +1,228 @@
+"""A property-test case: one configuration plus everything a check draws around it.
+
+Every property takes a :class:`Case`, so one stored example (a JSON file) can be replayed by
+every property, and a failure from any property is stored the same way. The fields beyond the
+configuration are the parts Hypothesis draws for the checks: which parameters are differentiated,
+how the image is projected to a scalar, the direction in parameter space, and a few numbers that
+individual properties use (a scale factor, a number of full turns, an angle and a shift).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+from braggcheck.nanobragg.serialization import config_from_dict, config_to_dict
+from braggcheck.sim.config import Config
+from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.simulator import simulate
+from braggcheck.testing.gradients import pixel_weights
+from braggcheck.util.errors import ConfigError
+from braggcheck.util.validation import check_int
+
+PROJECTIONS = ("normal", "positive", "pixel", "rank")
+
+
+@dataclass(frozen=True)
+class Projection:
+    """How the image becomes a scalar loss: pixel weights.
+
+    ``normal``: signed Gaussian weights from ``seed`` (no pixel hides); ``positive``: their
+    absolute values (a weighted photon count); ``pixel``: one pixel, ``(slow, fast)`` taken
+    modulo the image shape; ``rank``: the ``rank``-th brightest pixel (0: the brightest), which
+    needs the image.
+    """
+
+    kind: Literal["normal", "positive", "pixel", "rank"] = "normal"
+    seed: int = 0
+    pixel: tuple[int, int] = (0, 0)
+    rank: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in PROJECTIONS:
+            raise ConfigError(f"projection kind = {self.kind!r}; valid: {', '.join(PROJECTIONS)}")
+
+    def weights(self, shape: tuple[int, int], image: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        if self.kind in ("pixel", "rank"):
+            slow, fast = self.pixel
+            if self.kind == "rank":
+                if image is None:
+                    raise ValueError("a 'rank' projection needs the image")
+                # Stable sort: ties keep pixel order, so the choice is reproducible.
+                order = torch.sort(image.detach().reshape(-1), descending=True, stable=True)
+                slow, fast = divmod(int(order.indices[self.rank % image.numel()]), shape[1])
+            weights = torch.zeros(shape, dtype=torch.float64)
+            weights[slow % shape[0], fast % shape[1]] = 1.0
+            return weights
+        weights = pixel_weights(shape, self.seed)
+        return weights.abs() if self.kind == "positive" else weights
+
+
+@dataclass(frozen=True)
+class Case:
+    """One example for the property suite."""
+
+    config: Config = field(default_factory=Config)
+    names: tuple[str, ...] = ("cell_a",)
+    """Registry parameters differentiated by the gradient properties."""
+    projection: Projection = field(default_factory=Projection)
+    direction: tuple[float, ...] = ()
+    """A direction in scaled parameter space, one entry per name; empty means all ones."""
+    factor: float = 2.0
+    """A positive factor: fluence multiplier (linearity), distance multiplier (scaling)."""
+    turns: int = 1
+    """Full turns added to ``angle`` by the periodicity property."""
+    angle: str = "misset_rot_x"
+    """A periodic registry angle."""
+    shift_deg: float = 30.0
+    """An angle moved between misset and phi by the equivalence property."""
+    pixels_per_chunk: int | None = None
+    """Pixels evaluated at once (``simulate(pixels_per_chunk=...)``); None: the default."""
+    stored_chunks: int | None = None
+    """With ``pixels_per_chunk``: how many chunks keep their autograd state before the rest is
+    recomputed in the backward pass (``simulator.STORED_BYTES_LIMIT``); None: the default."""
+
+    def __post_init__(self) -> None:
+        unknown = [n for n in self.names if n not in PARAMETERS]
+        if unknown or not self.names:
+            raise ConfigError(f"case names {list(self.names)}: need registry parameters")
+        if self.direction and len(self.direction) != len(self.names):
+            raise ConfigError("case direction: one entry per name")
+        if PARAMETERS.get(self.angle) is None or PARAMETERS[self.angle].period is None:
+            raise ConfigError(f"case angle {self.angle!r} is not a periodic registry angle")
+        if not self.factor > 0:
+            raise ConfigError(f"case factor = {self.factor}: must be > 0")
+        if self.pixels_per_chunk is not None:
+            check_int("case pixels_per_chunk", self.pixels_per_chunk, 1)
+        if self.stored_chunks is not None:
+            if self.pixels_per_chunk is None:
+                raise ConfigError("case stored_chunks: needs pixels_per_chunk")
+            check_int("case stored_chunks", self.stored_chunks, 0)
+
+    @contextmanager
+    def simulation(self) -> Iterator[None]:
+        """While active, every ``simulate`` call uses this case's chunking.
+
+        The checks (and the probes they build) call ``simulate`` in many places; they all get
+        the case's ``pixels_per_chunk`` as the default of that keyword, and the stored/recomputed
+        split is moved by setting ``simulator.STORED_BYTES_LIMIT`` to what ``stored_chunks``
+        chunks of this case's configuration need. Both are restored on exit.
+        """
+        from braggcheck.sim import simulator
+
+        if self.pixels_per_chunk is None:
+            yield
+            return
+        defaults = simulator.simulate.__kwdefaults__
+        saved = defaults["pixels_per_chunk"], simulator.STORED_BYTES_LIMIT
+        defaults["pixels_per_chunk"] = self.pixels_per_chunk
+        if self.stored_chunks is not None:
+            simulator.STORED_BYTES_LIMIT = self.stored_chunks * self.pixels_per_chunk * \
+                _stored_bytes_per_pixel(self.config)
+        try:
+            yield
+        finally:
+            defaults["pixels_per_chunk"], simulator.STORED_BYTES_LIMIT = saved
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.config.detector.spixels, self.config.detector.fpixels)
+
+    def weights(self) -> torch.Tensor:
+        """The projection's pixel weights for this case's image."""
+        image = None
+        if self.projection.kind == "rank":
+            with torch.no_grad():
+                image = simulate(self.config)
+        return self.projection.weights(self.shape, image)
+
+    def direction_tensor(self) -> torch.Tensor:
+        values = self.direction or (1.0,) * len(self.names)
+        vector = torch.tensor(values, dtype=torch.float64)
+        largest = float(vector.abs().max())
+        # Scaled to a largest entry of 1: a tiny drawn direction (Hypothesis likes 1e-300)
+        # would make every finite-difference step round to nothing.
+        return torch.ones_like(vector) if largest == 0 else vector / largest
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": config_to_dict(self.config),
+            "names": list(self.names),
+            "projection": {"kind": self.projection.kind, "seed": self.projection.seed,
+                           "pixel": list(self.projection.pixel), "rank": self.projection.rank},
+            "direction": list(self.direction),
+            "factor": self.factor,
+            "turns": self.turns,
+            "angle": self.angle,
+            "shift_deg": self.shift_deg,
+            **({"pixels_per_chunk": self.pixels_per_chunk}
+               if self.pixels_per_chunk is not None else {}),
+            **({"stored_chunks": self.stored_chunks} if self.stored_chunks is not None else {}),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], base_dir: Any = None) -> Case:
+        projection = dict(data.get("projection", {}))
+        if "pixel" in projection:
+            projection["pixel"] = tuple(projection["pixel"])
+        defaults = cls.__dataclass_fields__
+        return cls(
+            config=config_from_dict(data.get("config", {}), base_dir),
+            names=tuple(data.get("names", defaults["names"].default)),
+            projection=Projection(**projection),
+            direction=tuple(float(v) for v in data.get("direction", ())),
+            factor=float(data.get("factor", defaults["factor"].default)),
+            turns=int(data.get("turns", defaults["turns"].default)),
+            angle=str(data.get("angle", defaults["angle"].default)),
+            shift_deg=float(data.get("shift_deg", defaults["shift_deg"].default)),
+            pixels_per_chunk=_optional_int(data.get("pixels_per_chunk")),
+            stored_chunks=_optional_int(data.get("stored_chunks")),
+        )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else value
+
+
+def _stored_bytes_per_pixel(config: Config) -> int:
+    """What one pixel's autograd state costs in ``simulator.stored_bytes`` (float64)."""
+    from braggcheck.sim.simulator import build_scene, build_state, stored_bytes
+
+    with torch.no_grad():
+        state = build_state(config, None, torch.float64, torch.device("cpu"))
+        scene = build_scene(config, state, torch.float64)
+        return stored_bytes(scene, 1, state["cell_a"])
+
+
+def applicable_parameters(config: Config) -> tuple[str, ...]:
+    """Registry parameters the image of ``config`` depends on (their ``needs`` are met).
+
+    Elsewhere the derivative is identically zero (the parameter is not used), so a gradient
+    check asks only for these.
+    """
+    from braggcheck.sim.detector import effective_pivot
+    from braggcheck.sim.sources import axis_grid, divergence_pairs
+
+    beam = config.beam
+    unused = set()
+    if effective_pivot(config.detector) != "beam":
+        unused |= {"beam_center_f_mm", "beam_center_s_mm"}
+    if config.detector.close_distance_mm is not None:  # it then places the detector instead
+        unused.add("distance_mm")
+    if config.crystal.mosaic_domains < 2:
+        unused.add("mosaic_spread_deg")
+    if beam.nopolar:
+        unused.add("polarization")
+    # divergence_mrad scales the configured grid's angles: it needs a grid with an angle.
+    if beam.nominal_divergence_mrad <= 0 or not any(h or v for h, v in divergence_pairs(beam)):
+        unused.add("divergence_mrad")
+    # dispersion sets the spread of the wavelengths: it needs more than one of them.
+    if len(axis_grid(float(beam.dispersion_pct), beam.dispersion_steps,
+                     beam.dispersion_step_pct)) < 2:
+        unused.add("dispersion")
+    return tuple(name for name in PARAMETERS if name not in unused)

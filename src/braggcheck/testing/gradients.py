@@ -1,0 +1,378 @@
+"""Gradient-checking machinery shared by the Tier-2 suite, the property suite and ``replay``.
+
+A :class:`GradientProbe` turns a configuration and a set of registry parameters into a scalar
+function of a float64 vector ``x``. Each entry of ``x`` is a parameter divided by its registry
+``scale``, so a finite-difference step of 1e-6 in ``x`` is a step relative to the parameter's
+magnitude (an absolute 1e-6 on a fluence of 1e29 would be no step at all). The loss goes
+through the full image: a fixed random weighting of every pixel, divided by the weighted sum of
+the baseline image so the loss is of order 1 whatever the fluence.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from braggcheck.sim.config import Config, baseline_value
+from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.simulator import simulate
+
+DEFAULT_EPS = 1e-6
+"""Relative finite-difference step (in units of each parameter's registry scale)."""
+
+NOISE_MARGIN = 1e3
+"""A derivative must exceed the finite-difference noise floor by this factor to count."""
+
+
+def pixel_weights(shape: tuple[int, int], seed: int) -> torch.Tensor:
+    """A fixed random projection of the image: signed normal weights, so no pixel hides."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=generator, dtype=torch.float64)
+
+
+@dataclass(frozen=True)
+class GradientProbe:
+    """A scalar loss through the image, as a function of scaled registry parameters."""
+
+    config: Config
+    names: tuple[str, ...]
+    weight_seed: int = 0
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    weights: torch.Tensor | None = field(default=None, compare=False, repr=False)
+    """Pixel weights of the image's shape; None means ``pixel_weights(shape, weight_seed)``.
+    The property suite passes weights drawn by Hypothesis (e.g. one bright pixel)."""
+
+    def __post_init__(self) -> None:
+        unknown = [n for n in self.names if n not in PARAMETERS]
+        if unknown:
+            raise KeyError(f"not registry parameters: {unknown}")
+
+    @property
+    def scales(self) -> torch.Tensor:
+        return torch.tensor([PARAMETERS[n].scale for n in self.names], dtype=torch.float64)
+
+    def point(self) -> torch.Tensor:
+        """The configuration's own values, scaled: where the check is made."""
+        values = [baseline_value(self.config, n) for n in self.names]
+        return torch.tensor(values, dtype=torch.float64) / self.scales
+
+    def params(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        scaled = x * self.scales
+        return {name: scaled[i] for i, name in enumerate(self.names)}
+
+    def image(self, x: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.point() if x is None else x
+        return simulate(self.config, self.params(x), dtype=torch.float64)
+
+    def _normaliser(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if "weights" not in self._cache:
+            with torch.no_grad():
+                baseline = self.image()
+            weights = self.weights
+            if weights is None:
+                weights = pixel_weights(tuple(baseline.shape), self.weight_seed)
+            norm = (weights.abs() * baseline).sum().clamp_min(1e-300)
+            self._cache["weights"] = weights
+            self._cache["norm"] = norm
+            self._cache["baseline"] = baseline
+        return self._cache["weights"], self._cache["norm"]
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        weights, norm = self._normaliser()
+        return (weights * self.image(x)).sum() / norm
+
+    def magnitude(self, x: torch.Tensor | None = None) -> float:
+        """sum |w| I(x) / norm: the size of the terms the loss sums (1 at the probe's point)."""
+        weights, norm = self._normaliser()
+        with torch.no_grad():
+            at_point = x is None or torch.equal(x.detach(), self.point())
+            image = self.baseline_image() if at_point else self.image(x.detach())
+            return float((weights.abs() * image).sum() / norm)
+
+    def baseline_image(self) -> torch.Tensor:
+        self._normaliser()
+        return self._cache["baseline"]
+
+
+def has_bragg_signal(image: torch.Tensor, contrast: float = 10.0) -> bool:
+    """True when the image holds spots: finite, positive, and peaks well above the median."""
+    image = image.detach()
+    if not bool(torch.isfinite(image).all()) or float(image.max()) <= 0:
+        return False
+    return float(image.max()) > contrast * float(image.median().clamp_min(0))
+
+
+@dataclass(frozen=True)
+class ParameterResult:
+    """Analytic against numerical derivative of the probe's loss for one parameter."""
+
+    name: str
+    analytic: float
+    numerical: float
+    abs_error: float
+    rel_error: float
+    noise_floor: float
+    eps: float
+
+    @property
+    def above_noise(self) -> bool:
+        return abs(self.numerical) > NOISE_MARGIN * self.noise_floor
+
+    def within(self, atol: float, rtol: float) -> bool:
+        return self.abs_error <= atol + rtol * abs(self.numerical)
+
+
+def compare_derivatives(
+    probe: GradientProbe, x: torch.Tensor | None = None, eps: float = DEFAULT_EPS
+) -> list[ParameterResult]:
+    """Reverse-mode gradient against central differences, one parameter at a time."""
+    x = probe.point() if x is None else x.detach().clone()
+    leaf = x.clone().requires_grad_(True)
+    value = probe.loss(leaf)
+    (grad,) = torch.autograd.grad(value, leaf)
+    # Rounding in L(x +- eps) is about machine epsilon times the sum of the magnitudes of its
+    # terms, sum |w| I / norm (1 at the probe's point), not times |L|: the signed weights
+    # cancel, so |L| can be far smaller than the error of its sum.
+    magnitude = max(abs(float(value.detach())), probe.magnitude(x))
+    results = []
+    with torch.no_grad():
+        for i, name in enumerate(probe.names):
+            step = torch.zeros_like(x)
+            step[i] = eps
+            numerical = float((probe.loss(x + step) - probe.loss(x - step)) / (2 * eps))
+            analytic = float(grad[i])
+            floor = torch.finfo(torch.float64).eps * max(magnitude, 1e-300) / eps
+            error = abs(analytic - numerical)
+            results.append(ParameterResult(
+                name=name, analytic=analytic, numerical=numerical, abs_error=error,
+                rel_error=error / max(abs(numerical), 1e-300), noise_floor=floor, eps=eps,
+            ))
+    return results
+
+
+ROUNDING_MARGIN = 10.0
+"""A measured tolerance allows 10x the measured rounding noise of the central difference: the
+noise comes from one fourth difference (a single sample of it), which can fall a few times
+below its standard deviation; the ulp floor keeps it from falling further."""
+
+
+@dataclass(frozen=True)
+class DifferenceError:
+    """Central differences of a scalar function along one coordinate, and their error.
+
+    ``single`` is D(h), what gradcheck computes with eps = h; ``double`` is D(2h). D(h) - D(2h)
+    = -3 c h^2 + noise, so their ``spread`` is three times D(h)'s truncation error c h^2 (plus
+    noise): a bound with margin. ``rounding`` is D(h)'s rounding noise, measured from the
+    fourth difference of the five values (sqrt(70) sigma; its h^4 f^(4) part is negligible),
+    floored at an ulp of the function's terms. ``tolerance`` = spread + 10 x rounding: what
+    D(h) may differ from the true derivative, so what an analytic one may differ from D(h).
+    """
+
+    single: float
+    double: float
+    rounding: float
+
+    @property
+    def spread(self) -> float:
+        return abs(self.single - self.double)
+
+    @property
+    def extrapolated(self) -> float:
+        """Richardson: (4 D(h) - D(2h)) / 3, truncation error O(h^4)."""
+        return (4 * self.single - self.double) / 3
+
+    @property
+    def tolerance(self) -> float:
+        return self.spread + ROUNDING_MARGIN * self.rounding
+
+
+def difference_error(function: Callable[[torch.Tensor], float], x: torch.Tensor, index: int,
+                     h: float, floor: float) -> DifferenceError:
+    """D(h), D(2h) and the measured rounding noise of ``function`` along coordinate ``index``;
+    ``floor`` is the rounding noise of one value of ``function`` at the least (an ulp)."""
+    step = torch.zeros_like(x)
+    step[index] = h
+    values = {k: function(x + k * step) for k in (-2, -1, 0, 1, 2)}
+    fourth = values[2] - 4 * values[1] + 6 * values[0] - 4 * values[-1] + values[-2]
+    sigma = max(abs(fourth) / math.sqrt(70), floor)
+    return DifferenceError(single=(values[1] - values[-1]) / (2 * h),
+                           double=(values[2] - values[-2]) / (4 * h),
+                           rounding=sigma / (math.sqrt(2) * h))
+
+
+def first_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
+                            x: torch.Tensor | None = None) -> list[DifferenceError]:
+    """Per parameter, how well central differences of the probe's loss resolve dL/dx_i."""
+    x = probe.point() if x is None else x.detach().clone()
+    floor = torch.finfo(torch.float64).eps * probe.magnitude(x)
+
+    def loss(at: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(probe.loss(at))
+
+    return [difference_error(loss, x, i, eps, floor) for i in range(len(probe.names))]
+
+
+def second_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
+                             x: torch.Tensor | None = None) -> list[DifferenceError]:
+    """Per parameter, how well differences of the gradient resolve d/dx_i (sum of dL/dx):
+    what gradgradcheck with grad_outputs 1 compares with double backward."""
+    x = probe.point() if x is None else x.detach().clone()
+
+    def gradient(at: torch.Tensor) -> float:
+        leaf = at.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+        return float(grad.sum())
+
+    # One gradient is rounded at about an ulp of its size (at least of the order-1 loss).
+    floor = torch.finfo(torch.float64).eps * max(abs(gradient(x)), 1.0)
+    return [difference_error(gradient, x, i, eps, floor) for i in range(len(probe.names))]
+
+
+def run_gradcheck(
+    probe: GradientProbe,
+    x: torch.Tensor | None = None,
+    *,
+    eps: float = DEFAULT_EPS,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+) -> bool:
+    """``torch.autograd.gradcheck`` of the probe's loss (float64, raises on mismatch)."""
+    x = (probe.point() if x is None else x.detach().clone()).requires_grad_(True)
+    return torch.autograd.gradcheck(
+        probe.loss, (x,), eps=eps, atol=atol, rtol=rtol, check_forward_ad=check_forward_ad,
+        check_backward_ad=check_backward_ad, check_undefined_grad=check_backward_ad,
+    )
+
+
+def run_gradgradcheck(probe: GradientProbe, x: torch.Tensor | None = None, *,
+                      eps: float = DEFAULT_EPS, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """``torch.autograd.gradgradcheck`` with grad_outputs 1: it compares the double-backward
+    d/dx (dL/dx) with differences of dL/dx, the quantity :func:`second_derivative_errors`
+    measures (random grad_outputs would scale it by an unknown factor)."""
+    x = (probe.point() if x is None else x.detach().clone()).requires_grad_(True)
+    ones = torch.ones((), dtype=x.dtype)
+    return torch.autograd.gradgradcheck(probe.loss, (x,), (ones,), eps=eps, atol=atol,
+                                        rtol=rtol)
+
+
+def forward_reverse_gap(probe: GradientProbe, direction: torch.Tensor,
+                        x: torch.Tensor | None = None) -> tuple[float, float]:
+    """(jvp, grad . direction): forward-mode and reverse-mode directional derivatives."""
+    x = probe.point() if x is None else x.detach().clone()
+    _, tangent = torch.func.jvp(probe.loss, (x,), (direction,))
+    leaf = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+    return float(tangent), float((grad * direction).sum())
+
+
+def taylor_remainders(
+    loss: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    direction: torch.Tensor,
+    gradient: torch.Tensor,
+    steps: Sequence[float],
+) -> list[float]:
+    """|L(x + h d) - L(x) - h grad.d| for each h (pyadjoint's Taylor test)."""
+    with torch.no_grad():
+        base = loss(x)
+        slope = (gradient * direction).sum()
+        return [float(torch.abs(loss(x + h * direction) - base - h * slope)) for h in steps]
+
+
+def convergence_rates(remainders: Sequence[float]) -> list[float]:
+    """log2 of successive remainder ratios; 2 for a right gradient, 1 for a wrong one."""
+    return [math.log2(a / b) if a > 0 and b > 0 else float("nan")
+            for a, b in itertools.pairwise(remainders)]
+
+
+TAYLOR_CURVATURE_SHARE = 1e-3
+"""At the first Taylor step the second-order remainder is this share of the first-order term."""
+
+
+def taylor_first_step(
+    loss: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    direction: torch.Tensor,
+    gradient: torch.Tensor,
+    *,
+    share: float = TAYLOR_CURVATURE_SHARE,
+    start: float = 1e-2,
+    rounds: int = 3,
+) -> float:
+    """A first step h0 where the remainder is ``share`` times the first-order term h |grad.d|.
+
+    A fixed step fails the self-test: where the loss is strongly curved, the second-order term
+    already dominates a 1% gradient error and a wrong gradient still shows rate 2. At h0 a 1%
+    error is ten times the second-order term (and more at every smaller step), so a wrong
+    gradient gives rate ~1, while a right one keeps a remainder far above rounding. The
+    remainder grows as h^2 and the first-order term as h, so their ratio is linear in h and a
+    few rescalings find h0; the gradient used is the one under test, as it would be in use.
+    """
+    with torch.no_grad():
+        base = loss(x)
+        slope = float((gradient * direction).sum())
+        step = start
+        for _ in range(rounds if slope != 0 else 0):  # no first-order term: nothing to scale
+            remainder = abs(float(loss(x + step * direction) - base - step * slope))
+            ratio = remainder / abs(step * slope)
+            if not math.isfinite(ratio) or ratio == 0:
+                break
+            step *= min(share / ratio, 1e3)
+    return step
+
+
+@dataclass(frozen=True)
+class TaylorResult:
+    """Steps, remainders and convergence rates of one Taylor test."""
+
+    steps: list[float]
+    remainders: list[float]
+    rates: list[float]
+    slope: float
+    """grad . direction with the gradient under test."""
+
+
+def taylor_run(
+    probe: GradientProbe,
+    direction: torch.Tensor,
+    x: torch.Tensor | None = None,
+    *,
+    first_step: float | None = None,
+    halvings: int = 4,
+    gradient_scale: float = 1.0,
+) -> TaylorResult:
+    """The Taylor test with its steps and remainders; ``first_step=None`` picks it (see
+    :func:`taylor_first_step`)."""
+    x = probe.point() if x is None else x.detach().clone()
+    leaf = x.clone().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)
+    gradient = gradient * gradient_scale
+    if first_step is None:
+        first_step = taylor_first_step(probe.loss, x, direction, gradient)
+    steps = [first_step / 2**i for i in range(halvings + 1)]
+    remainders = taylor_remainders(probe.loss, x, direction, gradient, steps)
+    return TaylorResult(steps=steps, remainders=remainders,
+                        rates=convergence_rates(remainders),
+                        slope=float((gradient * direction).sum()))
+
+
+def forward_mode_derivative(probe: GradientProbe, direction: torch.Tensor,
+                            x: torch.Tensor | None = None) -> float:
+    """Directional derivative of the probe's loss by forward-mode AD (dual numbers).
+
+    Cheaper than ``torch.func.jvp`` per call; the property suite compares it with reverse mode.
+    """
+    import torch.autograd.forward_ad as fw
+
+    x = probe.point() if x is None else x.detach().clone()
+    with fw.dual_level():
+        value = probe.loss(fw.make_dual(x, direction.to(x.dtype)))
+        tangent = fw.unpack_dual(value).tangent
+    return 0.0 if tangent is None else float(tangent)

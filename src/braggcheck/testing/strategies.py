@@ -1,0 +1,412 @@
+"""Hypothesis strategies for valid braggcheck configurations and property-test cases.
+
+Every value is drawn inside the registry's ``typical_range`` (never a constant scattered in a
+test) and every draw is ``one_of(just(baseline), ...)`` (or a ``sampled_from`` whose first entry
+is the baseline), so a failing example shrinks toward the spec baseline: a 100 A cubic cell,
+N = 5, 1 A, 100 mm, 0.1 mm pixels, MOSFLM, a thin detector, the direct beam on a 16x16 detector.
+Detectors are small (8 to 24 pixels a side) so an example costs milliseconds, and the geometry
+is built so that Bragg signal is always on them (:mod:`braggcheck.testing.detector_strategies`: the
+direct beam, or a non-zero reflection far from it). The code-path regions reached are named in
+:data:`braggcheck.testing.coverage.REGIONS`. No filtering beyond non-degenerate cells.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import operator
+import random
+from collections.abc import Sequence
+from typing import TypeVar
+
+from hypothesis import strategies as st
+
+from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
+from braggcheck.sim.registry import PARAMETERS
+from braggcheck.testing import strategy_cache as cst
+from braggcheck.testing.cases import Case, Projection, applicable_parameters
+from braggcheck.testing.coverage import SPECIAL_ANGLES
+from braggcheck.testing.coverage import (
+    beam_near_edge as beam_near_edge,  # re-exported (harness, commands)
+)
+from braggcheck.testing.coverage import coverage_labels as coverage_labels
+from braggcheck.testing.coverage import unreachable_parameters as unreachable_parameters
+
+T = TypeVar("T")
+
+BASELINE_PIXELS = 16
+DETECTOR_PIXELS = (8, 24)
+"""Detector edge in pixels: small, so each example is cheap, yet it holds the 000 spot."""
+BASELINE_CELLS = 5
+CELLS = (3, 10)
+"""Unit cells per axis, the common draws."""
+FEW_CELLS = (1, 2)
+"""N = 1 (no lattice factor along that axis: sincg is 1) and N = 2 (sincg's and the fused
+lattice's own special cases): drawn on one axis at a time, see :func:`cell_counts`."""
+MANY_CELLS = (17, 25)
+"""N above ``physics.CHEBYSHEV_MAX_CELLS`` = 16: sincg's ratio with its Taylor branch, and the
+plain (not fused) gradient path."""
+PHI_STEPS = (2, 3)
+MAX_MOSAIC_DOMAINS = 4
+BEAM_CONVENTIONS = ("mosflm", "denzo", "adxv")
+SAMPLE_CONVENTIONS = ("xds", "dials")
+CELL_SYSTEMS = ("baseline", "cubic", "orthorhombic", "monoclinic", "triclinic", "triclinic")
+"""Triclinic twice: with each shape it is a code-path region of its own (coverage test)."""
+MIN_CELL_SHAPE = 0.3
+"""Cells with V / abc below this are left out as near-degenerate (V = 0 is a flat cell)."""
+SPOT_FRACTION = 0.25
+"""The direct-beam spot's half width is kept below this fraction of the detector edge."""
+BEAM_POSITION = (0.15, 0.85)
+"""Where the direct beam meets the detector, as a fraction of its edge."""
+SPOT_SPACING_FRACTION = 0.3
+"""GAUSS/TOPHAT spots reach at most this fraction of the closest spot spacing."""
+RANKED_PIXELS = 32
+"""One-pixel projections pick among this many brightest pixels (shrinking to the brightest)."""
+GRADIENT_SHAPES = ("square", "round", "gauss")
+"""TOPHAT is a step function (zero gradient almost everywhere), so gradient checks skip it."""
+ALL_SHAPES = (*GRADIENT_SHAPES, "tophat")
+GRID_STEPS = (2, 3)
+"""Steps per axis of a drawn source grid (divergence h and v, dispersion): few, so cheap."""
+CHUNKS = (2, 6)
+"""Drawn pixel chunks per detector (each chunk costs a kernel call, and with a gradient a
+recomputation: many tiny chunks would make an example slow without reaching more code)."""
+MAX_STORED_CHUNKS = 2
+"""Chunks that keep their autograd state (0: every chunk is recomputed in the backward)."""
+MIN_SHIFT_DEG = 1e-3
+DIVERGENCE_ASPECT = (0.25, 1.0)
+"""Vertical over horizontal divergence range of a drawn grid."""
+
+
+@functools.cache  # strategies are immutable; building one anew costs
+def parameter_values(name: str, low: float | None = None,
+                     high: float | None = None) -> st.SearchStrategy[float]:
+    """Values of registry parameter ``name`` over its typical range, shrinking to its baseline.
+
+    ``low``/``high`` narrow the range further (geometry limits). Ranges spanning more than three
+    decades (fluence) are drawn log-uniformly, or nearly every draw would be of the top decade.
+    """
+    parameter = PARAMETERS[name]
+    lo, hi = parameter.typical_range
+    lo = lo if low is None else max(lo, low)
+    hi = hi if high is None else min(hi, high)
+    if lo > 0 and hi / lo > 1e3:
+        drawn = cst.floats(math.log10(lo), math.log10(hi)).map(lambda e: float(10.0**e))
+    else:
+        drawn = cst.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    options = [cst.just(float(parameter.baseline))] if lo <= parameter.baseline <= hi else []
+    if parameter.period is not None:
+        options.append(cst.sampled_from(tuple(a for a in SPECIAL_ANGLES if lo <= a <= hi)))
+    return cst.one_of(*options, drawn)
+
+
+def angles(name: str) -> st.SearchStrategy[float]:
+    """A rotation angle over the registry's range (the full circle for misset and phi)."""
+    return parameter_values(name)
+
+
+def cell_shape_factor(alpha: float, beta: float, gamma: float) -> float:
+    """V / (abc): 1 for orthogonal axes, 0 for a flat (degenerate) cell."""
+    ca, cb, cg = (math.cos(math.radians(x)) for x in (alpha, beta, gamma))
+    squared = 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg
+    return math.sqrt(max(squared, 0.0))
+
+
+def reciprocal_lengths(cell: Sequence[float]) -> tuple[float, float, float]:
+    """|a*|, |b*|, |c*| in 1/A for a cell (a, b, c, alpha, beta, gamma)."""
+    a, b, c, alpha, beta, gamma = cell
+    volume = a * b * c * cell_shape_factor(alpha, beta, gamma)
+    sines = [math.sin(math.radians(x)) for x in (alpha, beta, gamma)]
+    return b * c * sines[0] / volume, c * a * sines[1] / volume, a * b * sines[2] / volume
+
+
+def _admissible(cell: tuple[float, ...]) -> bool:
+    _, _, _, alpha, beta, gamma = cell
+    angles_ok = alpha + beta + gamma < 360 and all(
+        x < y + z for x, y, z in ((alpha, beta, gamma), (beta, alpha, gamma),
+                                  (gamma, alpha, beta)))
+    return angles_ok and cell_shape_factor(alpha, beta, gamma) >= MIN_CELL_SHAPE
+
+
+@st.composite
+def cells(draw: st.DrawFn, system: str | None = None
+          ) -> tuple[float, float, float, float, float, float]:
+    """(a, b, c, alpha, beta, gamma): cubic baseline, cubic, orthorhombic, monoclinic, triclinic.
+
+    Triclinic cells are valid (angles admit a real cell) and not degenerate (V/abc >= 0.3).
+    """
+    if system is None:
+        system = draw(cst.sampled_from(CELL_SYSTEMS))
+    length = {axis: parameter_values(f"cell_{axis}") for axis in "abc"}
+    angle = {name: parameter_values(f"cell_{name}") for name in ("alpha", "beta", "gamma")}
+    a, b, c = 100.0, 100.0, 100.0
+    alpha = beta = gamma = 90.0
+    if system != "baseline":
+        a = draw(length["a"])
+        b, c = (a, a) if system == "cubic" else (draw(length["b"]), draw(length["c"]))
+    if system == "monoclinic":
+        beta = draw(angle["beta"])
+    elif system == "triclinic":
+        # Over the range itself, without the baseline 90 or the special angles: a triclinic
+        # draw has three general angles (each of them shrinks on its own).
+        alpha, beta, gamma = (draw(cst.floats(*PARAMETERS[f"cell_{n}"].typical_range))
+                              for n in ("alpha", "beta", "gamma"))
+    cell = (a, b, c, alpha, beta, gamma)
+    if not _admissible(cell):
+        # A rare corner of the typical range; fall back to the same lengths, right angles.
+        cell = (a, b, c, 90.0, 90.0, 90.0)
+    return cell
+
+
+@st.composite
+def cell_counts(draw: st.DrawFn) -> tuple[int, int, int]:
+    """N per axis: 3 to 10 (shrinking to 5), and on at most one axis, in half the examples, an
+    unusual N: 1 or 2 (``FEW_CELLS``) or 17 to 25 (``MANY_CELLS``).
+
+    One unusual axis reaches every N-dependent code path (sincg and the fused lattice branch
+    per axis; one axis above 16 sends the whole gradient down the plain path). Two axes with
+    N <= 2 are not drawn: the lattice factor then varies along one axis only (stripes, or
+    nothing near the direct beam when that axis is along the beam), and a square N = 2 x 2
+    pattern (cos^2 x cos^2) has a peak-to-median ratio below the 10 that counts as Bragg signal
+    on most patches centred on a spot (1.9, 3.3, 8.0 and 7.6 for patches 0.6, 0.8, 1 and 2
+    spacings wide; about 18 only near 1.5), so most such examples would be rejected.
+    """
+    common = cst.one_of(cst.just(BASELINE_CELLS), cst.integers(*CELLS))
+    counts = [draw(common), draw(common), draw(common)]
+    unusual = draw(cst.sampled_from(("none", "few", "many", "none")))
+    if unusual != "none":
+        axis = draw(cst.integers(0, 2))
+        counts[axis] = draw(cst.sampled_from(FEW_CELLS) if unusual == "few"
+                            else cst.integers(*MANY_CELLS))
+    return counts[0], counts[1], counts[2]
+
+
+@st.composite
+def crystal_configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) -> CrystalConfig:
+    """Cell, N per axis, misset and phi over the full circle, mosaic spread and domains, shape."""
+    # Shape and cell system in one draw over the pairs: separate draws come out correlated in
+    # Hypothesis's generation (a whole derandomized sample without a triclinic TOPHAT cell).
+    # Shrinks to the first shape with the baseline cell.
+    shape, system = draw(cst.sampled_from(tuple(itertools.product(shapes, CELL_SYSTEMS))))
+    a, b, c, alpha, beta, gamma = draw(cells(system))
+    n_a, n_b, n_c = draw(cell_counts())
+    fudge = spot_fudge(shape, (a, b, c, alpha, beta, gamma), (n_a, n_b, n_c))
+    misset = [draw(angles(f"misset_rot_{axis}")) for axis in "xyz"]
+    phi = draw(angles("phi_start_deg"))
+    phi_steps, phi_step = draw(cst.one_of(cst.just((1, 0.0)),
+                                         cst.tuples(cst.integers(*PHI_STEPS),
+                                                   cst.floats(0.05, 1.0))))
+    # Independent draws (not a tuple inside one_of) so that each shrinks on its own.
+    domains = draw(cst.integers(1, MAX_MOSAIC_DOMAINS))
+    spread = draw(parameter_values("mosaic_spread_deg"))
+    spread = spread if domains > 1 else 0.0
+    return CrystalConfig(
+        cell_a=a, cell_b=b, cell_c=c, cell_alpha=alpha, cell_beta=beta, cell_gamma=gamma,
+        misset_rot_x=misset[0], misset_rot_y=misset[1], misset_rot_z=misset[2],
+        n_a=n_a, n_b=n_b, n_c=n_c, default_F=100.0, shape=shape, fudge=fudge,
+        mosaic_spread_deg=spread, mosaic_domains=domains, phi_start_deg=phi,
+        phi_steps=phi_steps, phi_step_deg=phi_step,
+    )
+
+
+@st.composite
+def beam_configs(draw: st.DrawFn) -> BeamConfig:
+    """Wavelength, fluence (log-uniform), polarization (or none) and, in some examples, a small
+    source grid: a divergence grid of 2 or 3 steps per axis and/or 2 or 3 wavelengths.
+
+    The grid shrinks away (one step per axis: a single source, the baseline). Its size comes
+    from the registry's ``divergence_mrad`` and ``dispersion`` typical ranges; at most
+    ``GRID_STEPS[1]`` steps per axis keep an example within a few dozen sources.
+    """
+    steps = cst.one_of(cst.just(1), cst.integers(*GRID_STEPS))
+    # Independent draws, each shrinking to one step on its own.
+    hsteps, vsteps, dsteps = draw(steps), draw(steps), draw(steps)
+    divergence = draw(parameter_values("divergence_mrad"))
+    aspect = draw(cst.one_of(cst.just(1.0), cst.floats(*DIVERGENCE_ASPECT)))
+    dispersion = draw(parameter_values("dispersion"))
+    return BeamConfig(
+        lambda_A=draw(parameter_values("lambda_A")),
+        fluence=draw(parameter_values("fluence")),
+        polarization=draw(parameter_values("polarization")),
+        nopolar=draw(cst.booleans()),
+        hdiv_range_mrad=divergence if hsteps > 1 else 0.0,
+        hdiv_steps=hsteps,
+        vdiv_range_mrad=divergence * aspect if vsteps > 1 else 0.0,
+        vdiv_steps=vsteps,
+        round_div=draw(cst.sampled_from((True, False))),
+        dispersion_pct=dispersion if dsteps > 1 else 0.0,
+        dispersion_steps=dsteps,
+    )
+
+
+def spot_half_width_mm(crystal: CrystalConfig, lambda_A: float, distance_mm: float) -> float:
+    """Half width of the direct-beam spot on a detector at ``distance_mm`` (small angles).
+
+    In reciprocal space (1/A): SQUARE reaches its first zero at |a*|/N, ROUND at 1.43 |a*|/N
+    (the first zero of its spherical transform), GAUSS falls to 1% at 1.7 / (Na Nb Nc) and
+    TOPHAT ends at 0.63 / (Na Nb Nc) (physics brief section 3).
+    """
+    cell = [float(getattr(crystal, f"cell_{x}")) for x in
+            ("a", "b", "c", "alpha", "beta", "gamma")]
+    widest = max(reciprocal_lengths(cell))
+    n_min = min(crystal.n_a, crystal.n_b, crystal.n_c)
+    volume = crystal.n_a * crystal.n_b * crystal.n_c
+    reach = {"square": widest / n_min, "round": 1.43 * widest / n_min,
+             "gauss": 1.7 / volume, "tophat": 0.63 / volume}[crystal.shape]
+    if crystal.shape in ("gauss", "tophat"):
+        reach /= math.sqrt(crystal.fudge)
+    return distance_mm * lambda_A * reach
+
+
+def spot_fudge(shape: str, cell: Sequence[float], cells: Sequence[int]) -> float:
+    """The ``fudge`` that keeps GAUSS/TOPHAT spots apart (1 for the other shapes).
+
+    Their width in reciprocal space is absolute (1.7 / (Na Nb Nc) per A), so for a small N it
+    exceeds the lattice spacing and the image is featureless; fudge narrows them by sqrt(fudge).
+    """
+    if shape not in ("gauss", "tophat"):
+        return 1.0
+    reach = (1.7 if shape == "gauss" else 0.63) / (cells[0] * cells[1] * cells[2])
+    spacing = min(reciprocal_lengths(cell))
+    return max(1.0, (reach / (SPOT_SPACING_FRACTION * spacing)) ** 2)
+
+
+def configs(shapes: Sequence[str] = GRADIENT_SHAPES) -> st.SearchStrategy[Config]:
+    """A whole valid configuration around the spec baseline, cheap to simulate, with Bragg
+    signal on its detector (:func:`braggcheck.testing.detector_strategies.configs`)."""
+    from braggcheck.testing.detector_strategies import configs as detector_and_all
+
+    return detector_and_all(tuple(shapes))
+
+
+def detector_configs(crystal: CrystalConfig | None = None,
+                     lambda_A: float = 1.0) -> st.SearchStrategy[DetectorConfig]:
+    """A small detector holding ``crystal``'s direct-beam spot
+    (:func:`braggcheck.testing.detector_strategies.detector_configs`)."""
+    from braggcheck.testing.detector_strategies import detector_configs as detectors
+
+    return detectors(crystal, lambda_A)
+
+
+def parameter_subsets(names: Sequence[str] | None = None, min_size: int = 1,
+                      max_size: int = 4) -> st.SearchStrategy[tuple[str, ...]]:
+    """Subsets of registry parameters (of ``names``, default all), shrinking to the first one."""
+    pool = list(PARAMETERS if names is None else names)
+    return st.lists(cst.sampled_from(pool), min_size=min_size,
+                    max_size=min(max_size, len(pool)), unique=True).map(tuple)
+
+
+def projections() -> st.SearchStrategy[Projection]:
+    """Pixel weights: seeded signed or positive Gaussian weights, or one of the brightest pixels
+    (a random pixel is mostly a dark one, numerically meaningless 30 decades below the peak)."""
+    return cst.one_of(
+        cst.builds(Projection, kind=cst.just("normal"), seed=cst.integers(0, 2**16)),
+        cst.builds(Projection, kind=cst.just("positive"), seed=cst.integers(0, 2**16)),
+        cst.builds(Projection, kind=cst.just("rank"), rank=cst.integers(0, RANKED_PIXELS - 1)),
+    )
+
+
+def differentiated_names(config: Config, start: int, shuffle_seed: int,
+                         count: int) -> tuple[str, ...]:
+    """Up to ``count`` registry parameters that ``config``'s image depends on: the first
+    applicable one from registry index ``start`` on (wrapping), then the others in a shuffle
+    seeded by ``shuffle_seed``. Any applicable parameter can come first (the coverage test
+    checks it); ``start`` 0 and ``count`` 1 give cell_a, where examples shrink to."""
+    pool = list(PARAMETERS)
+    applicable = applicable_parameters(config)
+    first = next(n for n in pool[start:] + pool[:start] if n in applicable)
+    rest = [n for n in pool if n != first and n in applicable]
+    random.Random(shuffle_seed).shuffle(rest)
+    return (first, *rest)[:count]
+
+
+@st.composite
+def cases(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES, max_names: int = 4,
+          config: st.SearchStrategy[Config] | None = None, focus: str | None = None) -> Case:
+    """A configuration plus a parameter subset, a projection, a direction and a few numbers.
+
+    ``focus`` (a registry name): only configurations whose image depends on it, and it is the
+    first differentiated name (``braggcheck check`` tops up parameters it has not resolved).
+    """
+    strategy = config if config is not None else configs(shapes)
+    if focus is not None:
+        # Every needs-gated parameter is applicable in over half of the drawn configurations.
+        strategy = strategy.filter(lambda c: focus in applicable_parameters(c))
+    chosen = draw(strategy)
+    # Names come from the whole registry (a pool that does not change with the configuration,
+    # so names and configuration shrink independently), narrowed to what the image uses.
+    start = draw(cst.integers(0, len(PARAMETERS) - 1))
+    shuffle_seed = draw(cst.integers(0, 2**32 - 1))
+    count = draw(cst.integers(1, max_names))
+    names = differentiated_names(chosen, start, shuffle_seed, count)
+    if focus is not None:
+        names = (focus, *(n for n in names if n != focus))[:max_names]
+    component = cst.one_of(cst.just(1.0), cst.floats(-1.0, 1.0))
+    components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
+    direction = tuple(components[: len(names)])
+    periodic = tuple(n for n in PARAMETERS if PARAMETERS[n].period is not None)
+    # Small pixel chunks (the default puts a whole small detector in one chunk) and, with them,
+    # how many chunks keep their autograd state before the rest is recomputed in the backward.
+    pixels_per_chunk = None
+    if draw(cst.booleans()):
+        roi = chosen.detector.fpixels * chosen.detector.spixels
+        chunks = draw(cst.integers(*CHUNKS))
+        pixels_per_chunk = -(-roi // chunks) + draw(cst.integers(0, 3))  # rarely a divisor
+    stored_chunks = None
+    if pixels_per_chunk is not None:
+        # 0 (every chunk recomputed) twice: Hypothesis draws the later entries less often.
+        stored_chunks = draw(cst.sampled_from((None, 0, *range(MAX_STORED_CHUNKS + 1))))
+    return Case(
+        config=chosen,
+        names=names,
+        projection=draw(projections()),
+        direction=direction,
+        factor=draw(cst.one_of(cst.just(2.0), cst.floats(1e-3, 1e3))),
+        turns=draw(cst.one_of(cst.just(1), cst.integers(-3, 3).filter(bool))),
+        angle=draw(cst.sampled_from(periodic)),
+        shift_deg=draw(shifts()),
+        pixels_per_chunk=pixels_per_chunk,
+        stored_chunks=stored_chunks,
+    )
+
+
+def shifts() -> st.SearchStrategy[float]:
+    """An angle shift in degrees, never a no-op: at least ``MIN_SHIFT_DEG`` in size (a drawn
+    1e-310 degrees would test nothing), shrinking to 30."""
+    magnitude = cst.floats(MIN_SHIFT_DEG, 180.0)
+    return cst.one_of(cst.just(30.0), cst.builds(operator.mul, cst.sampled_from((1.0, -1.0)),
+                                                 magnitude))
+
+
+SAMPLE_STREAMS = 10
+"""Independently seeded Hypothesis runs a :func:`derandomized_sample` is drawn from."""
+MIN_STREAM_EXAMPLES = 15
+
+
+def derandomized_sample(strategy: st.SearchStrategy[T], count: int,
+                        streams: int = SAMPLE_STREAMS) -> list[T]:
+    """``count`` values of ``strategy``, the same on every run.
+
+    Drawn from ``streams`` runs seeded 0, 1, ...: one derandomized run mostly mutates the
+    examples it has already drawn (150 of them once held no N = 1 axis, drawn 1 time in 8), so
+    several short seeded runs give a far more varied sample for the same count.
+    """
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+
+    values: list[T] = []
+    # Each run starts with the simplest example: at least MIN_STREAM_EXAMPLES per run, and a
+    # small sample is one derandomized run.
+    streams = max(1, min(streams, count // MIN_STREAM_EXAMPLES))
+    per_stream = -(-count // streams)
+    for stream in range(streams):
+        # Hypothesis's own "default" profile as the parent: the sample does not change with
+        # the loaded profile (dev, ci, nightly).
+        @settings(settings.get_profile("default"), max_examples=per_stream, database=None,
+                  deadline=None, phases=[Phase.generate], derandomize=streams == 1,
+                  suppress_health_check=list(HealthCheck))
+        @given(strategy)
+        def collect(value: T) -> None:
+            values.append(value)
+
+        (collect if streams == 1 else seed(stream)(collect))()
+    return values[:count]
