@@ -1,9 +1,16 @@
-"""braggcheck: a differentiable nanoBragg and a property-based gradient testing framework."""
+"""braggcheck: a differentiable nanoBragg and a property-based gradient testing framework.
 
+The public facade: the simulator (``braggcheck.sim``), nanoBragg's flags
+(``braggcheck.nanobragg``); the testing framework is ``braggcheck.testing``.
+"""
+
+from braggcheck.nanobragg.args import from_nanobragg_args
+from braggcheck.nanobragg.export import to_nanobragg_args
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.registry import PARAMETERS, Parameter
 from braggcheck.sim.simulator import simulate
 from braggcheck.util.errors import ConfigError, WriteError
+from braggcheck.util.version import VERSION
 
 __all__ = [
     "PARAMETERS",
@@ -14,6 +21,8 @@ __all__ = [
     "DetectorConfig",
     "Parameter",
     "WriteError",
+    "from_nanobragg_args",
     "simulate",
+    "to_nanobragg_args",
 ]
-__version__ = "0.1.0"
+__version__ = VERSION

@@ -10,8 +10,8 @@ import torch
 
 from braggcheck import PARAMETERS
 from braggcheck.sim.compilation import compile_disabled, maybe_compile
-from braggcheck.sim.config import baseline_value
-from braggcheck.sim.simulator import build_scene, build_state, pixel_values
+from braggcheck.sim.simulator import build_scene, pixel_values
+from braggcheck.sim.state import baseline_value, build_state
 from braggcheck.testing.tier2 import (
     CANONICAL_PINS,
     CASES,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from braggcheck import Config
+from braggcheck.nanobragg.args import from_nanobragg_args
 
 BASE = "-default_F 100 -detpixels 1"
 EXACT_INTEGER_CASES = [
@@ -33,7 +33,7 @@ braggcheck once picked 4 for each."""
 
 @pytest.mark.parametrize(("flags", "expected"), EXACT_INTEGER_CASES)
 def test_exact_integer_cases_round_as_the_reference(flags: str, expected: int) -> None:
-    assert Config.from_nanobragg_args(f"{flags} {BASE}").oversample == expected
+    assert from_nanobragg_args(f"{flags} {BASE}").oversample == expected
 
 
 def _sweep() -> list[str]:
@@ -76,7 +76,7 @@ def test_the_automatic_choice_equals_the_reference_on_a_sweep(tmp_path: Path) ->
         found = CHOICE.search(run.stdout)
         assert run.returncode == 0 and found, f"{flags}: {run.stdout[-300:]}"
         try:
-            ours = Config.from_nanobragg_args(words).oversample
+            ours = from_nanobragg_args(words).oversample
         except ValueError:
             continue  # beyond braggcheck's 64 subpixel limit: refused, not chosen
         compared += 1

@@ -15,6 +15,7 @@ import torch
 
 from braggcheck import Config, simulate
 from braggcheck.cli.main import main
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.output_files import read_float_image
 
 from ..conftest import GOLDEN
@@ -32,7 +33,7 @@ def _reference(name: str, config: Config) -> np.ndarray:
 @pytest.mark.parametrize("name", CASES)
 def test_api_matches_reference_to_1e7(name, golden_cases, monkeypatch):
     monkeypatch.chdir(GOLDEN)  # -hkl paths in cases.json are relative to the golden folder
-    config = Config.from_nanobragg_args(golden_cases[name]["args"])
+    config = from_nanobragg_args(golden_cases[name]["args"])
     image = simulate(config, dtype=torch.float64).numpy()
     reference = _reference(name, config)
     error = np.abs(image - reference).max() / reference.max()
@@ -44,7 +45,7 @@ def test_api_matches_reference_to_1e7(name, golden_cases, monkeypatch):
 
 
 def _written_matches_reference(name: str, out, golden_cases) -> None:
-    config = Config.from_nanobragg_args(golden_cases[name]["args"].replace(
+    config = from_nanobragg_args(golden_cases[name]["args"].replace(
         "rand8.hkl", str(GOLDEN / "rand8.hkl")))
     written = read_float_image(out, config.detector.spixels, config.detector.fpixels)
     reference = _reference(name, config)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from braggcheck import Config, simulate
+from braggcheck import simulate
+from braggcheck.nanobragg.args import from_nanobragg_args
 
 COMMON = "-default_F 100 -lambda 1 -distance 100 -detpixels 64 -N 5"
 CUBIC = "-cell 100 100 100 90 90 90"
@@ -60,7 +61,7 @@ EXAMPLES = {
 @pytest.fixture(scope="module", params=list(EXAMPLES))
 def example(request):
     extra, pixels, total, peak = EXAMPLES[request.param]
-    config = Config.from_nanobragg_args(f"{COMMON} {extra}")
+    config = from_nanobragg_args(f"{COMMON} {extra}")
     # The reference stores float32; its sums and maxima are of those stored values.
     image = simulate(config, dtype=torch.float64).to(torch.float32).to(torch.float64)
     return image, pixels, total, peak

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from braggcheck import PARAMETERS, Config, ConfigError, DetectorConfig, simulate
 from braggcheck.cli.main import main as cli_main
-from braggcheck.nanobragg.args import parse_nanobragg_args
-from braggcheck.sim.config import MIN_VOLUME_FRACTION, baseline_value, volume_fraction
+from braggcheck.nanobragg.args import from_nanobragg_args, parse_nanobragg_args
+from braggcheck.sim.sections import MIN_VOLUME_FRACTION, volume_fraction
+from braggcheck.sim.state import baseline_value
 from braggcheck.testing.invalid_strategies import (
     SECTIONS,
     config_fields,
@@ -96,7 +97,7 @@ def test_parser_rejects_garbage_argument_lists(args: list[str]) -> None:
 @given(garbage_strings())
 def test_parser_rejects_garbage_strings(text: str) -> None:
     with pytest.raises(ConfigError) as error:
-        Config.from_nanobragg_args(text)
+        from_nanobragg_args(text)
     _one_line(error)
 
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from braggcheck import Config
 from braggcheck.cli.diff import run_differential
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.reference import compare, reference_program
 from braggcheck.sim import simulator
 from braggcheck.testing.cases import Case
@@ -55,14 +55,14 @@ def test_every_excluded_region_has_cases():
                          [(r, a, b) for r, pairs in EXCLUDED_CASES.items() for a, b in pairs])
 def test_excluded_regions_really_differ(region, inside, nearby):
     """Each excluded deviation is real: the reference differs there, and agrees next to it."""
-    config = Config.from_nanobragg_args(inside)
+    config = from_nanobragg_args(inside)
     if nearby is None:  # a control just outside the region
         assert excluded_region(config) is None
         assert compare(config, reference_program()).passed
         return
     assert excluded_region(config) == region
     assert not compare(config, reference_program()).passed
-    neighbour = Config.from_nanobragg_args(nearby)
+    neighbour = from_nanobragg_args(nearby)
     assert excluded_region(neighbour) is None
     assert compare(neighbour, reference_program()).passed
 

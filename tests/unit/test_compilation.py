@@ -7,6 +7,7 @@ import os
 import pytest
 import torch
 
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim import compilation
 from braggcheck.sim.compilation import (
     DISABLE_VARIABLES,
@@ -100,10 +101,10 @@ def test_the_pytest_plugin_sets_the_canonical_switch():
 def test_compiled_image_and_gradients_match_eager(clean_env):
     """The compiled kernel (with the fused gradient node run eagerly inside it) gives the eager
     image and gradients; slow: compilation takes ~10 s."""
-    from braggcheck import Config, simulate
-    from braggcheck.sim.simulator import build_state
+    from braggcheck import simulate
+    from braggcheck.sim.state import build_state
 
-    config = Config.from_nanobragg_args("-cell 70 80 90 85 95 100 -misset 5 10 15 -N 4 "
+    config = from_nanobragg_args("-cell 70 80 90 85 95 100 -misset 5 10 15 -N 4 "
                                         "-default_F 100 -detpixels 32 -mosaic 0.5 "
                                         "-mosaic_domains 2")
 

@@ -10,7 +10,7 @@ import torch
 from braggcheck import Config
 from braggcheck.sim.constants import ANGSTROM
 from braggcheck.sim.crystal import cell_basis, cell_volume, orientations, reciprocal_volume_check
-from braggcheck.sim.simulator import build_state
+from braggcheck.sim.state import build_state
 
 
 def _basis(**cell):

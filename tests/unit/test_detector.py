@@ -8,15 +8,15 @@ import math
 import pytest
 import torch
 
-from braggcheck import Config
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.detector import detector_geometry
-from braggcheck.sim.simulator import build_state
+from braggcheck.sim.state import build_state
 
 COMMON = "-cell 100 100 100 90 90 90 -default_F 100 -lambda 1 -distance 100 -detpixels 64 -N 5"
 
 
 def placed(args: str):
-    config = Config.from_nanobragg_args(f"{COMMON} {args}")
+    config = from_nanobragg_args(f"{COMMON} {args}")
     state = build_state(config, None, torch.float64, torch.device("cpu"))
     det, beam = config.detector, config.beam
     return config, detector_geometry(det, state, beam.beam_vector, beam.polar_vector)

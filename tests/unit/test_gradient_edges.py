@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from braggcheck import PARAMETERS, BeamConfig, Config, CrystalConfig, DetectorConfig, simulate
-from braggcheck.sim.config import baseline_value
+from braggcheck.sim.state import baseline_value
 
 PIXEL_MM = 0.1
 # Pixel (2, 2)'s centre lies on the direct beam: h = k = l = 0 there exactly.

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from braggcheck import Config, ConfigError, simulate
+from braggcheck import ConfigError, simulate
 from braggcheck.cli.report import main as report_main
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.testing.cases import Case
 from braggcheck.testing.gradients import GradientProbe
 from braggcheck.testing.plots import (
@@ -25,7 +26,7 @@ from braggcheck.testing.tier2 import CASES
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 PNG = b"\x89PNG\r\n\x1a\n"
-SMALL = Config.from_nanobragg_args(
+SMALL = from_nanobragg_args(
     "-cell 70 80 90 75 85 95 -misset 10 20 30 -default_F 100 -N 5 -detpixels 12 "
     "-pixel 0.2 -distance 80 -oversample 1")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from braggcheck import Config
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.reference import ReferenceError, compare, reference_program, run_reference
 
-CONFIG = Config.from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
+CONFIG = from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
                                     "-detpixels 8")
 
 
@@ -109,6 +109,6 @@ def test_the_automatic_oversample_tie_found_by_the_oracle():
     """lambda 0.5, 5 x 100 A, 100 mm, 0.1 mm: 3 x 500 A x 0.1 mm / (0.5 A x 100 mm) is exactly 3;
     the reference program prints 'auto-selected 3-fold oversampling'. Another order of
     operations gave 3 + 1 ulp and 4 subpixels, 1.4 % off the reference image."""
-    config = Config.from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 1 -N 5 "
+    config = from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 1 -N 5 "
                                         "-lambda 0.5 -detpixels 8")
     assert config.oversample == 3

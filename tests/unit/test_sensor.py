@@ -11,17 +11,18 @@ import pytest
 import torch
 
 from braggcheck import Config, ConfigError, simulate
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.constants import DEFAULT_FLUENCE, R_E_SQUARED_M2
 from braggcheck.sim.detector import detector_geometry
 from braggcheck.sim.sensor import sensor_model
-from braggcheck.sim.simulator import build_state
+from braggcheck.sim.state import build_state
 
 BASE = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -lambda 1 -distance 100 "
         "-detpixels 16 -oversample 1 -detector_roty 25")
 
 
 def config_of(extra: str) -> Config:
-    return Config.from_nanobragg_args(f"{BASE} {extra}")
+    return from_nanobragg_args(f"{BASE} {extra}")
 
 
 @pytest.mark.parametrize(("extra", "layers", "step_um", "mu_per_m"), [

@@ -9,6 +9,7 @@ import torch
 from hypothesis import given
 
 from braggcheck import Config, ConfigError
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.serialization import (
     config_from_dict,
     config_from_json,
@@ -43,7 +44,7 @@ def test_tensors_are_stored_as_numbers():
 
 def test_hkl_table_by_path(monkeypatch):
     monkeypatch.chdir(GOLDEN)
-    config = Config.from_nanobragg_args("-cell 80 90 100 90 90 90 -hkl rand8.hkl -N 5")
+    config = from_nanobragg_args("-cell 80 90 100 90 90 90 -hkl rand8.hkl -N 5")
     data = config_to_dict(config)
     assert data["crystal"]["hkl"] == "rand8.hkl"
     again = config_from_dict(data, base_dir=GOLDEN)

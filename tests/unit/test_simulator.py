@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from braggcheck import PARAMETERS, Config, ConfigError, simulate
-from braggcheck.sim.config import baseline_value
+from braggcheck.nanobragg.args import from_nanobragg_args
+from braggcheck.sim.state import baseline_value
 
 # Cubic cell, exact 90 degree angles, zero misset, beam centre on a pixel corner so the
 # direct beam (h = k = l = 0 exactly there) is sampled; mosaic domains and a Kahn factor so
@@ -18,7 +19,7 @@ ARGS = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 24 -mosaic 0.
 
 @pytest.fixture(scope="module")
 def config() -> Config:
-    return Config.from_nanobragg_args(ARGS)
+    return from_nanobragg_args(ARGS)
 
 
 # Parameters whose physics needs more than ARGS: several sources (a grid only for them, so the
@@ -30,7 +31,7 @@ EXTRA_FLAGS = {"divergence_mrad": " -hdivrange 0.4 -hdivsteps 2",
 @pytest.mark.parametrize("name", list(PARAMETERS))
 def test_every_parameter_has_a_finite_nonzero_gradient(config, name):
     if name in EXTRA_FLAGS:
-        config = Config.from_nanobragg_args(ARGS + EXTRA_FLAGS[name])
+        config = from_nanobragg_args(ARGS + EXTRA_FLAGS[name])
     value = torch.tensor(baseline_value(config, name), dtype=torch.float64, requires_grad=True)
     image = simulate(config, {name: value})
     weights = torch.linspace(0.5, 1.5, image.numel(), dtype=torch.float64).reshape(image.shape)
@@ -51,7 +52,7 @@ def test_direct_beam_on_a_subpixel_centre_has_finite_gradients(config):
 
 def test_tensor_in_config_keeps_its_graph():
     distance = torch.tensor(100.0, dtype=torch.float64, requires_grad=True)
-    config = Config.from_nanobragg_args(ARGS).replace(distance_mm=distance)
+    config = from_nanobragg_args(ARGS).replace(distance_mm=distance)
     (grad,) = torch.autograd.grad(simulate(config).sum(), distance)
     assert float(grad) != 0.0
 
@@ -93,7 +94,7 @@ def test_unknown_parameter_is_rejected(config):
 def test_oversample_is_a_choice_of_the_configuration_not_of_params():
     # The automatic oversample comes from the configuration's own values (a discrete choice),
     # so a tensor override moves the image smoothly instead of switching the sampling.
-    config = Config.from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
+    config = from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
                                         "-detpixels 16")
     assert config.oversample == 2
     shorter = torch.tensor(0.5, dtype=torch.float64)

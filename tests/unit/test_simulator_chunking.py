@@ -14,8 +14,9 @@ import pytest
 import torch
 
 from braggcheck import PARAMETERS, Config, simulate
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim import simulator
-from braggcheck.sim.simulator import build_state
+from braggcheck.sim.state import build_state
 
 # Mosaic domains, phi steps, two sources and oversample 2: every axis of the sample grid.
 ARGS = ("-cell 70 80 90 80 95 100 -misset 10 20 30 -default_F 100 -N 4 -lambda 1.2 "
@@ -36,7 +37,7 @@ def _image_and_gradients(config: Config, pixels_per_chunk: int | None):
 
 @pytest.fixture(scope="module")
 def config() -> Config:
-    return Config.from_nanobragg_args(ARGS)
+    return from_nanobragg_args(ARGS)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def test_second_derivative_through_recomputed_chunks(config, monkeypatch):
 def test_stored_bytes_estimates_what_autograd_keeps(extra, dtype):
     """The memory bound rests on this estimate: it must not undercount the saved tensors (the
     limit would be exceeded) nor overcount them much (memory left unused, more recomputed)."""
-    config = Config.from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
+    config = from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
                                         f"-detpixels 64 {extra}")
     state = build_state(config, None, torch.float64, torch.device("cpu"))
     params = {name: value.clone().requires_grad_(True) for name, value in state.items()}
@@ -152,7 +153,7 @@ GOLDEN_HKL = Path(__file__).parents[1] / "data" / "golden" / "rand8.hkl"
 def test_fused_and_plain_gradient_paths_agree(extra, dtype, monkeypatch):
     """The whole image through the fused node against plain autograd: detector plane offsets,
     sensor layers, structure-factor lookup and row blocks as the simulator feeds them."""
-    config = Config.from_nanobragg_args("-cell 80 90 100 88 92 95 -N 5 -default_F 50 "
+    config = from_nanobragg_args("-cell 80 90 100 88 92 95 -N 5 -default_F 50 "
                                         f"-lambda 1.1 -distance 90 -detpixels 24 {extra}")
     results = []
     for fused in (True, False):

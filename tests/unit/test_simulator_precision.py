@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from braggcheck import Config, simulate
+from braggcheck import simulate
+from braggcheck.nanobragg.args import from_nanobragg_args
 
 # h reaches ~25 at the corners: a float32 h would carry ~2e-6 absolute error there.
 ARGS = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 256 -pixel 0.1"
@@ -14,7 +15,7 @@ ARGS = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 256 -pixel 0.1
 @pytest.mark.parametrize("extra", ["", "-mosaic 1 -mosaic_domains 2 -misset 10 20 30",
                                    "-gauss_xtal -misset 5 -3 7"])
 def test_float32_image_matches_float64(extra):
-    config = Config.from_nanobragg_args(f"{ARGS} {extra}")
+    config = from_nanobragg_args(f"{ARGS} {extra}")
     with torch.no_grad():
         single = simulate(config, dtype=torch.float32)
         double = simulate(config, dtype=torch.float64)
@@ -27,7 +28,7 @@ def test_float32_image_matches_float64(extra):
 
 
 def test_float32_gradient_matches_float64():
-    config = Config.from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
+    config = from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
                                         "-detpixels 64")
     grads = []
     for dtype in (torch.float32, torch.float64):

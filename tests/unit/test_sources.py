@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from braggcheck import Config, simulate
+from braggcheck import simulate
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.sources import divergence_pairs, source_count, source_grid
 from braggcheck.testing.gradients import GradientProbe, compare_derivatives
 
@@ -17,7 +18,7 @@ CELL = "-cell 100 100 100 90 90 90 -default_F 100 -N 5"
 
 
 def beam_of(args: str):
-    return Config.from_nanobragg_args(f"{CELL} {args}").beam
+    return from_nanobragg_args(f"{CELL} {args}").beam
 
 
 def grid(args: str, lambda_A: float = 1.0):
@@ -114,13 +115,13 @@ def test_source_directions_rotate_about_polarization_then_vertical():
 
 
 def test_divergence_parameter_scales_the_whole_grid():
-    config = Config.from_nanobragg_args(f"{CELL} -hdivrange 1 -vdivrange 0.5 -divsteps 3")
+    config = from_nanobragg_args(f"{CELL} -hdivrange 1 -vdivrange 0.5 -divsteps 3")
     beam = config.beam
     like = torch.float64
     args = (torch.tensor([1.0, 0, 0], dtype=like), torch.tensor([0, 0, 1.0], dtype=like),
             torch.tensor(1.0, dtype=like))
     scaled = source_grid(beam, *args, divergence_mrad=torch.tensor(2.0, dtype=like))
-    doubled = Config.from_nanobragg_args(f"{CELL} -hdivrange 2 -vdivrange 1 -divsteps 3")
+    doubled = from_nanobragg_args(f"{CELL} -hdivrange 2 -vdivrange 1 -divsteps 3")
     reference = source_grid(doubled.beam, *args)
     assert torch.allclose(scaled.incident, reference.incident, atol=1e-15)
 
@@ -133,7 +134,7 @@ GRADIENT_CASES = {
 
 @pytest.mark.parametrize("name", list(GRADIENT_CASES))
 def test_gradient_is_finite_nonzero_and_matches_finite_differences(name):
-    config = Config.from_nanobragg_args(
+    config = from_nanobragg_args(
         f"{CELL} -misset 10 20 30 -detpixels 24 {GRADIENT_CASES[name]}")
     probe = GradientProbe(config, (name,))
     # Richardson extrapolation of central differences at steps 2e-3 and 1e-3: the folded
@@ -150,7 +151,7 @@ def test_gradient_is_finite_nonzero_and_matches_finite_differences(name):
 
 
 def test_divergence_and_dispersion_change_the_image():
-    base = Config.from_nanobragg_args(f"{CELL} -detpixels 16 -divergence 1 -divsteps 3 "
+    base = from_nanobragg_args(f"{CELL} -detpixels 16 -divergence 1 -divsteps 3 "
                                       "-dispersion 1 -dispsteps 3")
     image = simulate(base)
     wider = simulate(base, {"divergence_mrad": torch.tensor(3.0, dtype=torch.float64)})

@@ -31,8 +31,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from braggcheck.sim.config import Config
-from braggcheck.sim.simulator import build_state, simulate
+from braggcheck.nanobragg.args import from_nanobragg_args
+from braggcheck.sim.simulator import simulate
+from braggcheck.sim.state import build_state
 
 BASE_ARGS = "-cell 100 100 100 90 90 90 -default_F 100 -N 5"
 
@@ -119,7 +120,7 @@ def _timed(function, repeat: int) -> tuple[float, float, float]:
 def measure_in_process(flags: str, dtype: torch.dtype, backward: bool,
                        repeat: int) -> dict[str, float]:
     """Time one mode in this process; returns times and memory in MB."""
-    config = Config.from_nanobragg_args(flags)
+    config = from_nanobragg_args(flags)
     base = _rss_mb()
     if not backward:
         def forward() -> None:

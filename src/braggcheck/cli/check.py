@@ -18,22 +18,19 @@ import time
 from collections import Counter
 
 import torch
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
 
+from braggcheck.cli.diff import run_differential
 from braggcheck.cli.main import argument_parser
 from braggcheck.cli.progress import Progress
+from braggcheck.nanobragg.reference import ENVIRONMENT_VARIABLE
 from braggcheck.sim.registry import PARAMETERS
-from braggcheck.testing.checks import CheckResult
+from braggcheck.testing.checks import CHECKS, CheckResult
 from braggcheck.testing.example_store import stored_examples
+from braggcheck.testing.harness import PropertyFailure, run_property, with_stored_examples
+from braggcheck.testing.strategies import ALL_SHAPES, GRADIENT_SHAPES, cases, coverage_labels
 from braggcheck.util.errors import ConfigError
-
-try:
-    from hypothesis import HealthCheck, given, seed, settings
-    from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
-
-    from braggcheck.testing.harness import PropertyFailure, run_property, with_stored_examples
-    from braggcheck.testing.strategies import ALL_SHAPES, GRADIENT_SHAPES, cases
-except ImportError:  # the command is there, but Hypothesis is a test dependency
-    settings = None
 
 DEFAULT_CHECKS = ("gradient", "forward_reverse", "finite")
 FOCUS_EXAMPLES = 10
@@ -66,8 +63,6 @@ def _run(check: str, examples: int, seed_value: int, tally: _Tally,
     strategy = cases(shapes=shapes, focus=focus)
 
     def test(case):
-        from braggcheck.testing.strategies import coverage_labels
-
         if focus is not None and tally.parameters[focus]:
             return  # resolved: the remaining draws cost nothing
         bar.advance(check if focus is None else f"{check} ({focus})")
@@ -113,12 +108,6 @@ def main(args: list[str]) -> int:
                         help="a nanoBragg-compatible program for the differential check "
                              "(default: $NANOBRAGG_REFERENCE)")
     options = parser.parse_args(args)
-    from braggcheck.nanobragg.reference import ENVIRONMENT_VARIABLE
-    from braggcheck.testing.checks import CHECKS
-
-    if settings is None:
-        raise ConfigError("check needs Hypothesis: pip install 'braggcheck[test]' "
-                          "(or pip install hypothesis)")
 
     chosen = [c.strip() for c in options.checks.split(",") if c.strip()]
     unknown = [c for c in chosen if c not in CHECKS]
@@ -148,8 +137,6 @@ def main(args: list[str]) -> int:
                         failures.append((f"{check} ({name})", message))
     program = options.reference or os.environ.get(ENVIRONMENT_VARIABLE)
     if program:
-        from braggcheck.cli.diff import run_differential
-
         outcome = run_differential(program, options.examples, options.seed)
         print(f"{'reference':<16} {'FAIL' if outcome.failure else 'ok'} ({program}: "
               f"{outcome.examples - outcome.inconclusive} configurations, worst max|diff|/max "

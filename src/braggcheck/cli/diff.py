@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from braggcheck.cli.main import argument_parser
-from braggcheck.testing.example_store import FAILURES_DIR
+from braggcheck.cli.progress import Progress
+from braggcheck.nanobragg.args import from_nanobragg_args
+from braggcheck.nanobragg.export import to_nanobragg_args
+from braggcheck.nanobragg.reference import ENVIRONMENT_VARIABLE, compare, reference_program
+from braggcheck.testing.cases import Case
+from braggcheck.testing.example_store import FAILURES_DIR, stored_examples
+from braggcheck.testing.harness import PropertyFailure, run_property, with_stored_examples
+from braggcheck.testing.reference_strategies import oracle_configs
 from braggcheck.util.errors import ConfigError
 
 FAILURE_NAME = "diff_reference"
@@ -51,18 +58,9 @@ def run_differential(program: str, examples: int, seed_value: int = 0,
     from hypothesis import strategies as st
     from hypothesis.errors import UnsatisfiedAssumption
 
-    from braggcheck.cli.progress import Progress
-    from braggcheck.nanobragg.export import to_nanobragg_args
-    from braggcheck.nanobragg.reference import ENVIRONMENT_VARIABLE, compare, reference_program
-    from braggcheck.sim.config import Config
-    from braggcheck.testing.cases import Case
-    from braggcheck.testing.example_store import stored_examples
-    from braggcheck.testing.harness import PropertyFailure, run_property, with_stored_examples
-    from braggcheck.testing.reference_strategies import oracle_configs
-
     chosen = str(reference_program(program))
     # A program that cannot render the baseline is a bad program (exit 2), not a mismatch.
-    compare(Config.from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
+    compare(from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
                                        "-detpixels 8"), chosen)
     outcome = DiffOutcome()
     failing: list[Case] = []

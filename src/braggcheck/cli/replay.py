@@ -11,6 +11,7 @@ import torch
 
 from braggcheck.cli.main import argument_parser
 from braggcheck.nanobragg.output_files import check_output_path
+from braggcheck.nanobragg.reference import reference_program
 from braggcheck.nanobragg.serialization import config_to_json
 from braggcheck.testing.checks import CHECKS
 from braggcheck.testing.example_store import read_case_file
@@ -38,7 +39,6 @@ def main(args: list[str]) -> int:
                           f"{', '.join(sorted(CHECKS))}")
     names = [chosen] if chosen else list(CHECKS)
     if chosen == "reference":  # the program comes from $NANOBRAGG_REFERENCE: exit 2 without
-        from braggcheck.nanobragg.reference import reference_program
 
         reference_program()
     torch.set_num_threads(1)  # tiny images: one thread is faster and deterministic in timing

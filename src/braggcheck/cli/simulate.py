@@ -13,6 +13,7 @@ import torch
 
 from braggcheck.nanobragg.args import KNOWN_FLAGS, UNSUPPORTED, parse_nanobragg_args
 from braggcheck.nanobragg.output_files import check_output_path, write_float_image
+from braggcheck.nanobragg.smv import write_requested_smv
 from braggcheck.sim.simulator import simulate
 
 
@@ -35,8 +36,6 @@ def main(args: list[str]) -> int:
     if outputs.floatfile:
         write_float_image(outputs.floatfile, image)
     if outputs.intfile or outputs.noisefile or outputs.pgmfile:
-        from braggcheck.nanobragg.smv import write_requested_smv
-
         write_requested_smv(parsed, image)
     if not targets:
         peak = int(torch.argmax(image))

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from braggcheck.sim.config import MAX_CELLS, BeamConfig, Config, CrystalConfig, DetectorConfig
+from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE, HC_EV_ANGSTROM
 from braggcheck.sim.detector import default_beam_center_mm
 from braggcheck.sim.hkl import read_hkl
+from braggcheck.sim.limits import MAX_CELLS
 from braggcheck.sim.rng import Ran1
 from braggcheck.util.errors import ConfigError
 
@@ -396,6 +397,11 @@ def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
     return ParsedArgs(config=config, outputs=outputs, header=header)
 
 
+def from_nanobragg_args(args: str | list[str]) -> Config:
+    """The Config of nanoBragg's own command-line flags (a string or a list of words)."""
+    return parse_nanobragg_args(args).config
+
+
 def _phi_range(count: int | None, osc: float | None, step: float | None) -> float:
     """The oscillation range (deg) the SMV header reports, after the phi rules of brief 2.5."""
     if osc is not None and osc >= 0:
@@ -591,7 +597,7 @@ def _detector(flags: dict[str, Any], convention: str) -> tuple[DetectorConfig, d
     sbeam = get("-Sbeam", sbeam)
     pivot = None
     if convention == "custom":
-        pivot = _custom_pivot(flags)
+        pivot = custom_pivot(flags)
     oversample = get("-oversample")
     if oversample is not None and oversample <= 0:
         oversample = None
@@ -663,7 +669,7 @@ def _sensor(flags: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _custom_pivot(flags: dict[str, Any]) -> str:
+def custom_pivot(flags: dict[str, Any]) -> str:
     """In the CUSTOM convention the last pivot-setting flag decides (brief 6.5)."""
     pivot = "beam"
     implies = {"-distance": "beam", "-Xbeam": "beam", "-Ybeam": "beam",

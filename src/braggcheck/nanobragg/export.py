@@ -19,6 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from braggcheck.nanobragg.args import (
+    KNOWN_FLAGS,
+    UNSUPPORTED,
+    custom_pivot,
+    from_nanobragg_args,
+    read_flags,
+)
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE
 from braggcheck.sim.detector import (
@@ -135,7 +142,7 @@ def to_nanobragg_args(config: Config, hkl_path: str | Path | None = None,
     words = [*_crystal_flags(target.crystal, hkl_path), *_beam_flags(target.beam),
              *_detector_flags(target)]
     if verify:
-        back = Config.from_nanobragg_args(words)
+        back = from_nanobragg_args(words)
         where = first_difference(back, target)
         if where is not None:
             raise ConfigError(f"{where}: the flags {' '.join(words)!r} do not reproduce it "
@@ -163,7 +170,6 @@ def _crystal_flags(crystal: CrystalConfig, hkl_path: str | Path | None) -> list[
         if not path:
             raise ConfigError("hkl: an in-memory table has no file; pass hkl_path= (a file "
                               "holding it) to export it")
-        from braggcheck.nanobragg.args import KNOWN_FLAGS, UNSUPPORTED
 
         clash = [flag for flag in (*KNOWN_FLAGS, *UNSUPPORTED) if flag in path]
         if clash or any(ch.isspace() for ch in path):
@@ -314,9 +320,7 @@ def _detector_flags(config: Config) -> list[str]:
         words += ["-roi", *map(str, det.roi)]
     words += _sensor_flags(det)
     if convention == "custom":
-        from braggcheck.nanobragg.args import _custom_pivot, read_flags
-
-        if _custom_pivot(read_flags(words)) != det.pivot:
+        if custom_pivot(read_flags(words)) != det.pivot:
             words += ["-pivot", str(det.pivot)]  # last: it overrides every implied pivot
     return words
 

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from braggcheck.nanobragg.export import to_nanobragg_args
 from braggcheck.sim.config import Config
+from braggcheck.sim.simulator import simulate
 from braggcheck.util.errors import ConfigError
 
 ENVIRONMENT_VARIABLE = "NANOBRAGG_REFERENCE"
@@ -120,9 +122,6 @@ def run_reference(program: str | os.PathLike[str], flags: list[str], fpixels: in
 def compare(config: Config, program: str | os.PathLike[str],
             hkl_path: str | None = None, timeout_s: float = TIMEOUT_S) -> Comparison:
     """Render ``config`` with the program (float32 file) and with braggcheck (float64)."""
-    from braggcheck.nanobragg.export import to_nanobragg_args
-    from braggcheck.sim.simulator import simulate
-
     if hkl_path is None and config.crystal.hkl is not None and config.crystal.hkl.source:
         # The program runs in a temporary folder: a relative table path would not be found.
         hkl_path = os.path.abspath(config.crystal.hkl.source)

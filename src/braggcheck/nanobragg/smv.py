@@ -20,6 +20,7 @@ import torch
 from braggcheck.sim.constants import MM
 from braggcheck.sim.detector import detector_geometry
 from braggcheck.sim.rng import Ran1, float32
+from braggcheck.sim.state import build_state
 from braggcheck.util.file_writer import write_output
 
 if TYPE_CHECKING:
@@ -36,8 +37,6 @@ _f32 = float32  # round to single precision, as a C ``float`` variable does
 
 def header_fields(config: Config, header: dict) -> list[tuple[str, str]]:
     """(key, value text) in the reference program's order; geometry recomputed after placement."""
-    from braggcheck.sim.simulator import build_state
-
     det, beam, crystal = config.detector, config.beam, config.crystal
     with torch.no_grad():
         state = build_state(config, None, torch.float64, torch.device("cpu"))

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import torch
 
-from . import fused_pixels
+from braggcheck.sim import fused_pixels
 
 DISABLE_VARIABLES = ("NANOBRAGG_DISABLE_COMPILE", "NB_DISABLE_COMPILE")
 ENABLE_VARIABLE = "NANOBRAGG_COMPILE"

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
-from braggcheck.sim.config import DetectorConfig
 from braggcheck.sim.constants import DEG, MM
 from braggcheck.sim.rotations import rotate_axis, rotate_xyz, unit
+from braggcheck.sim.sections import DetectorConfig
 
 Vector = tuple[float, float, float]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from braggcheck.sim.config import DetectorConfig
+from braggcheck.sim.sections import DetectorConfig
 
 MICRON = 1e-6
 

@@ -10,7 +10,6 @@ are evaluated without storing and recomputed during the backward pass.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import TypeVar
@@ -18,7 +17,7 @@ from typing import TypeVar
 import torch
 
 from braggcheck.sim.compilation import maybe_compile
-from braggcheck.sim.config import Config, _as_float, _check_cell_angles, resolved_default
+from braggcheck.sim.config import Config
 from braggcheck.sim.constants import R_E_SQUARED_M2
 from braggcheck.sim.crystal import cell_basis, mosaic_matrices, orientations, phi_angles
 from braggcheck.sim.detector import FRAMES, DetectorGeometry, detector_geometry
@@ -34,7 +33,7 @@ from braggcheck.sim.fused_pixels import (
     fused_pixel_intensity,
     plain_pixel_intensity,
 )
-from braggcheck.sim.oversample_rule import recommended_oversample
+from braggcheck.sim.geometry_checks import check_geometry
 from braggcheck.sim.physics import (
     gauss_lattice_factor,
     nearest_integer,
@@ -43,9 +42,9 @@ from braggcheck.sim.physics import (
     square_lattice_factor,
     tophat_lattice_factor,
 )
-from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.sensor import Sensor, capture_fraction, layered, sensor_model
 from braggcheck.sim.sources import Sources, source_grid
+from braggcheck.sim.state import build_state
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import check_int
 
@@ -58,49 +57,6 @@ without storing and recomputed in the backward pass, so memory does not grow wit
 
 ELEMENTS_PER_CHUNK = 1 << 16
 """Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
-MAX_OVERSAMPLE = 64
-"""The largest subpixel count per pixel edge, explicit or automatic (DetectorConfig's limit)."""
-MIN_CLOSE_FRACTION = 1e-6
-"""The detector plane must stay this fraction of the given distance away from the sample."""
-
-
-def build_state(
-    config: Config,
-    params: Mapping[str, torch.Tensor] | None,
-    dtype: torch.dtype,
-    device: torch.device,
-) -> dict[str, torch.Tensor]:
-    """Every registry parameter as a scalar tensor: from ``params`` if given, else the config.
-
-    Tensors keep their graph (``.to`` is differentiable); plain numbers become constants.
-    """
-    if params is not None and not isinstance(params, Mapping):
-        raise ConfigError(f"params: expected a dict of parameter name -> tensor, "
-                          f"got {type(params).__name__}")
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(PARAMETERS))
-    if unknown:
-        raise ConfigError(
-            f"params: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(PARAMETERS)}"
-        )
-    state = {}
-    for name, parameter in PARAMETERS.items():
-        if name in params:
-            value = params[name]
-            parameter.validate(value)
-        else:
-            value = getattr(getattr(config, parameter.section), parameter.field)
-            if value is None:  # a default that depends on other fields (beam centre, divergence)
-                value = resolved_default(config, name)
-        if isinstance(value, torch.Tensor):
-            if value.numel() != 1:
-                raise ConfigError(f"params[{name!r}]: expected a scalar tensor, got shape "
-                                  f"{tuple(value.shape)}")
-            state[name] = value.to(dtype=dtype, device=device).reshape(())
-        else:
-            state[name] = torch.tensor(float(value), dtype=dtype, device=device)
-    _check_cell_angles(state["cell_alpha"], state["cell_beta"], state["cell_gamma"])
-    return state
 
 
 @dataclass(frozen=True)
@@ -133,7 +89,7 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
     crystal, beam, det = config.crystal, config.beam, config.detector
     frame = FRAMES[det.convention]
     geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
-    _check_geometry(config, geometry, state)
+    check_geometry(config, geometry, state)
     basis = cell_basis(state)
     like = state["cell_a"]
     spindle = torch.tensor(
@@ -186,63 +142,6 @@ def hkl_projection(sources: Sources, oriented: torch.Tensor
     scaled = oriented[None] / sources.wavelength[:, None, None, None]  # (S, O, 3 axes, 3)
     offset = torch.einsum("sk,soik->iso", sources.incident, scaled)
     return scaled.permute(2, 0, 1, 3).reshape(-1, 3), offset.reshape(-1, 1)
-
-
-def auto_oversample(config: Config, geometry: DetectorGeometry) -> int:
-    """The reference program's choice: enough subpixels to resolve the crystal's spot size,
-    computed with its own operations (:mod:`braggcheck.sim.oversample_rule`), so a value landing
-    exactly on an integer rounds as there."""
-    crystal = config.crystal
-    cell = [_as_float(getattr(crystal, f"cell_{x}"))
-            for x in ("a", "b", "c", "alpha", "beta", "gamma")]
-    misset = [_as_float(getattr(crystal, f"misset_rot_{x}")) for x in "xyz"]
-    distance = float(geometry.distance.detach())  # negative facing away: then 1 subpixel
-    wanted = recommended_oversample(cell, misset, (crystal.n_a, crystal.n_b, crystal.n_c),
-                                    _as_float(config.beam.lambda_A), distance,
-                                    config.detector.pixel_mm)
-    if not (wanted <= MAX_OVERSAMPLE and math.isfinite(wanted)):  # inf, nan: extreme geometry
-        xtal_max = max(_as_float(getattr(crystal, f"cell_{x}")) * getattr(crystal, f"n_{x}")
-                       for x in "abc")
-        raise ConfigError(
-            f"oversample: the automatic choice would be {wanted:.3g} subpixels per pixel edge "
-            f"(crystal {xtal_max:g} A, lambda {_as_float(config.beam.lambda_A):g} A, "
-            f"distance {distance * 1e3:g} mm); valid: <= {MAX_OVERSAMPLE}; give oversample "
-            "explicitly"
-        )
-    return max(1, math.ceil(wanted))
-
-
-def _check_geometry(config: Config, geometry: DetectorGeometry,
-                    state: dict[str, torch.Tensor]) -> None:
-    """Refuse a detector plane through the sample."""
-    det = config.detector
-    given = det.close_distance_mm if det.close_distance_mm is not None else state["distance_mm"]
-    given_mm = abs(_as_float(given))
-    close_mm = float(geometry.close.detach()) * 1e3
-    if not abs(close_mm) >= MIN_CLOSE_FRACTION * given_mm:
-        raise ConfigError(
-            f"detector placement: the detector plane passes through the sample (perpendicular "
-            f"distance {close_mm:.3g} mm for distance {given_mm:g} mm, rotations x/y/z "
-            f"{_deg(state['detector_rotx_deg'])}/{_deg(state['detector_roty_deg'])}/"
-            f"{_deg(state['detector_rotz_deg'])} deg, two-theta {_deg(state['twotheta_deg'])} "
-            "deg); "
-            f"valid: a perpendicular distance >= {MIN_CLOSE_FRACTION:g} x the distance"
-        )
-
-
-def _deg(value: float | torch.Tensor) -> str:
-    return f"{_as_float(value):g}"
-
-
-def check_placement(config: Config) -> int:
-    """Validate what needs the placed detector and return the oversample to use (Config
-    construction runs this, in float64)."""
-    with torch.no_grad():  # a check only: build no graph through the config's tensors
-        state = build_state(config, None, torch.float64, torch.device("cpu"))
-        geometry = detector_geometry(config.detector, state, config.beam.beam_vector,
-                                     config.beam.polar_vector)
-        _check_geometry(config, geometry, state)
-        return config.detector.oversample or auto_oversample(config, geometry)
 
 
 def squared_amplitudes(scene: Scene) -> SquaredAmplitudes | None:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import torch
 
-from braggcheck.sim.config import BeamConfig
 from braggcheck.sim.constants import ANGSTROM
 from braggcheck.sim.rotations import rotate_axis, unit
+from braggcheck.sim.sections import BeamConfig
 
 
 @dataclass(frozen=True)

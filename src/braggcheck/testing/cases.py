@@ -191,7 +191,8 @@ def _optional_int(value: Any) -> int | None:
 
 def _stored_bytes_per_pixel(config: Config) -> int:
     """What one pixel's autograd state costs in ``simulator.stored_bytes`` (float64)."""
-    from braggcheck.sim.simulator import build_scene, build_state, stored_bytes
+    from braggcheck.sim.simulator import build_scene, stored_bytes
+    from braggcheck.sim.state import build_state
 
     with torch.no_grad():
         state = build_state(config, None, torch.float64, torch.device("cpu"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from braggcheck.sim.config import CONVENTIONS, SHAPES, Config
+from braggcheck.sim.config import Config
 from braggcheck.sim.detector import (
     FRAMES,
     effective_pivot,
@@ -15,6 +15,7 @@ from braggcheck.sim.detector import (
 )
 from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS
 from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.sections import CONVENTIONS, SHAPES
 from braggcheck.testing.cases import Case, applicable_parameters
 from braggcheck.testing.placement import direct_beam_on_detector, scattering_angle_deg
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from braggcheck.sim.config import Config, baseline_value
+from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.simulator import simulate
+from braggcheck.sim.state import baseline_value
 
 DEFAULT_EPS = 1e-6
 """Relative finite-difference step (in units of each parameter's registry scale)."""

@@ -14,7 +14,7 @@ import math
 import shlex
 import types
 import typing
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any, Literal
 
 import torch
@@ -29,16 +29,9 @@ from braggcheck.nanobragg.args import (
     UNSUPPORTED,
     VECTOR_FLAGS,
 )
-from braggcheck.sim.config import (
-    MAX_CELLS,
-    MAX_DISPERSION_PCT,
-    MAX_DIVERGENCE_MRAD,
-    MAX_PIXELS,
-    BeamConfig,
-    CrystalConfig,
-    DetectorConfig,
-)
+from braggcheck.sim.config import BeamConfig, CrystalConfig, DetectorConfig
 from braggcheck.sim.hkl import HKLTable
+from braggcheck.sim.limits import FIELD_LIMITS
 from braggcheck.sim.registry import PARAMETERS, Parameter
 
 SECTIONS: dict[str, type] = {"crystal": CrystalConfig, "beam": BeamConfig,
@@ -50,39 +43,7 @@ NOT_A_NUMBER = st.sampled_from(["1.0", "abc", "", b"1", [1.0], (1.0,), {"value":
 """Things that are not a real number (strings that look like one included)."""
 
 
-@dataclass(frozen=True)
-class Limits:
-    """The valid interval of a numeric field outside the registry (mirrors ``__post_init__``)."""
-
-    low: float | None
-    high: float | None = None
-    low_inclusive: bool = True
-    high_inclusive: bool = True
-
-
-FIELD_LIMITS: dict[str, Limits] = {
-    **{name: Limits(1, MAX_CELLS) for name in ("n_a", "n_b", "n_c")},
-    "default_F": Limits(0.0),
-    "fudge": Limits(0.0, low_inclusive=False),
-    "mosaic_domains": Limits(1, 100000),
-    "mosaic_seed": Limits(-(2**31) + 1, 2**31 - 1),
-    "phi_steps": Limits(1, 100000),
-    **{name: Limits(0.0, MAX_DIVERGENCE_MRAD) for name in
-       ("hdiv_range_mrad", "vdiv_range_mrad", "hdiv_step_mrad", "vdiv_step_mrad")},
-    **{name: Limits(1, 10000) for name in ("hdiv_steps", "vdiv_steps", "dispersion_steps")},
-    "dispersion_pct": Limits(0.0, MAX_DISPERSION_PCT, high_inclusive=False),
-    "dispersion_step_pct": Limits(0.0),
-    "close_distance_mm": Limits(0.0, low_inclusive=False),
-    "pixel_mm": Limits(0.0, low_inclusive=False),
-    "fpixels": Limits(1, MAX_PIXELS),
-    "spixels": Limits(1, MAX_PIXELS),
-    "oversample": Limits(1, 64),
-    "sensor_thickness_um": Limits(0.0, 1e6),
-    "sensor_attenuation_um": Limits(0.0, low_inclusive=False),
-    "sensor_layers": Limits(1, 1000),
-}
-"""Ranges of the non-registry numeric fields; a field missing here gets type and NaN checks."""
-INFINITY_VALID = frozenset({"sensor_attenuation_um"})
+INFINITY_VALID = frozenset(name for name, limits in FIELD_LIMITS.items() if limits.infinity_valid)
 """Fields where +inf is a valid value (an infinite attenuation length: no absorption)."""
 
 
@@ -346,7 +307,7 @@ def garbage_args() -> st.SearchStrategy[list[str]]:
 
 
 def garbage_strings() -> st.SearchStrategy[str]:
-    """Whole command strings (``Config.from_nanobragg_args(str)``), quotes unbalanced too."""
+    """Whole command strings (``from_nanobragg_args(str)``), quotes unbalanced too."""
     return st.one_of(
         garbage_args().map(shlex.join),
         st.text(max_size=30).map(lambda s: s + " '"),

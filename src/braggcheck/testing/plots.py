@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.autograd import forward_ad
 
-from braggcheck.sim.config import Config, baseline_value
+from braggcheck.sim.config import Config
 from braggcheck.sim.simulator import simulate
+from braggcheck.sim.state import baseline_value
 from braggcheck.testing.cases import Case
 from braggcheck.testing.gradients import GradientProbe, TaylorResult, compare_derivatives
 from braggcheck.util.errors import ConfigError

@@ -57,7 +57,7 @@ def direct_beam_on_a_sample_point(config: Config) -> bool:
     """Whether the nominal direct beam meets a subpixel centre of any sensor layer."""
     from braggcheck.sim.detector import detector_geometry
     from braggcheck.sim.sensor import sensor_model
-    from braggcheck.sim.simulator import build_state
+    from braggcheck.sim.state import build_state
 
     det = config.detector
     sensor = sensor_model(det)

@@ -24,7 +24,10 @@ from pathlib import Path
 import torch
 from hypothesis import strategies as st
 
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.config import Config
+from braggcheck.sim.detector import FRAMES
+from braggcheck.sim.sections import CONVENTIONS
 from braggcheck.testing.reference_exclusions import EXCLUDED, excluded_region
 from braggcheck.testing.strategies import ALL_SHAPES, angles, cells, spot_fudge
 from braggcheck.util.file_writer import write_output
@@ -36,8 +39,6 @@ MAX_SAMPLES = 400_000
 example: the C program then runs in milliseconds and braggcheck in tens of them."""
 EDGE = (8, 32)
 CELLS_PER_AXIS = (1, 25)
-CONVENTIONS = ("mosflm", "xds", "dials", "adxv", "denzo", "custom")
-BEAM_PIVOT = ("mosflm", "denzo", "adxv")
 HKL_DIR = Path(tempfile.gettempdir()) / "braggcheck_oracle_hkl"
 """Where drawn structure-factor tables are written (named by their content's hash)."""
 
@@ -168,7 +169,7 @@ def _detector_words(draw: st.DrawFn, lambda_A: float
     convention = draw(st.sampled_from(CONVENTIONS))
     words = _custom_vectors(draw) if convention == "custom" else (
         [] if convention == "mosflm" else [f"-{convention}"])
-    pivot = "beam" if convention in BEAM_PIVOT else "sample"
+    pivot = FRAMES[convention].pivot
     if convention == "custom":
         pivot = draw(st.sampled_from(["beam", "sample"]))
     fpixels, spixels = draw(st.integers(*EDGE)), draw(st.integers(*EDGE))
@@ -246,7 +247,7 @@ def oracle_configs(draw: st.DrawFn) -> Config:
     detector, d_extra = draw(_detector_words(b_extra["lambda"]))
     words = crystal + beam + detector
     try:
-        config = Config.from_nanobragg_args(words)
+        config = from_nanobragg_args(words)
     except ConfigError:
         # The automatic oversample can exceed its cap at short distances with big crystals,
         # and a rotated detector can face away: both are rare; draw another.
@@ -256,7 +257,7 @@ def oracle_configs(draw: st.DrawFn) -> Config:
     extra = {**c_extra, **b_extra, **d_extra}
     if excluded_region(config) == "phi start exactly 0 with several phi steps":
         words += ["-phi", _n(float(config.crystal.phi_start_deg) + 0.25)]  # a later step
-        config = Config.from_nanobragg_args(words)
+        config = from_nanobragg_args(words)
     if excluded_region(config) == "round spot sampled exactly at its lattice point":
         det = config.detector
         shift = det.pixel_mm / config.oversample / 3  # a third of a subpixel, on both axes
@@ -267,13 +268,13 @@ def oracle_configs(draw: st.DrawFn) -> Config:
             words += _moved_centre(det, shift)
             if det.convention == "custom":  # -Xbeam implies the BEAM pivot: restore it
                 words += ["-pivot", str(det.pivot)]
-        config = Config.from_nanobragg_args(words)
+        config = from_nanobragg_args(words)
     if config.detector.oversample is None and config.oversample > 4:
         words += ["-oversample", "4"]  # the automatic choice, capped for speed
-        config = Config.from_nanobragg_args(words)
+        config = from_nanobragg_args(words)
     while _cost(config, extra) > MAX_SAMPLES and config.oversample > 1:
         words += ["-oversample", str(config.oversample - 1)]
-        config = Config.from_nanobragg_args(words)
+        config = from_nanobragg_args(words)
     if _cost(config, extra) > MAX_SAMPLES:
         from hypothesis import reject
 
@@ -284,7 +285,7 @@ def oracle_configs(draw: st.DrawFn) -> Config:
 def oracle_regions(config: Config) -> list[str]:
     """The regions of the forward space ``config`` is in, for ``hypothesis.event``."""
     from braggcheck.sim.detector import detector_geometry
-    from braggcheck.sim.simulator import build_state
+    from braggcheck.sim.state import build_state
 
     crystal, beam, det = config.crystal, config.beam, config.detector
     labels = [f"convention {det.convention}", f"shape {crystal.shape}"]

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch.autograd.gradcheck import GradcheckError
 
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS, Parameter
 from braggcheck.testing.gradients import (
@@ -69,7 +70,7 @@ class Setup:
 
 @cache
 def _config(flags: str, values: tuple[tuple[str, Any], ...]) -> Config:
-    return Config.from_nanobragg_args(flags).replace(**dict(values))
+    return from_nanobragg_args(flags).replace(**dict(values))
 
 
 DIRECT_BEAM_MM = 1.225

@@ -8,7 +8,6 @@ from typing import Any
 
 import torch
 
-from braggcheck import __version__
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.testing.gradients import TaylorResult
 from braggcheck.testing.tier2 import (
@@ -24,6 +23,7 @@ from braggcheck.testing.tier2 import (
     GradcheckCase,
     taylor_failure,
 )
+from braggcheck.util.version import VERSION
 
 TEST_MODULE = "tests/gradcheck/test_tier2.py"
 
@@ -50,7 +50,7 @@ class Tier2Run:
 
 
 def environment() -> dict[str, str]:
-    return {"braggcheck": __version__, "torch": torch.__version__,
+    return {"braggcheck": VERSION, "torch": torch.__version__,
             "python": platform.python_version(), "machine": platform.machine(),
             "threads": str(torch.get_num_threads()), "dtype": "float64", "device": "cpu"}
 

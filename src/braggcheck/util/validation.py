@@ -114,3 +114,10 @@ def describe_range(
     if low is None:
         return f"{'<=' if high_inclusive else '<'} {high:g}"
     return f"{'[' if low_inclusive else '('}{low:g}, {high:g}{']' if high_inclusive else ')'}"
+
+
+def as_float(value: float | torch.Tensor) -> float:
+    """A plain float for bookkeeping outside the differentiable path (validation, auto rules)."""
+    if isinstance(value, torch.Tensor):
+        return float(value.detach())
+    return float(value)

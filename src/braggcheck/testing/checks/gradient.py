@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 import torch
 
-from braggcheck.sim.config import Config, _check_cell_angles, baseline_value
+from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.sections import check_cell_angles
+from braggcheck.sim.state import baseline_value
 from braggcheck.testing.cases import Case, applicable_parameters
 from braggcheck.testing.checks.results import (
     EPS,
@@ -49,7 +51,7 @@ def steppable(config: Config, name: str, reach: float) -> bool:
                 angles = {n: float(getattr(config.crystal, f"cell_{n}"))
                           for n in ("alpha", "beta", "gamma")}
                 angles[name[5:]] = moved
-                _check_cell_angles(angles["alpha"], angles["beta"], angles["gamma"])
+                check_cell_angles(angles["alpha"], angles["beta"], angles["gamma"])
         except ConfigError:
             return False
     return True

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from braggcheck.sim.config import Config, baseline_value
+from braggcheck.sim.config import Config
 from braggcheck.sim.detector import FRAMES
+from braggcheck.sim.state import baseline_value
 
 R_E_SQUARED = 7.94079248018965e-30
 """r_e^2 in m^2 (brief section 1), written out here rather than imported."""

@@ -7,12 +7,13 @@ import math
 
 import torch
 
-from braggcheck.sim.config import Config, baseline_value
+from braggcheck.sim.config import Config
 from braggcheck.sim.constants import ANGSTROM
 from braggcheck.sim.crystal import cell_basis, reciprocal_volume_check
 from braggcheck.sim.detector import FRAMES
 from braggcheck.sim.registry import PARAMETERS
-from braggcheck.sim.simulator import build_state, simulate
+from braggcheck.sim.simulator import simulate
+from braggcheck.sim.state import baseline_value, build_state
 from braggcheck.testing.cases import Case
 from braggcheck.testing.checks.results import (
     EPS,

@@ -20,9 +20,10 @@ import math
 import numpy as np
 import torch
 
-from braggcheck.sim.config import Config, CrystalConfig, baseline_value
+from braggcheck.sim.config import Config, CrystalConfig
 from braggcheck.sim.crystal import mosaic_matrices
 from braggcheck.sim.sources import axis_grid, divergence_pairs
+from braggcheck.sim.state import baseline_value
 from braggcheck.testing.cases import Case
 from braggcheck.testing.checks import independent as ind
 from braggcheck.testing.checks.results import CheckResult, Row, bragg_signal, no_signal

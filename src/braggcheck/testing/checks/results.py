@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from braggcheck.sim.config import Config, baseline_value
+from braggcheck.sim.config import Config
 from braggcheck.sim.simulator import simulate
+from braggcheck.sim.state import baseline_value
 from braggcheck.testing.gradients import has_bragg_signal
 
 EPS = torch.finfo(torch.float64).eps

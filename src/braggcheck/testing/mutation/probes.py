@@ -2,8 +2,7 @@
 leave bit-identical.
 
 ``python -m braggcheck.testing.mutation.probes`` prints a SHA-256 of the raw bytes of, for a
-few small
-configurations evaluated in several uneven chunks: the image without a gradient, the
+few small configurations evaluated in several uneven chunks: the image without a gradient, the
 reverse-mode gradients of a weighted pixel sum in four parameters, and a forward-mode
 derivative. The runner prints it in the unmutated and the mutated copy of the tree (each
 imports its own ``src``) and calls the mutant equivalent only when the two agree.
@@ -17,16 +16,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
+from braggcheck.sim.config import Config
+from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.simulator import simulate
+
 PROBE_PARAMETERS = ("distance_mm", "lambda_A", "cell_a", "misset_rot_x")
 
 
 def fingerprint() -> str:
     """The digest of this interpreter's braggcheck (the tree on its ``sys.path``)."""
-    import torch
-
-    from braggcheck import Config, simulate
-    from braggcheck.sim.registry import PARAMETERS
-
     def value(config: Config, name: str) -> float:
         parameter = PARAMETERS[name]
         return float(getattr(getattr(config, parameter.section), parameter.field))
