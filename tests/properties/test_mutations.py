@@ -123,7 +123,7 @@ class _NearIntegerHole(torch.autograd.Function):
 
 def test_gradient_wrong_only_near_integer_h_is_caught(tmp_path, monkeypatch, capsys):
     # Broken where the Miller indices enter the lattice factor: the plain path (the fused one
-    # has its own tests against it in tests/unit/test_fused_pixels.py).
+    # has its own tests against it in tests/unit/sim/test_fused_pixels.py).
     monkeypatch.setattr(braggcheck.sim.simulator, "fused_path", lambda scene: False)
     original = braggcheck.sim.simulator.lattice_intensity
     monkeypatch.setattr(braggcheck.sim.simulator, "lattice_intensity",

@@ -161,3 +161,22 @@ def test_all_is_complete_and_exists(package):
               and name not in {"annotations", "VERSION"}}  # __version__'s source
     assert public <= declared, f"{package} exports names missing from __all__: " \
                                f"{sorted(public - declared)}"
+
+
+def test_unit_tests_mirror_the_source_layout():
+    """``tests/unit/<layer>/test_<module>[_<topic>].py`` tests ``braggcheck.<layer>.<module>``."""
+    unit = Path(__file__).parent
+    strays = []
+    for path in sorted(unit.rglob("test_*.py")):
+        folder = path.parent.relative_to(unit).parts
+        if not folder:
+            if path.name != "test_layout.py":  # this file tests the whole package
+                strays.append(str(path.relative_to(unit)))
+            continue
+        package = "braggcheck." + ".".join(folder)
+        stem = path.stem.removeprefix("test_")
+        modules = {name.removeprefix(package + ".").replace(".", "_") for name in MODULES
+                   if name.startswith(package + ".")}
+        if not any(stem == m or stem.startswith(m + "_") for m in modules):
+            strays.append(str(path.relative_to(unit)))
+    assert not strays, f"unit tests that name no module of their folder's package: {strays}"

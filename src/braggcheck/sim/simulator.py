@@ -362,7 +362,7 @@ def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
 
     Fused path: per sample the lattice derivative (3 values, sample dtype), per pixel ~24
     values of solid angle and polarization (~40 with a thick sensor's capture fraction);
-    ``tests/unit/test_simulator_chunking.py`` holds it to within 1x-1.5x of what autograd saves.
+    ``tests/unit/sim/test_simulator_chunking.py`` holds it to within 1x-1.5x of what autograd saves.
     Plain autograd (other crystal shapes) stores ~12 values per sample and per subpixel.
     """
     subpixels = pixels * subpixels_per_pixel(scene)

@@ -89,7 +89,7 @@ def mosaic_parts(config: Config) -> list[Config] | None:
     its basis is R_phi (R_phi^T U R_phi R_misset) a0, a misset of R_phi^T U R_phi R_misset.
     None near gimbal lock (cos(rot_y) < 1e-3), where misset angles cannot carry it to 1e-12.
     The domain matrices U come from braggcheck's RNG (held to the reference's check values by
-    tests/unit/test_rng.py): the relation tests how they are composed and weighted."""
+    tests/unit/sim/test_rng.py): the relation tests how they are composed and weighted."""
     from braggcheck.sim.detector import FRAMES
 
     crystal = config.crystal

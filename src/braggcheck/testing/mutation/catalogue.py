@@ -3,7 +3,7 @@
 A :class:`Mutant` names a file under ``src/braggcheck``, an exact snippet that occurs there
 exactly once, and its replacement. The entries live in :mod:`.kernel_mutants` (the per-sample
 kernel: fused backward/jvp, lattice math, physics, simulator) and :mod:`.geometry_mutants`
-(crystal, detector, sources, sensor, rotations). ``tests/unit/test_mutation_catalogue.py``
+(crystal, detector, sources, sensor, rotations). ``tests/unit/testing/test_mutation_catalogue.py``
 applies every one to the current tree, so a refactor that breaks a mutant names it.
 """
 

@@ -31,8 +31,8 @@ SUITES: dict[str, tuple[str, ...]] = {
     # The catalogue's own tests check that every snippet is still in the tree, which a
     # mutated copy fails by construction: they are left out.
     "all": ("-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-            "--ignore=tests/unit/test_mutation_catalogue.py",
-            "--ignore=tests/unit/test_mutation_runner.py"),
+            "--ignore=tests/unit/testing/test_mutation_catalogue.py",
+            "--ignore=tests/unit/testing/test_mutation_runner.py"),
 }
 COPIED = ("src", "tests", "pyproject.toml")
 IGNORED = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc", ".pytest_cache")

@@ -10,7 +10,7 @@ import pytest
 from braggcheck import BeamConfig, ConfigError, CrystalConfig, DetectorConfig
 from braggcheck.sim.limits import FIELD_LIMITS, Limits, markdown_table
 
-DOC = Path(__file__).parents[2] / "docs" / "fields.md"
+DOC = Path(__file__).parents[3] / "docs" / "fields.md"
 SECTIONS = (CrystalConfig, BeamConfig, DetectorConfig)
 
 

@@ -141,7 +141,7 @@ def test_stored_bytes_estimates_what_autograd_keeps(extra, dtype):
     assert saved <= estimate <= 1.5 * saved, (saved, estimate)
 
 
-GOLDEN_HKL = Path(__file__).parents[1] / "data" / "golden" / "rand8.hkl"
+GOLDEN_HKL = Path(__file__).parents[2] / "data" / "golden" / "rand8.hkl"
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

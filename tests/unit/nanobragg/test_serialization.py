@@ -18,7 +18,7 @@ from braggcheck.nanobragg.serialization import (
 )
 from braggcheck.testing.strategies import ALL_SHAPES, configs
 
-from ..conftest import GOLDEN
+from ...conftest import GOLDEN
 
 
 @given(config=configs(shapes=ALL_SHAPES))

@@ -13,7 +13,7 @@ import pytest
 
 from braggcheck.cli.main import main
 
-from ..fake_reference import fake_reference
+from ...fake_reference import fake_reference
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import torch
 
 from braggcheck import BeamConfig, Config, CrystalConfig, DetectorConfig, simulate
 
-from .error_message import one_line_message
+from ..error_message import one_line_message
 
 SMALL = Config(detector=DetectorConfig(fpixels=3, spixels=3, oversample=1))
 

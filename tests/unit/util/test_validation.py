@@ -15,7 +15,7 @@ from braggcheck.util.validation import (
     describe_range,
 )
 
-from .error_message import one_line_message
+from ..error_message import one_line_message
 
 _message = one_line_message
 
