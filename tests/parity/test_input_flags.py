@@ -73,3 +73,21 @@ def test_cli_reads_the_input_files(tmp_path, monkeypatch):
         written = read_float_image(out, config.detector.spixels, config.detector.fpixels)
         reference = _reference(name, config)
         assert np.abs(written - reference).max() <= 1e-6 * reference.max()
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_exported_flags_reproduce_the_reference(name, monkeypatch):
+    """to_nanobragg_args writes the matrix, sources and mask to files the program reads."""
+    import os
+
+    from braggcheck.nanobragg.export import to_nanobragg_args
+    from braggcheck.nanobragg.reference import run_reference
+
+    monkeypatch.chdir(GOLDEN)
+    config = parse_nanobragg_args(CASES[name]["args"]).config
+    flags = to_nanobragg_args(config)  # files in the default input folder (no '-' in it)
+    det = config.detector
+    reference = run_reference(os.environ["NANOBRAGG_REFERENCE"], flags, det.fpixels,
+                              det.spixels)
+    assert np.abs(reference - _reference(name, config)).max() <= 1e-6 * reference.max()
