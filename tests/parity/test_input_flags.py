@@ -43,6 +43,16 @@ def test_input_flags_match_reference(name, monkeypatch):
     assert error <= MEASURED_RELATIVE_ERROR, f"regressed from ~4e-8 to {error:.2e}"
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_float32_matches_reference_too(name, monkeypatch):
+    monkeypatch.chdir(GOLDEN)
+    config = parse_nanobragg_args(CASES[name]["args"]).config
+    image = simulate(config, dtype=torch.float32)
+    assert image.dtype == torch.float32
+    reference = _reference(name, config)
+    assert np.abs(image.numpy() - reference).max() <= MAX_RELATIVE_ERROR * reference.max()
+
+
 def test_masked_pixels_are_exactly_zero_where_the_reference_skips_them(monkeypatch):
     monkeypatch.chdir(GOLDEN)
     config = parse_nanobragg_args(CASES["mask_header"]["args"]).config
