@@ -15,6 +15,7 @@ from braggcheck import PARAMETERS, Config
 from braggcheck.testing.cases import applicable_parameters
 from braggcheck.testing.coverage import REGIONS, unreached_regions
 from braggcheck.testing.harness import run_check
+from braggcheck.testing.input_coverage import DMIN_ONLY
 from braggcheck.testing.strategies import (
     ALL_SHAPES,
     cases,
@@ -37,7 +38,7 @@ derandomized, but Hypothesis's choices also draw on constants of the modules loa
 sample differs between a lone run and the suite) and are far from uniform, so a share
 threshold would fail or pass with unrelated changes; the reach rates of a ``ci`` run are in
 docs/properties.md."""
-TOPHAT_ONLY = ("shape tophat, triclinic cell",)
+TOPHAT_ONLY = ("shape tophat, triclinic cell", *DMIN_ONLY)
 """Regions only the non-gradient checks reach (TOPHAT's gradient is zero almost everywhere)."""
 
 

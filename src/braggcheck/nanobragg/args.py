@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from braggcheck.nanobragg.input_flags import FILE_FLAGS, header_flags, matrix_flags, source_flags
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE, HC_EV_ANGSTROM
 from braggcheck.sim.detector import default_beam_center_mm
@@ -26,11 +27,7 @@ from braggcheck.sim.rng import Ran1
 from braggcheck.util.errors import ConfigError
 
 UNSUPPORTED = {
-    "-mat": "orientation matrix files",
-    "-sourcefile": "source files",
-    "-mask": "mask images",
     "-water": "the water background",
-    "-dmin": "the resolution cut",
     "-curved_det": "the curved detector",
     "-interpolate": "tricubic structure-factor interpolation",
     "-oversample_omega": "per-subpixel solid angle",
@@ -166,6 +163,7 @@ SCALAR_FLAGS = {
     "-detector_rotz", "-twotheta", "-divergence", "-hdivrange", "-vdivrange", "-hdivstep",
     "-vdivstep", "-dispersion", "-fudge", "-scale", "-adc", "-xtalsize", "-xtal_x", "-xtal_y",
     "-xtal_z", "-detector_thick", "-pgmscale",
+    "-dmin",
 }
 INTEGER_FLAGS = {
     "-N", "-Na", "-Nb", "-Nc", "-detpixels", "-detpixels_f", "-detpixels_s", "-phisteps",
@@ -177,11 +175,12 @@ VECTOR_FLAGS = {
     "-spindle_axis", "-twotheta_axis", "-pix0_vector",
 }
 TEXT_FLAGS = {"-hkl", "-floatfile", "-intfile", "-noisefile", "-pgmfile", "-pivot",
-              "-detector_abs"}
+              "-detector_abs"} | FILE_FLAGS
 CONVENTION_FLAGS = ("-mosflm", "-xds", "-dials", "-adxv", "-denzo")
 NONNEGATIVE_FLAGS = {
     "-flux", "-exposure", "-beamsize", "-xtalsize", "-xtal_x", "-xtal_y", "-xtal_z",
     "-divergence", "-hdivrange", "-vdivrange", "-hdivstep", "-vdivstep", "-dispersion",
+    "-dmin",
 }
 """Magnitudes the reference program silently ignores when negative; braggcheck rejects them."""
 POSITIVE_FLAGS = {
@@ -363,6 +362,7 @@ def _phi_rule(count: int | None, osc: float | None, step: float | None) -> tuple
 def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
     """Flags -> ParsedArgs (configuration, outputs and header bookkeeping)."""
     flags = read_flags(_split(args))
+    header_flags(flags)  # -mask, -img: their SMV headers act as flags given first
     get = flags.get
     convention = "mosflm"
     for flag in flags["_order"]:  # the last convention or vector flag decides
@@ -374,8 +374,10 @@ def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
         for flag in VECTOR_FLAGS:
             flags.pop(flag, None)
 
-    crystal = _crystal(flags)
+    source_flags(flags, convention)  # -sourcefile
     beam = _beam(flags)
+    matrix_flags(flags, beam.lambda_A)  # -mat: needs the run's wavelength
+    crystal = _crystal(flags)
     detector, header = _detector(flags, convention)
     try:
         config = Config(crystal=crystal, beam=beam, detector=detector)
@@ -414,7 +416,8 @@ def _phi_range(count: int | None, osc: float | None, step: float | None) -> floa
 def _crystal(flags: dict[str, Any]) -> CrystalConfig:
     get = flags.get
     if "-cell" not in flags:
-        raise ConfigError("-cell: a unit cell is required (-cell a b c alpha beta gamma)")
+        raise ConfigError("-cell: a unit cell is required (-cell a b c alpha beta gamma, or "
+                          "-mat FILE)")
     a, b, c, alpha, beta, gamma = flags["-cell"]
     for name, value in (("a", a), ("b", b), ("c", c)):
         if value <= 0:
@@ -478,6 +481,7 @@ def _crystal(flags: dict[str, Any]) -> CrystalConfig:
         mosaic_seed=get("-mosaic_seed", 12345678),
         phi_start_deg=get("-phi", 0.0), phi_step_deg=phi_step, phi_steps=phi_steps,
         spindle_axis=get("-spindle_axis"),
+        reciprocal_matrix=get("_matrix"),
     )
 
 
@@ -546,6 +550,7 @@ def _beam(flags: dict[str, Any]) -> BeamConfig:
         vdiv_range_mrad=vr, vdiv_steps=vn, vdiv_step_mrad=vd,
         dispersion_pct=dr, dispersion_steps=dn, dispersion_step_pct=dd,
         round_div=round_div,
+        sources=get("_sources"),
     )
 
 
@@ -628,6 +633,8 @@ def _detector(flags: dict[str, Any], convention: str) -> tuple[DetectorConfig, d
         oversample=oversample,
         point_pixel="-point_pixel" in flags,
         roi=roi,
+        mask=get("_mask"),
+        dmin_A=get("-dmin", 0.0),
         **_sensor(flags),
     )
     header = {"xbeam_mm": xbeam, "ybeam_mm": ybeam, "detsize_f_mm": size_f,
@@ -680,6 +687,8 @@ def custom_pivot(flags: dict[str, Any]) -> str:
                "-mosflm": "beam", "-adxv": "beam", "-denzo": "beam", "-dials": "beam",
                "-xds": "sample"}
     for flag in flags["_order"]:
+        if flag in flags.get("_from_header", ()):
+            continue  # an SMV header's values imply no pivot
         if flag == "-pivot":
             value = flags["-pivot"]
             if value not in ("beam", "sample"):

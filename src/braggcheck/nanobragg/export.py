@@ -26,6 +26,7 @@ from braggcheck.nanobragg.args import (
     from_nanobragg_args,
     read_flags,
 )
+from braggcheck.nanobragg.export_inputs import input_file_flags
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE
 from braggcheck.sim.detector import (
@@ -129,18 +130,20 @@ def _plain(value: object) -> object:
 
 
 def to_nanobragg_args(config: Config, hkl_path: str | Path | None = None,
-                      verify: bool = True) -> list[str]:
+                      verify: bool = True, input_dir: str | Path | None = None) -> list[str]:
     """The flags that make the reference program render ``config``.
 
     ``hkl_path``: the file holding ``config.crystal.hkl`` (default: the path it was read from).
     ``verify``: parse the flags back and raise if anything differs (naming the field), so a
     returned list is always exact.
+    ``input_dir``: where a matrix, source list or mask is written for the program to read
+    (default: ``braggcheck.nanobragg.export_inputs.default_input_dir()``).
     """
     if not isinstance(config, Config):
         raise ConfigError(f"config: expected a braggcheck.Config, got {type(config).__name__}")
     target = canonical(config)
     words = [*_crystal_flags(target.crystal, hkl_path), *_beam_flags(target.beam),
-             *_detector_flags(target)]
+             *_detector_flags(target), *input_file_flags(target, _solve, input_dir)]
     if verify:
         back = from_nanobragg_args(words)
         where = first_difference(back, target)

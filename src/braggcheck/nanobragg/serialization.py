@@ -17,6 +17,11 @@ from typing import Any
 
 import torch
 
+from braggcheck.nanobragg.serialization_inputs import (
+    INPUT_FIELDS,
+    input_field_from_json,
+    input_field_to_json,
+)
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.hkl import read_hkl
 from braggcheck.util.errors import ConfigError
@@ -52,6 +57,10 @@ def config_to_dict(config: Config) -> dict[str, dict[str, Any]]:
                 if value is not None and value.source:
                     entries["hkl"] = value.source
                 continue
+            if f.name in INPUT_FIELDS:  # matrix, sources, mask
+                if value is not None:
+                    entries[f.name] = input_field_to_json(f.name, value)
+                continue
             plain = _plain(value)
             if plain != _plain(getattr(default, f.name)):
                 entries[f.name] = plain
@@ -75,6 +84,8 @@ def config_from_dict(data: dict[str, Any], base_dir: str | Path | None = None) -
         bad = sorted(set(entries) - valid)
         if bad:
             raise ConfigError(f"config.{name}: unknown field(s) {', '.join(bad)}")
+        for key in set(INPUT_FIELDS) & set(entries):
+            entries[key] = input_field_from_json(key, entries[key])
         for key in TUPLE_FIELDS & set(entries):
             if entries[key] is not None:
                 entries[key] = tuple(entries[key])

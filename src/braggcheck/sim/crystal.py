@@ -35,8 +35,12 @@ def cell_volume(
     return 2 * a * b * c * torch.sqrt(torch.abs(skew))
 
 
-def cell_basis(state: dict[str, torch.Tensor]) -> CellBasis:
-    """Build the oriented cell from the registry values in ``state`` (Angstrom, degrees)."""
+def cell_basis(state: dict[str, torch.Tensor], matrix: torch.Tensor | None = None) -> CellBasis:
+    """Build the oriented cell from the registry values in ``state`` (Angstrom, degrees).
+
+    ``matrix`` (rows a*, b*, c*, from ``-mat``) replaces the cell's default orientation; the
+    misset, lengths and volume then apply to it exactly as to the default one.
+    """
     a, b, c = state["cell_a"], state["cell_b"], state["cell_c"]
     alpha, beta, gamma = (state[k] * DEG for k in ("cell_alpha", "cell_beta", "cell_gamma"))
     volume = cell_volume(a, b, c, alpha, beta, gamma)
@@ -65,6 +69,8 @@ def cell_basis(state: dict[str, torch.Tensor]) -> CellBasis:
             ),
         )
     )
+    if matrix is not None:
+        reciprocal = matrix
     reciprocal = rotate_xyz(
         reciprocal,
         state["misset_rot_x"] * DEG,

@@ -93,6 +93,7 @@ FIELD_LIMITS: dict[str, Limits] = {
     "sensor_attenuation_um": Limits(0.0, low_inclusive=False, none_means="the thickness",
                                     infinity_valid=True),
     "sensor_layers": _int(1, 1000, none_means="2 layers thickness/2 apart"),
+    "dmin_A": Limits(0.0),
 }
 """Field name -> its valid values (field names are unique across the three sections)."""
 

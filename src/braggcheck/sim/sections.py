@@ -15,7 +15,10 @@ import torch
 from braggcheck.sim.constants import DEFAULT_FLUENCE
 from braggcheck.sim.hkl import HKLTable
 from braggcheck.sim.limits import check_fields
+from braggcheck.sim.orientation import Matrix, check_matrix
+from braggcheck.sim.pixel_mask import PixelMask, check_mask_shape
 from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.source_list import SourceList
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import (
     as_float,
@@ -81,9 +84,14 @@ class CrystalConfig:
     phi_steps: int = 1
     spindle_axis: Vector | None = None
     """None means the convention's axis (MOSFLM (0,0,1), XDS (1,0,0), DIALS (0,1,0))."""
+    reciprocal_matrix: Matrix | None = None
+    """Rows a*, b*, c* (1/A) of ``-mat``: their directions orient the cell (before misset),
+    the cell parameters keep the lengths (braggcheck.sim.orientation)."""
 
     def __post_init__(self) -> None:
         _validate_registered(self, "crystal")
+        if self.reciprocal_matrix is not None:
+            check_matrix("reciprocal_matrix", self.reciprocal_matrix)
         check_fields(self)
         if self.hkl is not None and not isinstance(self.hkl, HKLTable):
             raise ConfigError(f"hkl: expected an HKLTable (braggcheck.sim.hkl.read_hkl) or None, "
@@ -172,9 +180,14 @@ class BeamConfig:
     """Scale of the whole divergence grid (registry ``divergence_mrad``): the grid's wider full
     range. None means max(hdiv_range_mrad, vdiv_range_mrad); another value scales every angle
     (steps included) by value / that, so the number of sources and the trimming stay fixed."""
+    sources: SourceList | None = None
+    """Explicit sources (``-sourcefile``); they replace the divergence/dispersion grid."""
 
     def __post_init__(self) -> None:
         _validate_registered(self, "beam")
+        if self.sources is not None and not isinstance(self.sources, SourceList):
+            raise ConfigError(f"sources: expected a SourceList or None, got "
+                              f"{type(self.sources).__name__}")
         _validate_optional_vector(self, ("beam_vector", "polar_vector"))
         for name in ("nopolar", "round_div"):
             check_bool(name, getattr(self, name))
@@ -226,6 +239,10 @@ class DetectorConfig:
     sensor_layers: int | None = None
     """Depth samples (``-detector_thicksteps``); None means 2 layers thickness/2 apart, n means
     n layers thickness/(n-1) apart (the reference program's rules, brief 7.2)."""
+    mask: PixelMask | None = None
+    """Pixels to evaluate (``-mask``); the others are exactly 0 (braggcheck.sim.pixel_mask)."""
+    dmin_A: float = 0.0
+    """Resolution cut (``-dmin``): samples with d < dmin are skipped; 0 means none."""
 
     def __post_init__(self) -> None:
         if self.convention not in CONVENTIONS:
@@ -249,6 +266,7 @@ class DetectorConfig:
         _check_not_parallel("fdet_vector", self.fdet_vector, "sdet_vector", self.sdet_vector)
         if self.roi is not None:
             self._check_roi()
+        check_mask_shape(self.mask, self.fpixels, self.spixels)
 
     def _check_roi(self) -> None:
         roi = self.roi

@@ -34,6 +34,7 @@ from braggcheck.sim.fused_pixels import (
     plain_pixel_intensity,
 )
 from braggcheck.sim.geometry_checks import check_geometry
+from braggcheck.sim.orientation import crystal_matrix
 from braggcheck.sim.physics import (
     gauss_lattice_factor,
     nearest_integer,
@@ -41,6 +42,14 @@ from braggcheck.sim.physics import (
     round_lattice_factor,
     square_lattice_factor,
     tophat_lattice_factor,
+)
+from braggcheck.sim.pixel_mask import PixelMask, kept_pixels, placed
+from braggcheck.sim.resolution import (
+    ResolutionCut,
+    polarization_of,
+    polarization_samples,
+    resolution_cut,
+    with_cut,
 )
 from braggcheck.sim.sensor import Sensor, capture_fraction, layered, sensor_model
 from braggcheck.sim.sources import Sources, source_grid
@@ -82,6 +91,8 @@ class Scene:
     point_pixel: bool
     scale: torch.Tensor  # r_e^2 * fluence / steps
     sensor: Sensor | None = None  # detector thickness layers; None for a thin detector
+    mask: PixelMask | None = None  # -mask: pixels evaluated (braggcheck.sim.pixel_mask)
+    resolution: ResolutionCut | None = None  # -dmin (braggcheck.sim.resolution)
 
 
 def build_scene(config: Config, state: dict[str, torch.Tensor],
@@ -90,8 +101,8 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
     frame = FRAMES[det.convention]
     geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
     check_geometry(config, geometry, state)
-    basis = cell_basis(state)
     like = state["cell_a"]
+    basis = cell_basis(state, crystal_matrix(crystal, like))
     spindle = torch.tensor(
         [float(x) for x in (crystal.spindle_axis or frame.spindle)],
         dtype=like.dtype, device=like.device,
@@ -128,6 +139,8 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
         point_pixel=det.point_pixel,
         scale=R_E_SQUARED_M2 * state["fluence"] / steps,
         sensor=sensor_model(det),
+        mask=det.mask,
+        resolution=resolution_cut(det.dmin_A, basis.real),
     )
 
 
@@ -232,7 +245,8 @@ def pixel_intensity(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
                  slow, fast)
     fused = torch.is_grad_enabled() and fused_path(scene)
     plain_lattice = None if fused else (lambda reduced: lattice_intensity(scene, reduced))
-    lattice = LatticeSetup(scene.cells, scene.sample_dtype, amplitudes, plain_lattice)
+    lattice = LatticeSetup(scene.cells, scene.sample_dtype,
+                           with_cut(amplitudes, scene.resolution), plain_lattice)
     setup = PixelSetup(lattice, plane_offsets(scene), subpixels_per_pixel(scene),
                        pixels_per_chunk)
     evaluate = fused_pixel_intensity if fused else plain_pixel_intensity
@@ -264,7 +278,14 @@ def pixel_factors(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch
     else:
         omega = det.pixel**2 * det.close * inverse**3
     value = scene.scale * omega
-    if not scene.nopolar:
+    if not scene.nopolar and scene.resolution is not None:  # -dmin: first sample kept
+        positions = torch.addmm(det.pix0[:, None], detector_plane(scene),
+                                plane_offsets(scene)(slow, fast))
+        incident, direction = polarization_samples(
+            scene.resolution, positions, scene.sources.incident, scene.sources.wavelength,
+            subpixels_per_pixel(scene))
+        value = value * polarization_of(incident, direction, det.polar, scene.kahn)
+    elif not scene.nopolar:
         value = value * polarization_factor(scene.sources.incident[0], diffracted, det.polar,
                                             scene.kahn)
     if scene.sensor is not None:
@@ -392,6 +413,7 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
         indexing="ij",
     )
     slow, fast = slow.reshape(-1), fast.reshape(-1)
+    slow, fast, kept = kept_pixels(scene.mask, slow, fast)  # -mask
     kernel = maybe_compile(pixel_values, like.device)
     tensors = _tensors(scene)
     pixels = slow.shape[0]
@@ -412,7 +434,7 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
             pieces.append(_RecomputedChunk.apply(kernel, scene, s, f, *tensors))
         else:
             pieces.append(kernel(scene, s, f))
-    return torch.cat(pieces).reshape(smax - smin + 1, fmax - fmin + 1)
+    return placed(pieces, kept, tensors, like).reshape(smax - smin + 1, fmax - fmin + 1)
 
 
 def _checked_device(device: torch.device | str | None) -> torch.device:

@@ -19,6 +19,7 @@ import torch
 from braggcheck.sim.constants import ANGSTROM
 from braggcheck.sim.rotations import rotate_axis, unit
 from braggcheck.sim.sections import BeamConfig
+from braggcheck.sim.source_list import explicit_sources
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def divergence_pairs(beam: BeamConfig) -> list[tuple[float, float]]:
 
 def source_count(beam: BeamConfig) -> int:
     """How many sources the grid holds (divergence points kept x wavelengths)."""
+    if beam.sources is not None:
+        return len(beam.sources.positions)
     return len(divergence_pairs(beam)) * len(
         axis_grid(float(beam.dispersion_pct), beam.dispersion_steps, beam.dispersion_step_pct))
 
@@ -100,6 +103,8 @@ def source_grid(
     dispersion_pct: torch.Tensor | None = None,
 ) -> Sources:
     """Directions and wavelengths of every source; the tensors may carry a graph."""
+    if beam.sources is not None:  # -sourcefile replaces the whole grid
+        return Sources(*explicit_sources(beam.sources, lambda_A))
     like = beam_direction
     pairs = divergence_pairs(beam)
     angles = torch.tensor(pairs, dtype=like.dtype, device=like.device) / 1000.0  # radians

@@ -17,6 +17,7 @@ from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.sections import CONVENTIONS, SHAPES
 from braggcheck.testing.cases import Case, applicable_parameters
+from braggcheck.testing.input_coverage import INPUT_REGIONS, input_regions
 from braggcheck.testing.placement import direct_beam_on_detector, scattering_angle_deg
 
 SPECIAL_ANGLES = (0.0, 90.0, -90.0, 180.0, 89.0, 45.0)
@@ -65,6 +66,7 @@ def _regions(case: Case) -> list[str]:
         labels.append("pivot overriding the convention's")
     if det.convention == "custom" and det.fdet_vector is not None:
         labels.append("custom convention, explicit detector vectors")
+    labels += input_regions(config)
     if not direct_beam_on_detector(config):
         labels.append("Bragg spot away from the direct beam")
         if scattering_angle_deg(config) > HIGH_ANGLE_DEG:
@@ -84,6 +86,7 @@ REGIONS: tuple[str, ...] = (
     *(f"convention {c}" for c in CONVENTIONS), "beam pivot", "sample pivot",
     "pivot overriding the convention's", "custom convention, explicit detector vectors",
     "Bragg spot away from the direct beam", f"high scattering angle (> {HIGH_ANGLE_DEG:g} deg)",
+    *INPUT_REGIONS,
 )
 """Every region the strategies must reach (``shape tophat, triclinic cell`` only where TOPHAT is
 drawn, in the non-gradient checks)."""

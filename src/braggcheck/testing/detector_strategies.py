@@ -20,6 +20,7 @@ from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorCon
 from braggcheck.sim.detector import FRAMES
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.testing import strategy_cache as cst
+from braggcheck.testing.input_strategies import masks, resolution_cuts, source_lists
 from braggcheck.testing.placement import place_on_ray, ray_distance_mm, reflection_near
 from braggcheck.testing.strategies import (
     BASELINE_PIXELS,
@@ -125,6 +126,7 @@ def configs(draw: st.DrawFn, shapes=GRADIENT_SHAPES,
                                      draw(cst.floats(0.0, 360.0)))
         if reflection is not None:
             beam = replace(beam, lambda_A=reflection.lambda_A)
+    beam = draw(source_lists(beam, convention))  # -sourcefile
     edge = cst.one_of(cst.just(BASELINE_PIXELS), cst.integers(*DETECTOR_PIXELS))
     fpixels, spixels = draw(edge), draw(edge)
     distance = draw(parameter_values("distance_mm"))
@@ -191,6 +193,9 @@ def configs(draw: st.DrawFn, shapes=GRADIENT_SHAPES,
         config = Config(crystal=crystal, beam=beam,
                         detector=DetectorConfig(fpixels=BASELINE_PIXELS,
                                                 spixels=BASELINE_PIXELS))
+    config = draw(masks(config))  # -mask
+    if "tophat" in shapes:  # -dmin is a step: only for the checks that do not differentiate
+        config = draw(resolution_cuts(config))
     return config
 
 

@@ -17,6 +17,7 @@ import typing
 from dataclasses import fields
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ from braggcheck.nanobragg.args import (
 from braggcheck.sim.config import BeamConfig, CrystalConfig, DetectorConfig
 from braggcheck.sim.hkl import HKLTable
 from braggcheck.sim.limits import FIELD_LIMITS
+from braggcheck.sim.pixel_mask import PixelMask
 from braggcheck.sim.registry import PARAMETERS, Parameter
 
 SECTIONS: dict[str, type] = {"crystal": CrystalConfig, "beam": BeamConfig,
@@ -111,6 +113,17 @@ def impossible_cell_angles() -> st.SearchStrategy[tuple[float, float, float]]:
     return st.one_of(edges, drawn)
 
 
+INPUT_FIELD_INVALID: dict[str, list[Any]] = {
+    "reciprocal_matrix": [((1.0, 0.0, 0.0), (0.0, 1.0, 0.0)), "A.mat", 1.0,
+                          ((-0.01, 0.0, 0.0), (0.0, 0.01, 0.0), (0.0, 0.0, 0.01)),
+                          ((math.nan, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
+                          ((0.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))],
+    "sources": [[(1.0, 0.0, 0.0)], "sources.txt", 1.0],
+    "mask": [np.ones((2, 2)), "mask.img", PixelMask(kept=np.ones((2, 2), dtype=bool))],
+}
+"""Bad in-memory forms of the input files (a wrongly shaped but valid mask included)."""
+
+
 def _hint_args(hint: Any) -> tuple[Any, ...]:
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         return typing.get_args(hint)
@@ -149,6 +162,8 @@ def invalid_values_for(section: str, name: str) -> st.SearchStrategy[Any] | None
     for parameter in PARAMETERS.values():
         if parameter.section == section and parameter.field == name:
             return out_of_range(parameter)
+    if name in INPUT_FIELD_INVALID:  # -mat, -sourcefile, -mask contents
+        return st.sampled_from(INPUT_FIELD_INVALID[name])
     hint = typing.get_type_hints(SECTIONS[section])[name]
     args = _hint_args(hint)
     optional = type(None) in args
@@ -238,6 +253,8 @@ BAD_FLAG_VALUES: dict[str, list[str]] = {
     "-xtalsize": ["1e308", "-1"],
     "-hkl": ["/nonexistent/file.hkl", "."],
     "-pivot": ["middle"],
+    "-mat": ["/nonexistent/A.mat", "."], "-sourcefile": ["/nonexistent/s.txt", "."],
+    "-mask": ["/nonexistent/m.img", "."], "-img": ["/nonexistent/h.img"], "-dmin": ["-1"],
 }
 """Flag values that are out of range, impossible or refer to nothing (one flag at a time)."""
 

@@ -32,6 +32,7 @@ from braggcheck.testing.coverage import (
 )
 from braggcheck.testing.coverage import coverage_labels as coverage_labels
 from braggcheck.testing.coverage import unreachable_parameters as unreachable_parameters
+from braggcheck.testing.input_strategies import matrix_orientations, with_matrix
 
 T = TypeVar("T")
 
@@ -200,13 +201,14 @@ def crystal_configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) ->
     domains = draw(cst.integers(1, MAX_MOSAIC_DOMAINS))
     spread = draw(parameter_values("mosaic_spread_deg"))
     spread = spread if domains > 1 else 0.0
-    return CrystalConfig(
+    crystal = CrystalConfig(
         cell_a=a, cell_b=b, cell_c=c, cell_alpha=alpha, cell_beta=beta, cell_gamma=gamma,
         misset_rot_x=misset[0], misset_rot_y=misset[1], misset_rot_z=misset[2],
         n_a=n_a, n_b=n_b, n_c=n_c, default_F=100.0, shape=shape, fudge=fudge,
         mosaic_spread_deg=spread, mosaic_domains=domains, phi_start_deg=phi,
         phi_steps=phi_steps, phi_step_deg=phi_step,
     )
+    return with_matrix(crystal, draw(matrix_orientations(crystal)))  # -mat
 
 
 @st.composite

@@ -162,6 +162,8 @@ def cell_vectors(config: Config) -> tuple[np.ndarray, np.ndarray]:
         [b_len * cg, b_len * sg, 0.0],
         [c_len * cb, c_len * (ca - cb * cg) / sg, c_len * volume / (a * b * c * sg)],
     ])
+    if config.crystal.reciprocal_matrix is not None:  # -mat: its directions, the cell's lengths
+        recip = np.array(config.crystal.reciprocal_matrix, dtype=float)
     misset = rotation_xyz(*(baseline_value(config, f"misset_rot_{x}") for x in "xyz"))
     recip = recip @ misset.T
     real = np.array([length * _unit(np.cross(recip[(i + 1) % 3], recip[(i + 2) % 3]))
