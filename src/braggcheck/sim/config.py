@@ -30,6 +30,9 @@ MAX_CELLS = 1000
 MAX_PIXELS = 16384
 MAX_DIVERGENCE_MRAD = 1000 * math.pi
 """A divergence range or step beyond pi radians (the whole half-space) means nothing."""
+PIXEL_FEATURE_FLAGS = ("curved_detector", "oversample_thick", "oversample_polar",
+                       "oversample_omega")
+"""DetectorConfig's switches of braggcheck.sim.pixel_features."""
 MAX_DISPERSION_PCT = 200.0
 """The grid reaches lambda * (1 - range / 200): at 200 % the shortest wavelength would be 0."""
 
@@ -88,6 +91,8 @@ class CrystalConfig:
     phi_steps: int = 1
     spindle_axis: Vector | None = None
     """None means the convention's axis (MOSFLM (0,0,1), XDS (1,0,0), DIALS (0,1,0))."""
+    water_size_um: Number = 0.0
+    """Amorphous water background (``-water``; registry ``water_size_um``; 0: none)."""
 
     def __post_init__(self) -> None:
         _validate_registered(self, "crystal")
@@ -250,6 +255,11 @@ class DetectorConfig:
     sensor_layers: int | None = None
     """Depth samples (``-detector_thicksteps``); None means 2 layers thickness/2 apart, n means
     n layers thickness/(n-1) apart (the reference program's rules, brief 7.2)."""
+    # Per-pixel features (braggcheck.sim.pixel_features; -curved_det, -oversample_thick/...).
+    curved_detector: bool = False
+    oversample_thick: bool = False
+    oversample_polar: bool = False
+    oversample_omega: bool = False
 
     def __post_init__(self) -> None:
         if self.convention not in CONVENTIONS:
@@ -276,6 +286,8 @@ class DetectorConfig:
         if self.oversample is not None:
             check_int("oversample", self.oversample, 1, 64)
         check_bool("point_pixel", self.point_pixel)
+        for name in PIXEL_FEATURE_FLAGS:
+            check_bool(name, getattr(self, name))
         _validate_optional_vector(
             self, ("twotheta_axis", "fdet_vector", "sdet_vector", "odet_vector")
         )
