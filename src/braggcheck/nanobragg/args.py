@@ -386,7 +386,7 @@ def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
         raise ConfigError(str(exc)) from exc
     noise = _last_flag(flags, ("-noisefile", "-nonoise")) != "-nonoise"
     pgm = _last_flag(flags, ("-pgmfile", "-pgmscale", "-nopgm")) != "-nopgm"
-    printout, printout_pixel = pixel_flags.printout_request(flags)
+    printout, printout_pixel = pixel_flags.printout_request(flags, config)
     outputs = Outputs(
         floatfile=get("-floatfile"),
         intfile=get("-intfile"),

@@ -56,14 +56,22 @@ def check_no_op_files(flags: dict[str, Any]) -> None:
                               "stol F lines")
 
 
-def printout_request(flags: dict[str, Any]) -> tuple[bool, tuple[int, int] | None]:
+def printout_request(flags: dict[str, Any], config: Config
+                     ) -> tuple[bool, tuple[int, int] | None]:
     """(trace wanted, (fast, slow) or None for every pixel). ``-printout_pixel`` also turns
     the trace on (the reference matches ``-printout`` inside it); a negative fast index
-    means every pixel, as there."""
+    means every pixel, as there. A pixel outside the rendered region is an error (the
+    reference would print nothing)."""
     pixel = flags.get("-printout_pixel")
     wanted = "-printout" in flags or pixel is not None
     if pixel is not None and pixel[0] < 0:
         pixel = None
+    if pixel is not None:
+        fmin, fmax, smin, smax = config.detector.roi_bounds
+        if not (fmin <= pixel[0] <= fmax and smin <= pixel[1] <= smax):
+            raise ConfigError(f"-printout_pixel {pixel[0]} {pixel[1]}: outside the rendered "
+                              f"pixels; valid: fast {fmin}..{fmax}, slow {smin}..{smax} (or a "
+                              "negative fast index for every pixel)")
     return wanted, pixel
 
 

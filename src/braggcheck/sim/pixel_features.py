@@ -152,9 +152,23 @@ def subpixel_factors(scene: FeatureScene, direction: torch.Tensor, inverse: torc
                            polar.view(pixels, per_pixel, -1))
 
 
-def feature_pixel_values(scene: FeatureScene, position: torch.Tensor, pixels: int,
-                         lattice: Callable[[torch.Tensor], torch.Tensor],
-                         amplitudes: SquaredAmplitudes | None) -> torch.Tensor:
+@dataclass(frozen=True)
+class PixelSums:
+    """One block of pixels, as the reference's loop leaves it: the raw sum ``I`` (n,), the
+    photons (n,), the subpixel factors, the (curved) positions (3, n*U), Miller indices
+    (3, R, n*U) and squared lattice factors (R, n*U), samples ordered as in the reference."""
+
+    raw: torch.Tensor
+    value: torch.Tensor
+    factors: SubpixelFactors
+    position: torch.Tensor
+    hkl: torch.Tensor
+    squared_lattice: torch.Tensor
+
+
+def pixel_sums(scene: FeatureScene, position: torch.Tensor, pixels: int,
+               lattice: Callable[[torch.Tensor], torch.Tensor],
+               amplitudes: SquaredAmplitudes | None) -> PixelSums:
     """Photons of ``pixels`` pixels from their flat subpixel positions (3, pixels * U), by
     plain autograd ops, with the features of ``scene.features``.
 
@@ -162,7 +176,8 @@ def feature_pixel_values(scene: FeatureScene, position: torch.Tensor, pixels: in
     ``amplitudes``: F^2 of Miller indices (3, R, M), or None for ``default_F`` everywhere.
     """
     features = scene.features
-    assert features is not None
+    if features is None:
+        raise ValueError("pixel_sums: the scene has no PixelFeatures")
     det = scene.detector
     if features.curved:
         position = curved_positions(position, det)
@@ -181,7 +196,7 @@ def feature_pixel_values(scene: FeatureScene, position: torch.Tensor, pixels: in
     terms = terms.to(position.dtype).view(shape).permute(2, 3, 0, 1)
     factors = subpixel_factors(scene, direction, inverse, pixels)
     if features.per_subpixel:
-        total = _running_sum(terms, factors, features, squared_lattice.view(shape), scene)
+        total = _running_sum(terms, factors, features, squared_lattice.view(shape))
     else:
         total = features.water + terms.sum((1, 2, 3))
     value = scene.scale * total
@@ -192,11 +207,19 @@ def feature_pixel_values(scene: FeatureScene, position: torch.Tensor, pixels: in
     if not features.thick and factors.capture is not None:  # the last layer's first subpixel
         layers = scene.sensor.layers if scene.sensor is not None else 1
         value = value * factors.capture[:, (layers - 1) * scene.oversample**2]
-    return value
+    return PixelSums(total, value, factors, position, hkl, squared_lattice)
+
+
+def feature_pixel_values(scene: FeatureScene, position: torch.Tensor, pixels: int,
+                         lattice: Callable[[torch.Tensor], torch.Tensor],
+                         amplitudes: SquaredAmplitudes | None) -> torch.Tensor:
+    """The photons of :func:`pixel_sums` (the simulator's path for curved detectors and
+    per-subpixel factors)."""
+    return pixel_sums(scene, position, pixels, lattice, amplitudes).value
 
 
 def _running_sum(terms: torch.Tensor, factors: SubpixelFactors, features: PixelFeatures,
-                 squared_lattice: torch.Tensor, scene: FeatureScene) -> torch.Tensor:
+                 squared_lattice: torch.Tensor) -> torch.Tensor:
     """``I = I_bg; for each sample j: I = (I + t_j) f_j`` in closed form: every term times the
     product of its own and all later factors (a reversed cumulative product)."""
     pixels, per_pixel, sources, orientations = terms.shape
