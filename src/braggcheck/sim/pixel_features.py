@@ -143,8 +143,11 @@ def subpixel_factors(scene: FeatureScene, direction: torch.Tensor, inverse: torc
     sensor = scene.sensor
     capture = None
     if sensor is not None:
-        layer = torch.arange(per_pixel, device=direction.device) // scene.oversample**2
-        depth = (layer * sensor.step * sensor.mu).to(direction.dtype).repeat(pixels)
+        # (the layer index as a float of the geometry's dtype: an integer tensor times a
+        # Python float would be float32)
+        layer = torch.div(torch.arange(per_pixel, device=direction.device),
+                          scene.oversample**2, rounding_mode="floor").to(direction.dtype)
+        depth = (layer * (sensor.step * sensor.mu)).repeat(pixels)
         rho = det.odet @ direction
         capture = torch.exp(-depth / rho) - torch.exp(-(depth + sensor.step * sensor.mu) / rho)
         capture = capture.view(pixels, per_pixel)

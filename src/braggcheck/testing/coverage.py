@@ -16,6 +16,7 @@ from braggcheck.sim.detector import (
 from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.testing.cases import Case, applicable_parameters
+from braggcheck.testing.pixel_strategies import PIXEL_REGIONS, pixel_feature_regions
 from braggcheck.testing.placement import direct_beam_on_detector, scattering_angle_deg
 
 SPECIAL_ANGLES = (0.0, 90.0, -90.0, 180.0, 89.0, 45.0)
@@ -59,6 +60,7 @@ def _regions(case: Case) -> list[str]:
     if sources > 1 and crystal.mosaic_domains * crystal.phi_steps > 1:
         labels.append("several sources x several orientations")
     labels.append(f"convention {det.convention}")
+    labels += pixel_feature_regions(config)  # braggcheck.testing.pixel_strategies
     labels.append(f"{effective_pivot(det)} pivot")
     if det.pivot is not None and det.pivot != FRAMES[det.convention].pivot:
         labels.append("pivot overriding the convention's")
@@ -83,6 +85,7 @@ REGIONS: tuple[str, ...] = (
     *(f"convention {c}" for c in CONVENTIONS), "beam pivot", "sample pivot",
     "pivot overriding the convention's", "custom convention, explicit detector vectors",
     "Bragg spot away from the direct beam", f"high scattering angle (> {HIGH_ANGLE_DEG:g} deg)",
+    *PIXEL_REGIONS,
 )
 """Every region the strategies must reach (``shape tophat, triclinic cell`` only where TOPHAT is
 drawn, in the non-gradient checks)."""
