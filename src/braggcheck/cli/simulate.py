@@ -13,6 +13,7 @@ import torch
 
 from braggcheck.nanobragg.args import KNOWN_FLAGS, UNSUPPORTED, parse_nanobragg_args
 from braggcheck.nanobragg.output_files import check_output_path, write_float_image
+from braggcheck.nanobragg.printout import trace_lines
 from braggcheck.nanobragg.smv import write_requested_smv
 from braggcheck.sim.simulator import simulate
 
@@ -37,6 +38,8 @@ def main(args: list[str]) -> int:
         write_float_image(outputs.floatfile, image)
     if outputs.intfile or outputs.noisefile or outputs.pgmfile:
         write_requested_smv(parsed, image)
+    if outputs.printout:  # the reference's per-pixel trace (braggcheck.nanobragg.printout)
+        print("\n".join(trace_lines(parsed.config, outputs.printout_pixel)), file=sys.stdout)
     if not targets:
         peak = int(torch.argmax(image))
         slow, fast = divmod(peak, image.shape[1])

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from braggcheck.nanobragg import pixel_flags
 from braggcheck.nanobragg.input_flags import FILE_FLAGS, header_flags, matrix_flags, source_flags
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE, HC_EV_ANGSTROM
@@ -27,16 +28,7 @@ from braggcheck.sim.rng import Ran1
 from braggcheck.util.errors import ConfigError
 
 UNSUPPORTED = {
-    "-water": "the water background",
-    "-curved_det": "the curved detector",
     "-interpolate": "tricubic structure-factor interpolation",
-    "-oversample_omega": "per-subpixel solid angle",
-    "-oversample_polar": "per-subpixel polarization",
-    "-oversample_thick": "per-subpixel absorption",
-    "-printout": "the pixel trace",
-    "-printout_pixel": "the pixel trace",
-    "-stol": "stol-dependent structure factors",
-    "-stolout": "stol output",
 }
 """Reference-program flags that braggcheck knows but does not implement yet."""
 
@@ -55,6 +47,10 @@ class Outputs:
     seed: int | None = None
     """Noise seed (``-seed N`` seeds ran1 with -N); None means -time(), not reproducible."""
     pgmscale: float | None = None
+    printout: bool = False
+    """Print the reference's per-pixel trace (``-printout``, ``-printout_pixel``)."""
+    printout_pixel: tuple[int, int] | None = None
+    """(fast, slow) of the one pixel to trace; None means every pixel."""
 
 
 @dataclass
@@ -188,8 +184,13 @@ POSITIVE_FLAGS = {
     "-detsize_s",
 }
 """Lengths that must be > 0 even where a later flag would override them (-detpixels, -energy)."""
+# The per-pixel features and the reference's no-op flags (braggcheck.nanobragg.pixel_flags).
+NO_VALUE_FLAGS |= pixel_flags.NO_VALUE_FLAGS
+SCALAR_FLAGS |= pixel_flags.SCALAR_FLAGS
+NONNEGATIVE_FLAGS |= pixel_flags.NONNEGATIVE_FLAGS
+TEXT_FLAGS |= pixel_flags.TEXT_FLAGS
 KNOWN_FLAGS = (NO_VALUE_FLAGS | SCALAR_FLAGS | INTEGER_FLAGS | VECTOR_FLAGS | TEXT_FLAGS
-               | {"-cell", "-misset", "-roi"} | set(FLAG_ALIASES))
+               | {"-cell", "-misset", "-roi"} | set(FLAG_ALIASES) | pixel_flags.PAIR_FLAGS)
 
 
 def _split(args: str | list[str]) -> list[str]:
@@ -239,6 +240,8 @@ def read_flags(words: list[str]) -> dict[str, Any]:
             value = tuple(reader.numbers(6))
         elif flag == "-roi":
             value = tuple(int(x) for x in reader.numbers(4))
+        elif flag in pixel_flags.PAIR_FLAGS:
+            value = (reader.integer(), reader.integer())
         elif flag == "-misset":
             value = _read_misset(reader)
         seen[flag] = value
@@ -363,6 +366,7 @@ def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
     """Flags -> ParsedArgs (configuration, outputs and header bookkeeping)."""
     flags = read_flags(_split(args))
     header_flags(flags)  # -mask, -img: their SMV headers act as flags given first
+    pixel_flags.check_no_op_files(flags)
     get = flags.get
     convention = "mosflm"
     for flag in flags["_order"]:  # the last convention or vector flag decides
@@ -385,6 +389,7 @@ def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
         raise ConfigError(str(exc)) from exc
     noise = _last_flag(flags, ("-noisefile", "-nonoise")) != "-nonoise"
     pgm = _last_flag(flags, ("-pgmfile", "-pgmscale", "-nopgm")) != "-nopgm"
+    printout, printout_pixel = pixel_flags.printout_request(flags, config)
     outputs = Outputs(
         floatfile=get("-floatfile"),
         intfile=get("-intfile"),
@@ -394,6 +399,7 @@ def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:
         adc=get("-adc", 40.0),
         seed=get("-seed"),
         pgmscale=get("-pgmscale"),
+        printout=printout, printout_pixel=printout_pixel,
     )
     header["osc_deg"] = _phi_range(get("-phisteps"), get("-osc"), get("-phistep"))
     return ParsedArgs(config=config, outputs=outputs, header=header)
@@ -482,6 +488,7 @@ def _crystal(flags: dict[str, Any]) -> CrystalConfig:
         phi_start_deg=get("-phi", 0.0), phi_step_deg=phi_step, phi_steps=phi_steps,
         spindle_axis=get("-spindle_axis"),
         reciprocal_matrix=get("_matrix"),
+        water_size_um=get("-water", 0.0),
     )
 
 
@@ -636,6 +643,7 @@ def _detector(flags: dict[str, Any], convention: str) -> tuple[DetectorConfig, d
         mask=get("_mask"),
         dmin_A=get("-dmin", 0.0),
         **_sensor(flags),
+        **pixel_flags.detector_fields(flags),
     )
     header = {"xbeam_mm": xbeam, "ybeam_mm": ybeam, "detsize_f_mm": size_f,
               "detsize_s_mm": size_s}

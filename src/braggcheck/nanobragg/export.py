@@ -27,6 +27,7 @@ from braggcheck.nanobragg.args import (
     read_flags,
 )
 from braggcheck.nanobragg.export_inputs import input_file_flags
+from braggcheck.nanobragg.pixel_flags import feature_flags
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE
 from braggcheck.sim.detector import (
@@ -142,7 +143,8 @@ def to_nanobragg_args(config: Config, hkl_path: str | Path | None = None,
     if not isinstance(config, Config):
         raise ConfigError(f"config: expected a braggcheck.Config, got {type(config).__name__}")
     target = canonical(config)
-    words = [*_crystal_flags(target.crystal, hkl_path), *_beam_flags(target.beam),
+    words = [*feature_flags(target),  # first: the reference ignores a last -curved_det
+             *_crystal_flags(target.crystal, hkl_path), *_beam_flags(target.beam),
              *_detector_flags(target), *input_file_flags(target, _solve, input_dir)]
     if verify:
         back = from_nanobragg_args(words)

@@ -278,6 +278,24 @@ _ENTRIES: tuple[Parameter, ...] = (
         needs="several wavelengths (e.g. -dispersion 0.5 -dispsteps 3)",
         undefined=HALF_INTEGER,
     ),
+    Parameter(
+        name="water_size_um",
+        units="um",
+        baseline=0.0,
+        valid_range=(0.0, None),
+        low_inclusive=True,
+        typical_range=(0.001, 0.01),
+        scale=0.01,
+        section="crystal",
+        field="water_size_um",
+        description="thickness of the amorphous water around the crystal (-water): a "
+        "background F_w^2 r_e^2 fluence w^3 rho N_A / MW added to every pixel's raw sum before "
+        "its r_e^2 fluence / steps scaling (so quadratic in fluence), as the reference does",
+        needs="a nonzero thickness (the background grows as its cube: at 0 its derivative is "
+        "0), and no -oversample_omega (which multiplies it by ~1e-6 per sample); at the default "
+        "fluence 0.01 um already gives ~2e5 photons/sr of background, hence the small typical "
+        "range",
+    ),
 )
 
 PARAMETERS: MappingProxyType[str, Parameter] = MappingProxyType({p.name: p for p in _ENTRIES})

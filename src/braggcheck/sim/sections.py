@@ -35,6 +35,9 @@ Vector = tuple[float, float, float]
 CONVENTIONS = ("mosflm", "xds", "dials", "adxv", "denzo", "custom")
 SHAPES = ("square", "round", "gauss", "tophat")
 PIVOTS = ("beam", "sample")
+PIXEL_FEATURE_FLAGS = ("curved_detector", "oversample_thick", "oversample_polar",
+                       "oversample_omega")
+"""DetectorConfig's switches of braggcheck.sim.pixel_features."""
 
 
 def _validate_registered(section: object, section_name: str) -> None:
@@ -87,6 +90,8 @@ class CrystalConfig:
     reciprocal_matrix: Matrix | None = None
     """Rows a*, b*, c* (1/A) of ``-mat``: their directions orient the cell (before misset),
     the cell parameters keep the lengths (braggcheck.sim.orientation)."""
+    water_size_um: Number = 0.0
+    """Amorphous water background (``-water``; registry ``water_size_um``; 0: none)."""
 
     def __post_init__(self) -> None:
         _validate_registered(self, "crystal")
@@ -243,6 +248,11 @@ class DetectorConfig:
     """Pixels to evaluate (``-mask``); the others are exactly 0 (braggcheck.sim.pixel_mask)."""
     dmin_A: float = 0.0
     """Resolution cut (``-dmin``): samples with d < dmin are skipped; 0 means none."""
+    # Per-pixel features (braggcheck.sim.pixel_features; -curved_det, -oversample_thick/...).
+    curved_detector: bool = False
+    oversample_thick: bool = False
+    oversample_polar: bool = False
+    oversample_omega: bool = False
 
     def __post_init__(self) -> None:
         if self.convention not in CONVENTIONS:
@@ -260,6 +270,8 @@ class DetectorConfig:
                 parameter.validate(value)
         check_fields(self)
         check_bool("point_pixel", self.point_pixel)
+        for name in PIXEL_FEATURE_FLAGS:
+            check_bool(name, getattr(self, name))
         _validate_optional_vector(
             self, ("twotheta_axis", "fdet_vector", "sdet_vector", "odet_vector")
         )

@@ -43,6 +43,7 @@ from braggcheck.sim.physics import (
     square_lattice_factor,
     tophat_lattice_factor,
 )
+from braggcheck.sim.pixel_features import PixelFeatures, feature_pixel_values, pixel_features
 from braggcheck.sim.pixel_mask import PixelMask, kept_pixels, placed
 from braggcheck.sim.resolution import (
     ResolutionCut,
@@ -93,6 +94,7 @@ class Scene:
     sensor: Sensor | None = None  # detector thickness layers; None for a thin detector
     mask: PixelMask | None = None  # -mask: pixels evaluated (braggcheck.sim.pixel_mask)
     resolution: ResolutionCut | None = None  # -dmin (braggcheck.sim.resolution)
+    features: PixelFeatures | None = None  # water, curved detector, per-subpixel factors
 
 
 def build_scene(config: Config, state: dict[str, torch.Tensor],
@@ -141,6 +143,8 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
         sensor=sensor_model(det),
         mask=det.mask,
         resolution=resolution_cut(det.dmin_A, basis.real),
+        features=pixel_features(state, det.curved_detector, det.oversample_thick,
+                                det.oversample_polar, det.oversample_omega),
     )
 
 
@@ -198,7 +202,8 @@ def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
 def fused_path(scene: Scene) -> bool:
     """Whether a recorded gradient uses :mod:`braggcheck.sim.fused_pixels` (parallelepiped
     crystals with N <= 16 on every axis) rather than plain autograd."""
-    return scene.shape == "square" and fused_applies(scene.cells)
+    plain = scene.features is not None and scene.features.plain_only  # pixel_features
+    return scene.shape == "square" and fused_applies(scene.cells) and not plain
 
 
 def subpixels_per_pixel(scene: Scene) -> int:
@@ -303,6 +308,12 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
     pixels at once); the plain path evaluates all given pixels together.
     """
     pixels = slow.shape[0]
+    if scene.features is not None and scene.features.plain_only:  # pixel_features
+        position = torch.addmm(scene.detector.pix0[:, None], detector_plane(scene),
+                               plane_offsets(scene)(slow, fast))
+        return feature_pixel_values(scene, position, pixels,
+                                    lambda reduced: lattice_intensity(scene, reduced),
+                                    squared_amplitudes(scene))
     chunk = pixels_per_chunk or max(1, pixels)
     # The per-pixel factors in chunks as large in elements as the subpixel chunks: cache-sized
     # arrays, while a block of a million pixels at once would run from main memory.
@@ -311,7 +322,8 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
     factors = [pixel_factors(scene, slow[i:i + step], fast[i:i + step])
                for i in range(0, pixels, step)]
     factors = factors[0] if len(factors) == 1 else torch.cat(factors)
-    return pixel_intensity(scene, slow, fast, chunk) * factors
+    water = scene.features.water if scene.features is not None else 0.0  # pixel_features
+    return (pixel_intensity(scene, slow, fast, chunk) + water) * factors
 
 
 def _tensors(node: object) -> list[torch.Tensor]:

@@ -21,6 +21,7 @@ from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.simulator import simulate
 from braggcheck.testing.gradients import pixel_weights
+from braggcheck.testing.pixel_strategies import unused_by_features
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import check_int
 
@@ -217,8 +218,9 @@ def applicable_parameters(config: Config) -> tuple[str, ...]:
         unused.add("distance_mm")
     if config.crystal.mosaic_domains < 2:
         unused.add("mosaic_spread_deg")
-    if beam.nopolar:
+    if beam.nopolar and not config.detector.oversample_polar:  # which computes it anyway
         unused.add("polarization")
+    unused |= unused_by_features(config)  # braggcheck.testing.pixel_strategies
     # divergence_mrad scales the configured grid's angles: it needs a grid with an angle.
     if beam.nominal_divergence_mrad <= 0 or not any(h or v for h, v in divergence_pairs(beam)):
         unused.add("divergence_mrad")

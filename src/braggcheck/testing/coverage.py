@@ -18,6 +18,7 @@ from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.sections import CONVENTIONS, SHAPES
 from braggcheck.testing.cases import Case, applicable_parameters
 from braggcheck.testing.input_coverage import INPUT_REGIONS, input_regions
+from braggcheck.testing.pixel_strategies import PIXEL_REGIONS, pixel_feature_regions
 from braggcheck.testing.placement import direct_beam_on_detector, scattering_angle_deg
 
 SPECIAL_ANGLES = (0.0, 90.0, -90.0, 180.0, 89.0, 45.0)
@@ -61,6 +62,7 @@ def _regions(case: Case) -> list[str]:
     if sources > 1 and crystal.mosaic_domains * crystal.phi_steps > 1:
         labels.append("several sources x several orientations")
     labels.append(f"convention {det.convention}")
+    labels += pixel_feature_regions(config)  # braggcheck.testing.pixel_strategies
     labels.append(f"{effective_pivot(det)} pivot")
     if det.pivot is not None and det.pivot != FRAMES[det.convention].pivot:
         labels.append("pivot overriding the convention's")
@@ -87,6 +89,7 @@ REGIONS: tuple[str, ...] = (
     "pivot overriding the convention's", "custom convention, explicit detector vectors",
     "Bragg spot away from the direct beam", f"high scattering angle (> {HIGH_ANGLE_DEG:g} deg)",
     *INPUT_REGIONS,
+    *PIXEL_REGIONS,
 )
 """Every region the strategies must reach (``shape tophat, triclinic cell`` only where TOPHAT is
 drawn, in the non-gradient checks)."""

@@ -21,6 +21,7 @@ from braggcheck.sim.detector import FRAMES
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.testing import strategy_cache as cst
 from braggcheck.testing.input_strategies import masks, resolution_cuts, source_lists
+from braggcheck.testing.pixel_strategies import pixel_feature_fields
 from braggcheck.testing.placement import place_on_ray, ray_distance_mm, reflection_near
 from braggcheck.testing.strategies import (
     BASELINE_PIXELS,
@@ -136,6 +137,7 @@ def configs(draw: st.DrawFn, shapes=GRADIENT_SHAPES,
         fields.update(_custom_vectors(draw(cst.one_of(cst.just(0.0),
                                                      cst.floats(*CUSTOM_ROLL_DEG)))))
     fields.update(draw(sensors()))
+    fields.update(draw(pixel_feature_fields(convention, "sensor_thickness_um" in fields)))
     fields["point_pixel"] = draw(cst.booleans())
     # Rotations over the registry's typical range; with the SAMPLE pivot (or a reflection, whose
     # ray must still meet the plane) squeezed so the spot moves by at most a fifth of the

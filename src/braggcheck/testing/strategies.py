@@ -33,6 +33,7 @@ from braggcheck.testing.coverage import (
 from braggcheck.testing.coverage import coverage_labels as coverage_labels
 from braggcheck.testing.coverage import unreachable_parameters as unreachable_parameters
 from braggcheck.testing.input_strategies import matrix_orientations, with_matrix
+from braggcheck.testing.pixel_strategies import water_sizes
 
 T = TypeVar("T")
 
@@ -207,6 +208,7 @@ def crystal_configs(draw: st.DrawFn, shapes: Sequence[str] = GRADIENT_SHAPES) ->
         n_a=n_a, n_b=n_b, n_c=n_c, default_F=100.0, shape=shape, fudge=fudge,
         mosaic_spread_deg=spread, mosaic_domains=domains, phi_start_deg=phi,
         phi_steps=phi_steps, phi_step_deg=phi_step,
+        water_size_um=draw(water_sizes()),  # braggcheck.testing.pixel_strategies
     )
     return with_matrix(crystal, draw(matrix_orientations(crystal)))  # -mat
 

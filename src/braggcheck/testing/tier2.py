@@ -109,12 +109,28 @@ SETUPS: dict[str, Setup] = {s.name: s for s in (
     Setup("dispersive", "spec baseline with misset (10, 20, 30) and a 2 % wavelength spread "
           "in 3 steps; window on the direct beam",
           SPEC_FLAGS + " -misset 10 20 30 -dispersion 2 -dispsteps 3"),
+    Setup("water", "spec baseline with 0.02 um of water (a background ~7 % of the spot "
+          "peaks); window 4-6.4 mm off the beam over spots", SPEC_FLAGS + " -water 0.02",
+          (("beam_center_f_mm", -4.0), ("beam_center_s_mm", -4.0))),
+    Setup("curved", "curved detector (-curved_det) with 0.02 um of water; window 4-6.4 mm off "
+          "the beam over spots", SPEC_FLAGS + " -curved_det -water 0.02",
+          (("beam_center_f_mm", -4.0), ("beam_center_s_mm", -4.0))),
+    Setup("per_subpixel", "per-subpixel capture fraction and polarization "
+          "(-oversample_thick/_polar, 100 um sensor, Kahn 0.9, oversample 2) with 0.02 um of "
+          "water; window 30 mm off the beam",
+          SPEC_FLAGS + " -oversample 2 -oversample_thick -oversample_polar -detector_thick 100 "
+          "-polar 0.9 -water 0.02",
+          (("beam_center_f_mm", -30.0), ("beam_center_s_mm", -1.0))),
+    Setup("omega", "per-subpixel solid angle (-oversample_omega, oversample 2): each sample "
+          "multiplies the running sum by ~1e-6, so the last subpixel dominates; window 4-6.4 mm "
+          "off the beam over spots", SPEC_FLAGS + " -oversample 2 -oversample_omega",
+          (("beam_center_f_mm", -4.0), ("beam_center_s_mm", -4.0))),
     Setup("joint", "everything active at once for the Taylor test: triclinic cell, misset, "
-          "mosaic, phi, tilted detector, polarization, divergence, dispersion",
+          "mosaic, phi, tilted detector, polarization, divergence, dispersion, water",
           SPEC_FLAGS.replace("100 100 100 90 90 90", "70 80 90 75 85 95")
           + " -misset 10 20 30 -mosaic 0.5 -mosaic_dom 4 -phi 3 -detector_rotx 2 "
           "-detector_roty 3 -detector_rotz 4 -twotheta 5 -polar 0.9 -divergence 1 "
-          "-divsteps 2 -dispersion 1 -dispsteps 2",
+          "-divsteps 2 -dispersion 1 -dispsteps 2 -water 0.05",
           (("beam_center_f_mm", -8.0), ("beam_center_s_mm", -6.0))),
 )}
 
@@ -198,6 +214,22 @@ CASES: tuple[GradcheckCase, ...] = (
     # Source grid: the grid shape is fixed, its extent is the parameter.
     case("divergence_mrad", "divergent"),
     case("dispersion", "dispersive"),  # dL/d(dispersion) is only ~4e-5 here
+    # Per-pixel features (braggcheck.sim.pixel_features): the water background (cubic in its
+    # thickness, quadratic in fluence), the curved detector's dependence on distance and beam
+    # centre, and the running-sum factors of -oversample_thick/_polar/_omega.
+    case("water_size_um", "water"),
+    case("fluence", "water"),
+    case("water_size_um", "curved"),
+    case("distance_mm", "curved"),
+    case("beam_center_f_mm", "curved"),
+    case("beam_center_s_mm", "curved"),
+    case("water_size_um", "per_subpixel"),
+    case("polarization", "per_subpixel"),
+    case("distance_mm", "per_subpixel"),
+    case("beam_center_f_mm", "per_subpixel"),
+    case("lambda_A", "per_subpixel"),
+    case("distance_mm", "omega"),
+    case("beam_center_s_mm", "omega"),
 )
 
 

@@ -1,0 +1,62 @@
+"""Hypothesis draws of the per-pixel features (:mod:`braggcheck.sim.pixel_features`): the water
+background, the curved detector and the per-subpixel factors, and their coverage regions.
+
+Each draw shrinks to the feature being off. The features are drawn as one choice among
+"none" (most often, so the fused kernels keep most examples), one feature, or all of them.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from braggcheck.sim.config import Config
+from braggcheck.sim.registry import PARAMETERS
+from braggcheck.testing import strategy_cache as cst
+
+CURVED_CONVENTIONS = ("mosflm", "denzo", "custom")
+"""Conventions whose beam runs along lab x (the drawn custom detectors included): the curved
+detector rotates by the lab y/z of each pixel, so only there does the spot stay in place."""
+FEATURE_CHOICES = ("none", "none", "none", "curved", "thick", "polar", "omega", "all")
+"""Shrinks to "none"; "none" thrice so that most examples keep the fused kernels."""
+
+
+def water_sizes() -> st.SearchStrategy[float]:
+    """No water (the baseline) or a thickness over the registry's typical range."""
+    low, high = PARAMETERS["water_size_um"].typical_range
+    return cst.one_of(cst.just(0.0), cst.just(0.0), cst.floats(low, high))
+
+
+@st.composite
+def pixel_feature_fields(draw: st.DrawFn, convention: str, thick_sensor: bool) -> dict:
+    """DetectorConfig fields of the curved detector and the per-subpixel factors.
+
+    -oversample_thick only with a thick sensor (on a thin one the reference's image is 0)."""
+    choice = draw(cst.sampled_from(FEATURE_CHOICES))
+    every = choice == "all"
+    return {
+        "curved_detector": (every or choice == "curved") and convention in CURVED_CONVENTIONS,
+        "oversample_thick": (every or choice == "thick") and thick_sensor,
+        "oversample_polar": every or choice == "polar",
+        "oversample_omega": every or choice == "omega",
+    }
+
+
+PIXEL_REGIONS = ("water background", "curved detector", "per-subpixel capture fraction",
+                 "per-subpixel polarization", "per-subpixel solid angle")
+"""Coverage regions (:data:`braggcheck.testing.coverage.REGIONS`) of the per-pixel features."""
+
+
+def pixel_feature_regions(config: Config) -> list[str]:
+    det = config.detector
+    flags = (float(config.crystal.water_size_um) > 0, det.curved_detector, det.oversample_thick,
+             det.oversample_polar, det.oversample_omega)
+    return [region for region, on in zip(PIXEL_REGIONS, flags, strict=True) if on]
+
+
+def unused_by_features(config: Config) -> set[str]:
+    """Registry parameters the per-pixel features switch off (or on: -oversample_polar uses
+    the polarization even under -nopolar, so that is handled by the caller)."""
+    unused = set()
+    if float(config.crystal.water_size_um) == 0 or config.detector.oversample_omega:
+        unused.add("water_size_um")
+    return unused
