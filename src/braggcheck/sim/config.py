@@ -15,6 +15,7 @@ import torch
 from braggcheck.sim.constants import DEFAULT_FLUENCE
 from braggcheck.sim.hkl import HKLTable
 from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.sensor_rules import unset_attenuation
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import check_bool, check_int, check_number, check_vector
 
@@ -263,7 +264,7 @@ class DetectorConfig:
             # Only the beam centre has a convention default (None); None elsewhere is an error.
             if parameter.section == "detector" and not (
                 value is None and parameter.field.startswith("beam_center")
-            ):
+            ) and not unset_attenuation(parameter.field, value):
                 parameter.validate(value)
         if self.close_distance_mm is not None:
             check_number("close_distance_mm", self.close_distance_mm, 0.0, None)
@@ -387,6 +388,8 @@ def resolved_default(config: Config, name: str) -> float:
 
     if name == "divergence_mrad":
         return config.beam.nominal_divergence_mrad
+    if name == "sensor_attenuation_um":  # unset: the configured thickness (-detector_abs)
+        return _as_float(config.detector.sensor_thickness_um)
     if name.startswith("beam_center"):
         return resolved_beam_center_mm(config.detector)[0 if name.endswith("f_mm") else 1]
     raise ConfigError(f"{name}: no default for an unset value")

@@ -21,6 +21,7 @@ from braggcheck.sim.compilation import maybe_compile
 from braggcheck.sim.config import Config, _as_float, _check_cell_angles, resolved_default
 from braggcheck.sim.constants import R_E_SQUARED_M2
 from braggcheck.sim.crystal import cell_basis, mosaic_matrices, orientations, phi_angles
+from braggcheck.sim.crystal_size import continuous_lattice_factor, continuous_sizes
 from braggcheck.sim.detector import FRAMES, DetectorGeometry, detector_geometry
 from braggcheck.sim.fused_lattice import (
     LatticeSetup,
@@ -126,6 +127,7 @@ class Scene:
     point_pixel: bool
     scale: torch.Tensor  # r_e^2 * fluence / steps
     sensor: Sensor | None = None  # detector thickness layers; None for a thin detector
+    sizes: torch.Tensor | None = None  # (3,) real cell counts; None: the integers (crystal_size)
 
 
 def build_scene(config: Config, state: dict[str, torch.Tensor],
@@ -171,7 +173,8 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
         nopolar=beam.nopolar,
         point_pixel=det.point_pixel,
         scale=R_E_SQUARED_M2 * state["fluence"] / steps,
-        sensor=sensor_model(det),
+        sensor=sensor_model(det, state),
+        sizes=continuous_sizes((crystal.n_a, crystal.n_b, crystal.n_c), state),
     )
 
 
@@ -267,6 +270,9 @@ def squared_amplitudes(scene: Scene) -> SquaredAmplitudes | None:
 
 
 def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
+    if scene.sizes is not None:  # real cell counts (braggcheck.sim.crystal_size)
+        return continuous_lattice_factor(hkl, scene.shape, scene.cells, scene.sizes,
+                                         scene.reciprocal, scene.fudge)
     if scene.shape == "square":
         return square_lattice_factor(hkl, scene.cells, reduced=True)
     if scene.shape == "round":
@@ -285,8 +291,8 @@ def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
 
 def fused_path(scene: Scene) -> bool:
     """Whether a recorded gradient uses :mod:`braggcheck.sim.fused_pixels` (parallelepiped
-    crystals with N <= 16 on every axis) rather than plain autograd."""
-    return scene.shape == "square" and fused_applies(scene.cells)
+    crystals with N <= 16 on every axis, none of them a tensor) rather than plain autograd."""
+    return scene.shape == "square" and fused_applies(scene.cells) and scene.sizes is None
 
 
 def subpixels_per_pixel(scene: Scene) -> int:
@@ -297,8 +303,10 @@ def subpixels_per_pixel(scene: Scene) -> int:
 def detector_plane(scene: Scene) -> torch.Tensor:
     """Columns fdet, sdet (and odet for a thick sensor): offsets on them give positions."""
     det = scene.detector
-    axes = (det.fdet, det.sdet) if scene.sensor is None else (det.fdet, det.sdet, det.odet)
-    return torch.stack(axes, dim=1)
+    if scene.sensor is None:
+        return torch.stack((det.fdet, det.sdet), dim=1)
+    # The layer depth step rides on odet (sensor.layered gives layer indices): see there.
+    return torch.stack((det.fdet, det.sdet, det.odet * scene.sensor.step), dim=1)
 
 
 def plane_offsets(scene: Scene) -> PlaneOffsets:
