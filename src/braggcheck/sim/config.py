@@ -91,9 +91,9 @@ class CrystalConfig:
     """None means the convention's axis (MOSFLM (0,0,1), XDS (1,0,0), DIALS (0,1,0))."""
 
     def __post_init__(self) -> None:
-        _validate_registered(self, "crystal")
-        for name in ("n_a", "n_b", "n_c"):
+        for name in ("n_a", "n_b", "n_c"):  # integers here; real values only via params
             check_int(name, getattr(self, name), 1, MAX_CELLS)
+        _validate_registered(self, "crystal")
         check_number("default_F", self.default_F, 0.0, None, low_inclusive=True)
         if self.hkl is not None and not isinstance(self.hkl, HKLTable):
             raise ConfigError(f"hkl: expected an HKLTable (braggcheck.sim.hkl.read_hkl) or None, "
@@ -388,8 +388,8 @@ def resolved_default(config: Config, name: str) -> float:
 
     if name == "divergence_mrad":
         return config.beam.nominal_divergence_mrad
-    if name == "sensor_attenuation_um":  # unset: the configured thickness (-detector_abs)
-        return _as_float(config.detector.sensor_thickness_um)
+    if name == "sensor_attenuation_um":  # unset: the thickness (unused, valid when thin)
+        return _as_float(config.detector.sensor_thickness_um) or PARAMETERS[name].baseline
     if name.startswith("beam_center"):
         return resolved_beam_center_mm(config.detector)[0 if name.endswith("f_mm") else 1]
     raise ConfigError(f"{name}: no default for an unset value")

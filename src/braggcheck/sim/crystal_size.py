@@ -56,6 +56,18 @@ def continuous_sizes(nominal: tuple[int, int, int], state: Mapping[str, torch.Te
     return sizes
 
 
+STORED_VALUES_PER_SAMPLE = 72
+"""What plain autograd keeps per sample on the continuous square path with every parameter
+wanted (the ratio and its series, twice per axis, on top of the plain path's 12): measured
+54 to 66 values (tests/unit/test_simulator_chunking.py holds the estimate to 1x-1.5x)."""
+
+
+def continuous_stored_values(shape: str, sizes: torch.Tensor | None) -> int | None:
+    """Stored values per sample for ``simulator.stored_bytes`` on the continuous square path;
+    None elsewhere (the round, Gaussian and tophat forms store what their integer forms do)."""
+    return STORED_VALUES_PER_SAMPLE if sizes is not None and shape == "square" else None
+
+
 def grating_ratio(y: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
     """``sin(N pi y) / sin(pi y)`` for real N (0-d tensor) and y in [-1/2, 1/2], with the
     Taylor series ``N (1 - (N^2-1) x^2 / 6 + (N^2-1)(3N^2-7) x^4 / 360)`` where

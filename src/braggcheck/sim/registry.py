@@ -263,7 +263,8 @@ _ENTRIES: tuple[Parameter, ...] = (
         field="sensor_attenuation_um",
         description="attenuation length of the sensor (-detector_abs): the capture fraction "
         "exp(-t step / (L rho)) - exp(-(t + 1) step / (L rho)); unset, it is the configured "
-        "thickness (a thickness passed in params does not move it)",
+        "thickness (a thickness passed in params does not move it; for a thin detector, where "
+        "it is unused, the baseline)",
         needs="a thick sensor in the configuration and a finite attenuation length (an "
         "infinite one, -detector_abs inf, captures nothing)",
         undefined=HALF_INTEGER,

@@ -21,7 +21,11 @@ from braggcheck.sim.compilation import maybe_compile
 from braggcheck.sim.config import Config, _as_float, _check_cell_angles, resolved_default
 from braggcheck.sim.constants import R_E_SQUARED_M2
 from braggcheck.sim.crystal import cell_basis, mosaic_matrices, orientations, phi_angles
-from braggcheck.sim.crystal_size import continuous_lattice_factor, continuous_sizes
+from braggcheck.sim.crystal_size import (
+    continuous_lattice_factor,
+    continuous_sizes,
+    continuous_stored_values,
+)
 from braggcheck.sim.detector import FRAMES, DetectorGeometry, detector_geometry
 from braggcheck.sim.fused_lattice import (
     LatticeSetup,
@@ -479,6 +483,7 @@ def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
     sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
     geometry_size = like.element_size()
     per_sample, per_subpixel = (3, 0) if fused_path(scene) else (12, 12)
+    per_sample = continuous_stored_values(scene.shape, scene.sizes) or per_sample
     per_pixel = 24 if scene.sensor is None else 40  # the capture fraction adds ~16
     return (samples * per_sample * sample_size
             + (subpixels * per_subpixel + pixels * per_pixel) * geometry_size)
