@@ -40,6 +40,9 @@ class Parameter:
     """Angles that enter only through rotations are periodic (360 degrees)."""
     needs: str = ""
     """What the configuration needs for the image to depend on this parameter at all."""
+    integer_in_config: bool = False
+    """The configuration field holds an integer (flags, export and discrete choices follow it);
+    real values reach the image only through ``simulate(params=...)``."""
     undefined: str = ""
     """Where the image's derivative in this parameter does not exist (docs/errors.md); elsewhere
     in the valid range, edges included, value and gradient are finite."""
@@ -141,6 +144,7 @@ def _cell_count(axis: str) -> Parameter:
         "integer in the configuration (the automatic oversample, the flags and the fused "
         "kernel's choice follow the configuration's)",
         undefined=HALF_INTEGER + NON_INTEGER_CELLS,
+        integer_in_config=True,
     )
 
 

@@ -9,8 +9,11 @@ from typing import Any
 
 def unset_attenuation(field: str, value: Any) -> bool:
     """Whether ``value`` of ``field`` is the attenuation length's unset (None: the thickness)
-    or infinite (no absorption) setting, which the registry's finite range does not cover."""
-    return field == "sensor_attenuation_um" and (value is None or value == math.inf)
+    or infinite (no absorption, a plain float) setting, which the registry's finite range does
+    not cover."""
+    if field != "sensor_attenuation_um":
+        return False
+    return value is None or (isinstance(value, float) and value == math.inf)
 
 
 def unused_sensor_parameters(det: Any) -> set[str]:
