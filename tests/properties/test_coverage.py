@@ -84,7 +84,8 @@ def test_the_coverage_check_names_a_parameter_added_to_the_registry(sample):
 
 ALL_APPLY = Config().replace(
     fpixels=16, spixels=16, mosaic_domains=2, mosaic_spread_deg=0.5, hdiv_range_mrad=1.0,
-    hdiv_steps=2, dispersion_pct=0.5, dispersion_steps=2, water_size_um=0.005)
+    hdiv_steps=2, dispersion_pct=0.5, dispersion_steps=2, water_size_um=0.005,
+    sensor_thickness_um=100.0)
 """A configuration that meets every registry ``needs``."""
 
 

@@ -117,6 +117,8 @@ def test_cli_answers_garbage_with_one_line_and_status_2(args: list[str]) -> None
 
 def _typical(name: str) -> st.SearchStrategy[float]:
     low, high = PARAMETERS[name].typical_range
+    if PARAMETERS[name].integer_in_config:  # the cell counts: integers in a Config
+        return st.integers(math.ceil(low), math.floor(high))
     return st.floats(min_value=low, max_value=high, allow_nan=False)
 
 

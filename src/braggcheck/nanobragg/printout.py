@@ -25,13 +25,13 @@ from braggcheck.sim.pixel_features import PixelSums, pixel_sums
 from braggcheck.sim.simulator import (
     Scene,
     build_scene,
-    build_state,
     detector_plane,
     lattice_factor,
     lattice_intensity,
     plane_offsets,
     squared_amplitudes,
 )
+from braggcheck.sim.state import build_state
 
 PIXELS_PER_BLOCK = 256
 

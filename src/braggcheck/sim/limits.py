@@ -12,9 +12,11 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
+from braggcheck.sim.registry import PARAMETERS
 from braggcheck.util.validation import check_int, check_number, describe_range
 
-MAX_CELLS = 1000
+MAX_CELLS = int(PARAMETERS["n_a"].valid_range[1])
+"""The registry's bound on the cell counts (the configuration also wants them integers)."""
 MAX_PIXELS = 16384
 MAX_OVERSAMPLE = 64
 """The largest subpixel count per pixel edge, explicit or automatic."""
@@ -67,7 +69,8 @@ def _int(low: int, high: int | None = None, none_means: str = "") -> Limits:
 _ANGLE = Limits(0.0, MAX_DIVERGENCE_MRAD)
 FIELD_LIMITS: dict[str, Limits] = {
     # crystal
-    **{name: _int(1, MAX_CELLS) for name in ("n_a", "n_b", "n_c")},
+    **{name: _int(int(PARAMETERS[name].valid_range[0]), MAX_CELLS)
+       for name in ("n_a", "n_b", "n_c")},
     "default_F": Limits(0.0),
     "fudge": Limits(0.0, low_inclusive=False),
     "mosaic_domains": _int(1, 100000),
@@ -89,9 +92,6 @@ FIELD_LIMITS: dict[str, Limits] = {
     "fpixels": _int(1, MAX_PIXELS),
     "spixels": _int(1, MAX_PIXELS),
     "oversample": _int(1, MAX_OVERSAMPLE, none_means="the reference program's automatic choice"),
-    "sensor_thickness_um": Limits(0.0, 1e6, high_inclusive=False),
-    "sensor_attenuation_um": Limits(0.0, low_inclusive=False, none_means="the thickness",
-                                    infinity_valid=True),
     "sensor_layers": _int(1, 1000, none_means="2 layers thickness/2 apart"),
     "dmin_A": Limits(0.0),
 }

@@ -40,6 +40,9 @@ class Parameter:
     """Angles that enter only through rotations are periodic (360 degrees)."""
     needs: str = ""
     """What the configuration needs for the image to depend on this parameter at all."""
+    integer_in_config: bool = False
+    """The configuration field holds an integer (flags, export and discrete choices follow it);
+    real values reach the image only through ``simulate(params=...)``."""
     undefined: str = ""
     """Where the image's derivative in this parameter does not exist (docs/errors.md); elsewhere
     in the valid range, edges included, value and gradient are finite."""
@@ -117,6 +120,34 @@ def _cell_angle(name: str) -> Parameter:
     )
 
 
+NON_INTEGER_CELLS = (
+    "; with a non-integer N the square shape has a kink there too: sin(N pi y) / sin(pi y) of "
+    "the reduced index y = h - round(h) is even in y, and its slope at y = +-1/2 is not zero"
+)
+
+
+def _cell_count(axis: str) -> Parameter:
+    """Crystal size in unit cells along one axis: continuous for refinement (the configuration
+    holds an integer, which fixes the discrete choices; see braggcheck.sim.crystal_size)."""
+    return Parameter(
+        name=f"n_{axis}",
+        units="cells",
+        baseline=5.0,
+        valid_range=(1.0, 1000.0),
+        low_inclusive=True,
+        high_inclusive=True,
+        typical_range=(3.0, 10.0),
+        scale=5.0,
+        section="crystal",
+        field=f"n_{axis}",
+        description=f"number of unit cells along {axis} (-N{axis}); a real value in params, an "
+        "integer in the configuration (the automatic oversample, the flags and the fused "
+        "kernel's choice follow the configuration's)",
+        undefined=HALF_INTEGER + NON_INTEGER_CELLS,
+        integer_in_config=True,
+    )
+
+
 _ENTRIES: tuple[Parameter, ...] = (
     _cell_length("a"),
     _cell_length("b"),
@@ -134,6 +165,7 @@ _ENTRIES: tuple[Parameter, ...] = (
         for axis in "xyz"
     ),
     _angle("phi_start_deg", "phi_start_deg", "crystal", "spindle angle of the first phi step"),
+    *(_cell_count(axis) for axis in "abc"),
     Parameter(
         name="mosaic_spread_deg",
         units="deg",
@@ -207,6 +239,39 @@ _ENTRIES: tuple[Parameter, ...] = (
         "detector swing about the two-theta axis, after the x/y/z rotations",
         typical_range=(-40.0, 40.0),
         undefined=HALF_INTEGER + AUTO_OVERSAMPLE,
+    ),
+    Parameter(
+        name="sensor_thickness_um",
+        units="um",
+        baseline=0.0,
+        valid_range=(0.0, 1e6),
+        low_inclusive=True,
+        typical_range=(10.0, 500.0),
+        scale=100.0,
+        section="detector",
+        field="sensor_thickness_um",
+        description="sensor thickness (-detector_thick): sets the depth of the sensor layers "
+        "(parallax); the capture fraction depends on it through the attenuation length",
+        needs="a thick sensor in the configuration (sensor_thickness_um > 0): thin or thick, "
+        "like the layer count, is a discrete choice of the configuration",
+        undefined=HALF_INTEGER,
+    ),
+    Parameter(
+        name="sensor_attenuation_um",
+        units="um",
+        baseline=100.0,
+        valid_range=(0.0, None),
+        typical_range=(20.0, 1000.0),
+        scale=100.0,
+        section="detector",
+        field="sensor_attenuation_um",
+        description="attenuation length of the sensor (-detector_abs): the capture fraction "
+        "exp(-t step / (L rho)) - exp(-(t + 1) step / (L rho)); unset, it is the configured "
+        "thickness (a thickness passed in params does not move it; for a thin detector, where "
+        "it is unused, the baseline)",
+        needs="a thick sensor in the configuration and a finite attenuation length (an "
+        "infinite one, -detector_abs inf, captures nothing)",
+        undefined=HALF_INTEGER,
     ),
     Parameter(
         name="lambda_A",

@@ -18,6 +18,7 @@ from braggcheck.sim.limits import check_fields
 from braggcheck.sim.orientation import Matrix, check_matrix
 from braggcheck.sim.pixel_mask import PixelMask, check_mask_shape
 from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.sensor_rules import unset_attenuation
 from braggcheck.sim.source_list import SourceList
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import (
@@ -94,10 +95,10 @@ class CrystalConfig:
     """Amorphous water background (``-water``; registry ``water_size_um``; 0: none)."""
 
     def __post_init__(self) -> None:
+        check_fields(self)  # first: the cell counts are integers here (reals only via params)
         _validate_registered(self, "crystal")
         if self.reciprocal_matrix is not None:
             check_matrix("reciprocal_matrix", self.reciprocal_matrix)
-        check_fields(self)
         if self.hkl is not None and not isinstance(self.hkl, HKLTable):
             raise ConfigError(f"hkl: expected an HKLTable (braggcheck.sim.hkl.read_hkl) or None, "
                               f"got {type(self.hkl).__name__}")
@@ -266,7 +267,7 @@ class DetectorConfig:
             # Only the beam centre has a convention default (None); None elsewhere is an error.
             if parameter.section == "detector" and not (
                 value is None and parameter.field.startswith("beam_center")
-            ):
+            ) and not unset_attenuation(parameter.field, value):
                 parameter.validate(value)
         check_fields(self)
         check_bool("point_pixel", self.point_pixel)

@@ -10,6 +10,7 @@ of the **last** layer, evaluated at that layer's first subpixel:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -21,41 +22,57 @@ MICRON = 1e-6
 
 @dataclass(frozen=True)
 class Sensor:
-    """Resolved sensor sampling: layer count, depth step (m) and attenuation coefficient (1/m)."""
+    """Resolved sensor sampling: layer count, depth step (m) and attenuation coefficient (1/m).
+
+    ``step`` and ``mu`` are tensors when built from the simulator's state (registry parameters
+    ``sensor_thickness_um`` and ``sensor_attenuation_um``, which keep their graph), floats
+    otherwise."""
 
     layers: int
-    step: float
-    mu: float
+    step: float | torch.Tensor
+    mu: float | torch.Tensor
 
 
-def sensor_model(det: DetectorConfig) -> Sensor | None:
+def sensor_model(det: DetectorConfig, state: Mapping[str, torch.Tensor] | None = None
+                 ) -> Sensor | None:
     """The reference program's thickness rules; None for a thin detector (capture fraction 1).
 
     Thickness T alone gives 2 layers T/2 apart; T with n layers gives max(n, 2) layers
     T/(n-1) apart. Without an attenuation length mu = 1/T; an infinite one means mu = 0.
+    Thin or thick and the layer count come from ``det`` (discrete choices of the configuration);
+    with ``state`` the thickness and attenuation length are its tensors (the unset attenuation
+    length resolves to the configured thickness, :func:`braggcheck.sim.config.resolved_default`).
     """
-    thickness = det.sensor_thickness_um * MICRON
-    if thickness <= 0:
+    if det.sensor_thickness_um <= 0:
         return None
+    if state is None:
+        thickness = det.sensor_thickness_um * MICRON
+        attenuation = det.sensor_attenuation_um
+        length = det.sensor_thickness_um if attenuation is None else attenuation
+    else:
+        thickness = state["sensor_thickness_um"] * MICRON
+        length = state["sensor_attenuation_um"]
     if det.sensor_layers is None:
         layers, step = 2, thickness / 2
     else:
         layers = max(det.sensor_layers, 2)
         step = thickness / (layers - 1)
-    attenuation = det.sensor_attenuation_um
-    if attenuation is None:
-        mu = 1.0 / thickness
-    elif attenuation == math.inf:
-        mu = 0.0
+    if det.sensor_attenuation_um == math.inf:
+        mu: float | torch.Tensor = 0.0
     else:
-        mu = 1.0 / (attenuation * MICRON)
+        mu = 1.0 / (length * MICRON)
     return Sensor(layers=layers, step=step, mu=mu)
 
 
 def layered(f_pos: torch.Tensor, s_pos: torch.Tensor, sensor: Sensor
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(P, U) in-plane subpixel offsets -> (P, L*U) offsets and depths, layer outer."""
-    depths = torch.arange(sensor.layers, dtype=f_pos.dtype, device=f_pos.device) * sensor.step
+    """(P, U) in-plane subpixel offsets -> (P, L*U) offsets and layer indices, layer outer.
+
+    The depth is ``index * sensor.step``: the step rides on the detector plane's odet column
+    (``simulator.detector_plane``), so that the offsets stay constants and a thickness tensor
+    gets its gradient through the plane also on the fused path, which treats offsets as such.
+    """
+    depths = torch.arange(sensor.layers, dtype=f_pos.dtype, device=f_pos.device)
     count, per_layer = f_pos.shape
     depth = depths[None, :, None].expand(count, sensor.layers, per_layer).reshape(count, -1)
     return f_pos.repeat(1, sensor.layers), s_pos.repeat(1, sensor.layers), depth

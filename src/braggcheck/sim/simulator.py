@@ -20,6 +20,11 @@ from braggcheck.sim.compilation import maybe_compile
 from braggcheck.sim.config import Config
 from braggcheck.sim.constants import R_E_SQUARED_M2
 from braggcheck.sim.crystal import cell_basis, mosaic_matrices, orientations, phi_angles
+from braggcheck.sim.crystal_size import (
+    continuous_lattice_factor,
+    continuous_sizes,
+    continuous_stored_values,
+)
 from braggcheck.sim.detector import FRAMES, DetectorGeometry, detector_geometry
 from braggcheck.sim.fused_lattice import (
     LatticeSetup,
@@ -95,6 +100,7 @@ class Scene:
     mask: PixelMask | None = None  # -mask: pixels evaluated (braggcheck.sim.pixel_mask)
     resolution: ResolutionCut | None = None  # -dmin (braggcheck.sim.resolution)
     features: PixelFeatures | None = None  # water, curved detector, per-subpixel factors
+    sizes: torch.Tensor | None = None  # (3,) real cell counts; None: the integers (crystal_size)
 
 
 def build_scene(config: Config, state: dict[str, torch.Tensor],
@@ -140,11 +146,12 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
         nopolar=beam.nopolar,
         point_pixel=det.point_pixel,
         scale=R_E_SQUARED_M2 * state["fluence"] / steps,
-        sensor=sensor_model(det),
+        sensor=sensor_model(det, state),
         mask=det.mask,
         resolution=resolution_cut(det.dmin_A, basis.real),
         features=pixel_features(state, det.curved_detector, det.oversample_thick,
                                 det.oversample_polar, det.oversample_omega),
+        sizes=continuous_sizes((crystal.n_a, crystal.n_b, crystal.n_c), state),
     )
 
 
@@ -183,6 +190,9 @@ def squared_amplitudes(scene: Scene) -> SquaredAmplitudes | None:
 
 
 def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
+    if scene.sizes is not None:  # real cell counts (braggcheck.sim.crystal_size)
+        return continuous_lattice_factor(hkl, scene.shape, scene.cells, scene.sizes,
+                                         scene.reciprocal, scene.fudge)
     if scene.shape == "square":
         return square_lattice_factor(hkl, scene.cells, reduced=True)
     if scene.shape == "round":
@@ -201,9 +211,11 @@ def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
 
 def fused_path(scene: Scene) -> bool:
     """Whether a recorded gradient uses :mod:`braggcheck.sim.fused_pixels` (parallelepiped
-    crystals with N <= 16 on every axis) rather than plain autograd."""
+    crystals with N <= 16 on every axis, none of them a tensor, and no per-subpixel
+    feature) rather than plain autograd."""
     plain = scene.features is not None and scene.features.plain_only  # pixel_features
-    return scene.shape == "square" and fused_applies(scene.cells) and not plain
+    return (scene.shape == "square" and fused_applies(scene.cells) and scene.sizes is None
+            and not plain)
 
 
 def subpixels_per_pixel(scene: Scene) -> int:
@@ -214,8 +226,10 @@ def subpixels_per_pixel(scene: Scene) -> int:
 def detector_plane(scene: Scene) -> torch.Tensor:
     """Columns fdet, sdet (and odet for a thick sensor): offsets on them give positions."""
     det = scene.detector
-    axes = (det.fdet, det.sdet) if scene.sensor is None else (det.fdet, det.sdet, det.odet)
-    return torch.stack(axes, dim=1)
+    if scene.sensor is None:
+        return torch.stack((det.fdet, det.sdet), dim=1)
+    # The layer depth step rides on odet (sensor.layered gives layer indices): see there.
+    return torch.stack((det.fdet, det.sdet, det.odet * scene.sensor.step), dim=1)
 
 
 def plane_offsets(scene: Scene) -> PlaneOffsets:
@@ -403,6 +417,7 @@ def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
     sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
     geometry_size = like.element_size()
     per_sample, per_subpixel = (3, 0) if fused_path(scene) else (12, 12)
+    per_sample = continuous_stored_values(scene.shape, scene.sizes) or per_sample
     per_pixel = 24 if scene.sensor is None else 40  # the capture fraction adds ~16
     return (samples * per_sample * sample_size
             + (subpixels * per_subpixel + pixels * per_pixel) * geometry_size)

@@ -21,6 +21,8 @@ def resolved_default(config: Config, name: str) -> float:
     """The value a registry parameter whose field is None stands for (it depends on others)."""
     if name == "divergence_mrad":
         return config.beam.nominal_divergence_mrad
+    if name == "sensor_attenuation_um":  # unset: the thickness (unused, valid when thin)
+        return as_float(config.detector.sensor_thickness_um) or PARAMETERS[name].baseline
     if name.startswith("beam_center"):
         return resolved_beam_center_mm(config.detector)[0 if name.endswith("f_mm") else 1]
     raise ConfigError(f"{name}: no default for an unset value")

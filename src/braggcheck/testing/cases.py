@@ -19,6 +19,7 @@ import torch
 from braggcheck.nanobragg.serialization import config_from_dict, config_to_dict
 from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.sensor_rules import unused_sensor_parameters
 from braggcheck.sim.simulator import simulate
 from braggcheck.testing.gradients import pixel_weights
 from braggcheck.testing.pixel_strategies import unused_by_features
@@ -221,6 +222,7 @@ def applicable_parameters(config: Config) -> tuple[str, ...]:
     if beam.nopolar and not config.detector.oversample_polar:  # which computes it anyway
         unused.add("polarization")
     unused |= unused_by_features(config)  # braggcheck.testing.pixel_strategies
+    unused |= unused_sensor_parameters(config.detector)
     # divergence_mrad scales the configured grid's angles: it needs a grid with an angle.
     if beam.nominal_divergence_mrad <= 0 or not any(h or v for h, v in divergence_pairs(beam)):
         unused.add("divergence_mrad")

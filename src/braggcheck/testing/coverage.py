@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from braggcheck.sim.config import Config
+from braggcheck.sim.crystal_size import AXES as CELL_COUNTS
 from braggcheck.sim.detector import (
     FRAMES,
     effective_pivot,
@@ -38,6 +39,9 @@ def _regions(case: Case) -> list[str]:
         labels.append("N = 2 on an axis")
     if max(cells) > CHEBYSHEV_MAX_CELLS:
         labels.append(f"N > {CHEBYSHEV_MAX_CELLS} on an axis")
+    if any(name in CELL_COUNTS for name in case.names):  # the continuous lattice factor
+        labels.append("cell count differentiated" if crystal.shape == "square"
+                      else "cell count differentiated, non-square shape")
     roi = det.fpixels * det.spixels
     if case.pixels_per_chunk is not None and case.pixels_per_chunk < roi:
         labels.append("pixels in several chunks")
@@ -78,6 +82,7 @@ def _regions(case: Case) -> list[str]:
 
 REGIONS: tuple[str, ...] = (
     "N = 1 on an axis", "N = 2 on an axis", f"N > {CHEBYSHEV_MAX_CELLS} on an axis",
+    "cell count differentiated", "cell count differentiated, non-square shape",
     "pixels in several chunks", "every chunk recomputed in the backward",
     "stored chunks, then recomputed ones",
     "thick sensor", "thick sensor, explicit attenuation length", "thick sensor, one layer",

@@ -43,8 +43,8 @@ REFLECTION_TWO_THETA = (12.0, 40.0)
 SAMPLE_BUDGET = 40_000
 """Samples per image (pixels x subpixels x sources x orientations x sensor layers) beyond which
 the drawn oversample is lowered: a gradient example stays within tens of milliseconds."""
-SENSOR_THICKNESS_UM = (10.0, 500.0)
-SENSOR_ATTENUATION_UM = (20.0, 1000.0)
+SENSOR_THICKNESS_UM = PARAMETERS["sensor_thickness_um"].typical_range
+SENSOR_ATTENUATION_UM = PARAMETERS["sensor_attenuation_um"].typical_range
 SENSOR_LAYERS = (1, 3)
 CUSTOM_ROLL_DEG = (-180.0, 180.0)
 """The custom convention's explicit fdet/sdet: MOSFLM's, rolled about the beam by this."""

@@ -35,6 +35,7 @@ from braggcheck.sim.hkl import HKLTable
 from braggcheck.sim.limits import FIELD_LIMITS
 from braggcheck.sim.pixel_mask import PixelMask
 from braggcheck.sim.registry import PARAMETERS, Parameter
+from braggcheck.sim.sensor_rules import unset_attenuation
 
 SECTIONS: dict[str, type] = {"crystal": CrystalConfig, "beam": BeamConfig,
                              "detector": DetectorConfig}
@@ -92,7 +93,8 @@ def out_of_range(parameter: Parameter) -> st.SearchStrategy[Any]:
     hint = typing.get_type_hints(SECTIONS[parameter.section])[parameter.field]
     if type(None) not in _hint_args(hint):  # None means "the convention's default" if allowed
         options.append(st.none())
-    return st.one_of(options)
+    # An infinite attenuation length is a valid setting (no absorption), not an error.
+    return st.one_of(options).filter(lambda value: not unset_attenuation(parameter.field, value))
 
 
 def invalid_parameter() -> st.SearchStrategy[tuple[str, Any]]:

@@ -40,9 +40,10 @@ T = TypeVar("T")
 BASELINE_PIXELS = 16
 DETECTOR_PIXELS = (8, 24)
 """Detector edge in pixels: small, so each example is cheap, yet it holds the 000 spot."""
-BASELINE_CELLS = 5
-CELLS = (3, 10)
-"""Unit cells per axis, the common draws."""
+BASELINE_CELLS = int(PARAMETERS["n_a"].baseline)
+CELLS = tuple(int(n) for n in PARAMETERS["n_a"].typical_range)
+"""Unit cells per axis, the common draws (integers: the configuration's counts; real values
+reach the image through ``params``, as the gradient checks pass them)."""
 FEW_CELLS = (1, 2)
 """N = 1 (no lattice factor along that axis: sincg is 1) and N = 2 (sincg's and the fused
 lattice's own special cases): drawn on one axis at a time, see :func:`cell_counts`."""

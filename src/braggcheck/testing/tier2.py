@@ -131,10 +131,26 @@ SETUPS: dict[str, Setup] = {s.name: s for s in (
           + " -misset 10 20 30 -mosaic 0.5 -mosaic_dom 4 -phi 3 -detector_rotx 2 "
           "-detector_roty 3 -detector_rotz 4 -twotheta 5 -polar 0.9 -divergence 1 "
           "-divsteps 2 -dispersion 1 -dispsteps 2 -water 0.05",
+    Setup("round", "round crystal (-round_xtal) over the (0 k l) spots of the spec baseline, "
+          "window 4-6.4 mm off the beam: N enters through the spot width and the volume",
+          SPEC_FLAGS + " -round_xtal",
+          (("beam_center_f_mm", -4.0), ("beam_center_s_mm", -4.0))),
+    Setup("thick", "a 200 um sensor with a 300 um attenuation length in 3 layers; window 20 mm "
+          "off the beam, where the parallax and the obliquity of the capture matter",
+          SPEC_FLAGS + " -detector_thick 200 -detector_abs 300 -detector_thicksteps 3",
+          (("beam_center_f_mm", -20.0), ("beam_center_s_mm", -20.0))),
+    Setup("joint", "everything active at once for the Taylor test: triclinic cell, misset, "
+          "mosaic, phi, tilted detector, polarization, divergence, dispersion, N 5 x 4 x 6, "
+          "thick sensor",
+          SPEC_FLAGS.replace("100 100 100 90 90 90", "70 80 90 75 85 95")
+          + " -misset 10 20 30 -mosaic 0.5 -mosaic_dom 4 -phi 3 -detector_rotx 2 "
+          "-detector_roty 3 -detector_rotz 4 -twotheta 5 -polar 0.9 -divergence 1 "
+          "-divsteps 2 -dispersion 1 -dispsteps 2 -Na 5 -Nb 4 -Nc 6 -detector_thick 100 "
+          "-detector_abs 150",
           (("beam_center_f_mm", -8.0), ("beam_center_s_mm", -6.0))),
 )}
 
-GRADGRAD_PREFIXES = ("cell_", "misset_", "lambda_")
+GRADGRAD_PREFIXES = ("cell_", "misset_", "lambda_", "n_")
 """Parameters whose second derivatives are also checked (gradgradcheck)."""
 
 
@@ -230,6 +246,15 @@ CASES: tuple[GradcheckCase, ...] = (
     case("lambda_A", "per_subpixel"),
     case("distance_mm", "omega"),
     case("beam_center_s_mm", "omega"),
+    # Crystal size: at the removable singularity (a sample at integer h), over spots, at a
+    # generic triclinic point and for the round crystal (N in the width and the volume).
+    case("n_a", "direct"),
+    case("n_b", "spots"),
+    case("n_c", "triclinic"),
+    case("n_a", "round"),
+    # Sensor: thickness (parallax and capture depth) and attenuation length (capture).
+    case("sensor_thickness_um", "thick"),
+    case("sensor_attenuation_um", "thick"),
 )
 
 

@@ -23,10 +23,12 @@ def config() -> Config:
     return from_nanobragg_args(ARGS)
 
 
-# Parameters whose physics needs more than ARGS: several sources (a grid only for them, so the
-# other cases stay one source and fast).
+# Parameters whose physics needs more than ARGS: several sources or a thick sensor (only for
+# them, so the other cases stay one source, one layer and fast).
 EXTRA_FLAGS = {"divergence_mrad": " -hdivrange 0.4 -hdivsteps 2",
-               "dispersion": " -dispersion 0.4 -dispsteps 2"}
+               "dispersion": " -dispersion 0.4 -dispsteps 2",
+               "sensor_thickness_um": " -detector_thick 100",
+               "sensor_attenuation_um": " -detector_thick 100 -detector_abs 200"}
 
 
 @pytest.mark.parametrize("name", list(PARAMETERS))

@@ -1,0 +1,32 @@
+"""The worked refinement example of docs/refinement.md, run as written with fewer steps."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+DOC = Path(__file__).parents[2] / "docs" / "refinement.md"
+
+
+def _example(steps: int) -> str:
+    """The document's python block, with its step count replaced."""
+    (block,) = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    assert "\nsteps = 6\n" in block, "the example's step count moved: update this test"
+    return block.replace("\nsteps = 6\n", f"\nsteps = {steps}\n")
+
+
+def test_the_refinement_example_lowers_the_loss_and_approaches_the_truth(capsys):
+    namespace: dict = {}
+    exec(compile(_example(3), str(DOC), "exec"), namespace)  # the document's own code
+    losses, refined, truth = namespace["losses"], namespace["refined"], namespace["truth"]
+    scales, start = namespace["scales"], torch.tensor([5.0, 5.0, 5.0, 100.0], dtype=torch.float64)
+    final = namespace["closure"]().item()  # the loss after the last step
+    assert len(losses) == 3 and final < 1e-2 * losses[0], (losses, final)
+    before = torch.linalg.norm((start - truth) / scales)
+    after = torch.linalg.norm((refined - truth) / scales)
+    assert after < 0.2 * before, (refined, truth)
+    # the cell counts, the new continuous parameters, are each within 0.05 cells
+    assert torch.all((refined[:3] - truth[:3]).abs() < 0.05), refined
+    assert "2.400e-01" in capsys.readouterr().out  # the printed first line, as documented
