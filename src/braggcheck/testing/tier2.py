@@ -125,12 +125,6 @@ SETUPS: dict[str, Setup] = {s.name: s for s in (
           "multiplies the running sum by ~1e-6, so the last subpixel dominates; window 4-6.4 mm "
           "off the beam over spots", SPEC_FLAGS + " -oversample 2 -oversample_omega",
           (("beam_center_f_mm", -4.0), ("beam_center_s_mm", -4.0))),
-    Setup("joint", "everything active at once for the Taylor test: triclinic cell, misset, "
-          "mosaic, phi, tilted detector, polarization, divergence, dispersion, water",
-          SPEC_FLAGS.replace("100 100 100 90 90 90", "70 80 90 75 85 95")
-          + " -misset 10 20 30 -mosaic 0.5 -mosaic_dom 4 -phi 3 -detector_rotx 2 "
-          "-detector_roty 3 -detector_rotz 4 -twotheta 5 -polar 0.9 -divergence 1 "
-          "-divsteps 2 -dispersion 1 -dispsteps 2 -water 0.05",
     Setup("round", "round crystal (-round_xtal) over the (0 k l) spots of the spec baseline, "
           "window 4-6.4 mm off the beam: N enters through the spot width and the volume",
           SPEC_FLAGS + " -round_xtal",
@@ -141,12 +135,12 @@ SETUPS: dict[str, Setup] = {s.name: s for s in (
           (("beam_center_f_mm", -20.0), ("beam_center_s_mm", -20.0))),
     Setup("joint", "everything active at once for the Taylor test: triclinic cell, misset, "
           "mosaic, phi, tilted detector, polarization, divergence, dispersion, N 5 x 4 x 6, "
-          "thick sensor",
+          "thick sensor, water",
           SPEC_FLAGS.replace("100 100 100 90 90 90", "70 80 90 75 85 95")
           + " -misset 10 20 30 -mosaic 0.5 -mosaic_dom 4 -phi 3 -detector_rotx 2 "
           "-detector_roty 3 -detector_rotz 4 -twotheta 5 -polar 0.9 -divergence 1 "
           "-divsteps 2 -dispersion 1 -dispsteps 2 -Na 5 -Nb 4 -Nc 6 -detector_thick 100 "
-          "-detector_abs 150",
+          "-detector_abs 150 -water 0.05",
           (("beam_center_f_mm", -8.0), ("beam_center_s_mm", -6.0))),
 )}
 
