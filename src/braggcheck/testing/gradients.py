@@ -20,12 +20,13 @@ import torch
 from braggcheck.sim.config import Config, baseline_value
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.simulator import simulate
+from braggcheck.testing.differences import Differences, coordinate_differences
+from braggcheck.testing.rows import NOISE_MARGIN as NOISE_MARGIN
+from braggcheck.testing.rows import Row
 
 DEFAULT_EPS = 1e-6
 """Relative finite-difference step (in units of each parameter's registry scale)."""
 
-NOISE_MARGIN = 1e3
-"""A derivative must exceed the finite-difference noise floor by this factor to count."""
 
 
 def pixel_weights(shape: tuple[int, int], seed: int) -> torch.Tensor:
@@ -106,30 +107,11 @@ def has_bragg_signal(image: torch.Tensor, contrast: float = 10.0) -> bool:
     return float(image.max()) > contrast * float(image.median().clamp_min(0))
 
 
-@dataclass(frozen=True)
-class ParameterResult:
-    """Analytic against numerical derivative of the probe's loss for one parameter."""
-
-    name: str
-    analytic: float
-    numerical: float
-    abs_error: float
-    rel_error: float
-    noise_floor: float
-    eps: float
-
-    @property
-    def above_noise(self) -> bool:
-        return abs(self.numerical) > NOISE_MARGIN * self.noise_floor
-
-    def within(self, atol: float, rtol: float) -> bool:
-        return self.abs_error <= atol + rtol * abs(self.numerical)
-
-
 def compare_derivatives(
     probe: GradientProbe, x: torch.Tensor | None = None, eps: float = DEFAULT_EPS
-) -> list[ParameterResult]:
-    """Reverse-mode gradient against central differences, one parameter at a time."""
+) -> list[Row]:
+    """Reverse-mode gradient against central differences D(eps) (what gradcheck compares),
+    one parameter at a time; ``noise_floor`` is the ulp floor of D(eps)."""
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
     value = probe.loss(leaf)
@@ -138,87 +120,34 @@ def compare_derivatives(
     # terms, sum |w| I / norm (1 at the probe's point), not times |L|: the signed weights
     # cancel, so |L| can be far smaller than the error of its sum.
     magnitude = max(abs(float(value.detach())), probe.magnitude(x))
-    results = []
-    with torch.no_grad():
-        for i, name in enumerate(probe.names):
-            step = torch.zeros_like(x)
-            step[i] = eps
-            numerical = float((probe.loss(x + step) - probe.loss(x - step)) / (2 * eps))
-            analytic = float(grad[i])
-            floor = torch.finfo(torch.float64).eps * max(magnitude, 1e-300) / eps
-            error = abs(analytic - numerical)
-            results.append(ParameterResult(
-                name=name, analytic=analytic, numerical=numerical, abs_error=error,
-                rel_error=error / max(abs(numerical), 1e-300), noise_floor=floor, eps=eps,
-            ))
-    return results
+    floor = torch.finfo(torch.float64).eps * max(magnitude, 1e-300) / eps
+    differences = coordinate_differences(no_grad_value(probe.loss), x, eps,
+                                         centre=float(value.detach()))
+    return [Row(name, float(grad[i]), differences[i].single, noise_floor=floor, eps=eps)
+            for i, name in enumerate(probe.names)]
 
 
-ROUNDING_MARGIN = 10.0
-"""A measured tolerance allows 10x the measured rounding noise of the central difference: the
-noise comes from one fourth difference (a single sample of it), which can fall a few times
-below its standard deviation; the ulp floor keeps it from falling further."""
+def no_grad_value(loss: Callable[[torch.Tensor], torch.Tensor]
+                  ) -> Callable[[torch.Tensor], float]:
+    """``loss`` as a float-valued function evaluated without autograd (for differences)."""
 
+    def value(at: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(loss(at))
 
-@dataclass(frozen=True)
-class DifferenceError:
-    """Central differences of a scalar function along one coordinate, and their error.
-
-    ``single`` is D(h), what gradcheck computes with eps = h; ``double`` is D(2h). D(h) - D(2h)
-    = -3 c h^2 + noise, so their ``spread`` is three times D(h)'s truncation error c h^2 (plus
-    noise): a bound with margin. ``rounding`` is D(h)'s rounding noise, measured from the
-    fourth difference of the five values (sqrt(70) sigma; its h^4 f^(4) part is negligible),
-    floored at an ulp of the function's terms. ``tolerance`` = spread + 10 x rounding: what
-    D(h) may differ from the true derivative, so what an analytic one may differ from D(h).
-    """
-
-    single: float
-    double: float
-    rounding: float
-
-    @property
-    def spread(self) -> float:
-        return abs(self.single - self.double)
-
-    @property
-    def extrapolated(self) -> float:
-        """Richardson: (4 D(h) - D(2h)) / 3, truncation error O(h^4)."""
-        return (4 * self.single - self.double) / 3
-
-    @property
-    def tolerance(self) -> float:
-        return self.spread + ROUNDING_MARGIN * self.rounding
-
-
-def difference_error(function: Callable[[torch.Tensor], float], x: torch.Tensor, index: int,
-                     h: float, floor: float) -> DifferenceError:
-    """D(h), D(2h) and the measured rounding noise of ``function`` along coordinate ``index``;
-    ``floor`` is the rounding noise of one value of ``function`` at the least (an ulp)."""
-    step = torch.zeros_like(x)
-    step[index] = h
-    values = {k: function(x + k * step) for k in (-2, -1, 0, 1, 2)}
-    fourth = values[2] - 4 * values[1] + 6 * values[0] - 4 * values[-1] + values[-2]
-    sigma = max(abs(fourth) / math.sqrt(70), floor)
-    return DifferenceError(single=(values[1] - values[-1]) / (2 * h),
-                           double=(values[2] - values[-2]) / (4 * h),
-                           rounding=sigma / (math.sqrt(2) * h))
+    return value
 
 
 def first_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
-                            x: torch.Tensor | None = None) -> list[DifferenceError]:
+                            x: torch.Tensor | None = None) -> list[Differences]:
     """Per parameter, how well central differences of the probe's loss resolve dL/dx_i."""
     x = probe.point() if x is None else x.detach().clone()
     floor = torch.finfo(torch.float64).eps * probe.magnitude(x)
-
-    def loss(at: torch.Tensor) -> float:
-        with torch.no_grad():
-            return float(probe.loss(at))
-
-    return [difference_error(loss, x, i, eps, floor) for i in range(len(probe.names))]
+    return coordinate_differences(no_grad_value(probe.loss), x, eps, floor)
 
 
 def second_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
-                             x: torch.Tensor | None = None) -> list[DifferenceError]:
+                             x: torch.Tensor | None = None) -> list[Differences]:
     """Per parameter, how well differences of the gradient resolve d/dx_i (sum of dL/dx):
     what gradgradcheck with grad_outputs 1 compares with double backward."""
     x = probe.point() if x is None else x.detach().clone()
@@ -230,7 +159,7 @@ def second_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
 
     # One gradient is rounded at about an ulp of its size (at least of the order-1 loss).
     floor = torch.finfo(torch.float64).eps * max(abs(gradient(x)), 1.0)
-    return [difference_error(gradient, x, i, eps, floor) for i in range(len(probe.names))]
+    return coordinate_differences(gradient, x, eps, floor)
 
 
 def run_gradcheck(

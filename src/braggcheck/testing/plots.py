@@ -121,7 +121,7 @@ def fd_error_curve(probe: GradientProbe, steps: Sequence[float] = FD_STEPS
     errors = []
     for step in steps:
         result = compare_derivatives(probe, eps=step)[0]
-        errors.append(result.abs_error / max(abs(result.analytic), 1e-300))
+        errors.append(result.error / max(abs(result.analytic), 1e-300))
     return list(steps), errors
 
 

@@ -24,11 +24,11 @@ from torch.autograd.gradcheck import GradcheckError
 
 from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS, Parameter
+from braggcheck.testing.differences import central_differences
 from braggcheck.testing.gradients import (
     DEFAULT_EPS,
     NOISE_MARGIN,
     GradientProbe,
-    ParameterResult,
     TaylorResult,
     compare_derivatives,
     forward_reverse_gap,
@@ -36,6 +36,7 @@ from braggcheck.testing.gradients import (
     run_gradcheck,
     run_gradgradcheck,
 )
+from braggcheck.testing.rows import Row
 from braggcheck.testing.tier2_tolerance import MAX_MEASURED_RTOL as MAX_MEASURED_RTOL
 from braggcheck.testing.tier2_tolerance import MeasuredTolerance as MeasuredTolerance
 from braggcheck.testing.tier2_tolerance import measured_tolerance, measured_tolerances, unresolved
@@ -247,43 +248,29 @@ def taylor_failure(result: TaylorResult) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class SecondDerivative:
-    analytic: float
-    numerical: float
-    noise_floor: float
-
-    @property
-    def abs_error(self) -> float:
-        return abs(self.analytic - self.numerical)
-
-    @property
-    def above_noise(self) -> bool:
-        return abs(self.numerical) > NOISE_MARGIN * self.noise_floor
-
-
-def second_derivative(probe: GradientProbe, eps: float = DEFAULT_EPS) -> SecondDerivative:
-    """d2L/dx2 of a one-parameter probe: double backward against differences of gradients."""
+def second_derivative(probe: GradientProbe, eps: float = DEFAULT_EPS) -> Row:
+    """d2L/dx2 of a one-parameter probe: double backward against differences of gradients
+    (D(eps) of the finite-difference engine along all parameters at once)."""
     x = probe.point()
 
-    def gradient(at: torch.Tensor) -> torch.Tensor:
+    def gradient(at: torch.Tensor) -> float:
         leaf = at.clone().requires_grad_(True)
         (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
-        return grad
+        return float(grad.sum())
 
     leaf = x.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, create_graph=True)
     (hessian,) = torch.autograd.grad(grad.sum(), leaf)
-    step = torch.full_like(x, eps)
-    numerical = (gradient(x + step) - gradient(x - step)) / (2 * eps)
+    centre = float(grad.detach().sum())
+    numerical = central_differences(gradient, x, torch.ones_like(x), eps, centre=centre).single
     # Each gradient is rounded at about machine epsilon times its size (and at least the loss's
     # term magnitude, 1 at the probe's point).
-    floor = torch.finfo(torch.float64).eps * max(abs(float(grad.detach().sum())), 1.0) / eps
-    return SecondDerivative(float(hessian.sum()), float(numerical.sum()), floor)
+    floor = torch.finfo(torch.float64).eps * max(abs(centre), 1.0) / eps
+    return Row("d2L/dx2", float(hessian.sum()), numerical, noise_floor=floor, eps=eps)
 
 
 def first_order_vacuity(case_: GradcheckCase, image: torch.Tensor,
-                        result: ParameterResult) -> str | None:
+                        result: Row) -> str | None:
     """Why a first-derivative check of ``case_`` could not fail (None when it can)."""
     if not has_bragg_signal(image):
         return f"{case_.id}: the image has no Bragg signal (a check of 0 against 0)"
@@ -293,7 +280,7 @@ def first_order_vacuity(case_: GradcheckCase, image: torch.Tensor,
     return unresolved(case_, "dL/dx", measured_tolerance(case_).first)
 
 
-def second_order_vacuity(case_: GradcheckCase, second: SecondDerivative) -> str | None:
+def second_order_vacuity(case_: GradcheckCase, second: Row) -> str | None:
     """Why a second-derivative check of ``case_`` could not fail (None when it can)."""
     if not second.above_noise:
         return (f"{case_.id}: d2L/dx2 = {second.numerical:.3e} is within {NOISE_MARGIN:g}x "
@@ -306,13 +293,13 @@ class CaseOutcome:
     """What running one case found (a row of the report)."""
 
     case: GradcheckCase
-    derivative: ParameterResult
+    derivative: Row
     vacuity: str | None
     gradcheck_error: str | None
     """None when gradcheck (reverse and forward mode against differences) passed."""
     jvp: float
     vjp: float
-    second: SecondDerivative | None
+    second: Row | None
     second_vacuity: str | None
     gradgradcheck_error: str | None
     seconds: float

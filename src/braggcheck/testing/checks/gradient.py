@@ -4,8 +4,6 @@ bit-identical repeats."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 
@@ -20,7 +18,13 @@ from braggcheck.testing.checks.results import (
     loss_and_grads,
     unusable,
 )
-from braggcheck.testing.gradients import NOISE_MARGIN, GradientProbe, forward_mode_derivative
+from braggcheck.testing.differences import central_differences, coordinate_differences
+from braggcheck.testing.gradients import (
+    NOISE_MARGIN,
+    GradientProbe,
+    forward_mode_derivative,
+    no_grad_value,
+)
 from braggcheck.util.errors import ConfigError
 
 STEP = 1e-6
@@ -53,29 +57,6 @@ def steppable(config: Config, name: str, reach: float) -> bool:
         except ConfigError:
             return False
     return True
-
-
-@dataclass
-class _Differences:
-    """Central differences along one direction, from L(x), L(x +- h d), L(x +- 2h d)."""
-
-    derivative: float
-    """Richardson extrapolation (4 D(h) - D(2h)) / 3: truncation error O(h^4)."""
-    spread: float
-    """|D(h) - D(2h)|: bounds the truncation error of D(h) (and includes the noise)."""
-    fourth: float
-    """The fourth difference: h^4 times the fourth derivative (negligible at h = 1e-6) plus
-    sqrt(70) x the rounding noise of L. It measures that noise where the loss computes it."""
-
-
-def _differences(loss: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, centre: float,
-                 direction: torch.Tensor, h: float) -> _Differences:
-    with torch.no_grad():
-        p1, m1 = float(loss(x + h * direction)), float(loss(x - h * direction))
-        p2, m2 = float(loss(x + 2 * h * direction)), float(loss(x - 2 * h * direction))
-    d1, d2 = (p1 - m1) / (2 * h), (p2 - m2) / (4 * h)
-    return _Differences((4 * d1 - d2) / 3, abs(d1 - d2),
-                        abs(p2 - 4 * p1 + 6 * centre - 4 * m1 + m2))
 
 
 def _compare(name: str, analytic: float, numerical: float, spread: float,
@@ -138,25 +119,22 @@ def check_gradient(case: Case) -> CheckResult:
     value = probe.loss(leaf)
     grad = gradient_of(value, leaf)
     centre = float(value.detach())
-    along = []
-    for i in range(len(names)):
-        unit_step = torch.zeros_like(x)
-        unit_step[i] = 1.0
-        along.append(_differences(probe.loss, x, centre, unit_step, STEP))
+    loss = no_grad_value(probe.loss)
+    along = coordinate_differences(loss, x, STEP, centre=centre)
     full = dict(zip(case.names, case.direction_tensor().tolist(), strict=True))
     direction = torch.tensor([full[n] for n in names], dtype=torch.float64)
     largest = float(direction.abs().max())
     # Rescaled to a largest entry of 1 again: the dropped names may have held the largest.
     direction = torch.ones_like(direction) if largest == 0 else direction / largest
-    along.append(_differences(probe.loss, x, centre, direction, STEP))
+    along.append(central_differences(loss, x, direction, STEP, centre=centre))
     # Rounding noise of one loss evaluation: the larger of a few ulps of |L| and the measured
     # scatter (3 x the largest fourth difference / sqrt(70); dim pixels can be much noisier
     # than their value suggests). Noise in a central difference is then about noise / h.
     measured = 3 * max(d.fourth for d in along) / math.sqrt(70)
     noise = max(16 * EPS * max(1.0, abs(centre)), measured) / STEP
-    rows = [_compare(name, float(grad[i]), along[i].derivative, along[i].spread, noise)
+    rows = [_compare(name, float(grad[i]), along[i].extrapolated, along[i].spread, noise)
             for i, name in enumerate(names)]
-    rows.append(_compare("(drawn direction)", float(grad @ direction), along[-1].derivative,
+    rows.append(_compare("(drawn direction)", float(grad @ direction), along[-1].extrapolated,
                          along[-1].spread, noise))
     return _verdict("gradient", rows, events)
 

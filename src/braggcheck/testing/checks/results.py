@@ -9,27 +9,9 @@ import torch
 from braggcheck.sim.config import Config, baseline_value
 from braggcheck.sim.simulator import simulate
 from braggcheck.testing.gradients import has_bragg_signal
+from braggcheck.testing.rows import Row
 
 EPS = torch.finfo(torch.float64).eps
-
-
-@dataclass
-class Row:
-    """One compared quantity: analytic vs numerical, the error and what it was allowed."""
-
-    name: str
-    analytic: float
-    numerical: float
-    tolerance: float
-    status: str  # "ok", "FAIL", "unresolved" (not smooth over the step), "below noise"
-
-    @property
-    def error(self) -> float:
-        return abs(self.analytic - self.numerical)
-
-    @property
-    def relative_error(self) -> float:
-        return self.error / max(abs(self.numerical), 1e-300)
 
 
 @dataclass
