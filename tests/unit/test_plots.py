@@ -12,7 +12,7 @@ import torch
 from braggcheck import Config, ConfigError, simulate
 from braggcheck.cli.report import main as report_main
 from braggcheck.testing.cases import Case
-from braggcheck.testing.gradients import GradientProbe
+from braggcheck.testing.nanobragg_target import GradientProbe
 from braggcheck.testing.plots import (
     case_figure,
     directional_maps,

@@ -1,11 +1,9 @@
 """Gradient-checking machinery shared by the Tier-2 suite, the property suite and ``replay``.
 
-A :class:`GradientProbe` turns a configuration and a set of registry parameters into a scalar
-function of a float64 vector ``x``. Each entry of ``x`` is a parameter divided by its registry
-``scale``, so a finite-difference step of 1e-6 in ``x`` is a step relative to the parameter's
-magnitude (an absolute 1e-6 on a fluence of 1e29 would be no step at all). The loss goes
-through the full image: a fixed random weighting of every pixel, divided by the weighted sum of
-the baseline image so the loss is of order 1 whatever the fluence.
+Every function here takes a :class:`~braggcheck.testing.probe.Probe` (any target's output as a
+scalar function of its scaled parameters) and compares its reverse-mode gradient with the
+finite-difference engine (:mod:`braggcheck.testing.differences`), with forward mode, with
+``torch.autograd.gradcheck`` / ``gradgradcheck`` or with the Taylor test.
 """
 
 from __future__ import annotations
@@ -13,90 +11,19 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
+import torch.autograd.forward_ad as fw
 
-from braggcheck.sim.config import Config, baseline_value
-from braggcheck.sim.registry import PARAMETERS
-from braggcheck.sim.simulator import simulate
 from braggcheck.testing.differences import Differences, coordinate_differences
+from braggcheck.testing.probe import Probe
 from braggcheck.testing.rows import NOISE_MARGIN as NOISE_MARGIN
 from braggcheck.testing.rows import Row
 
 DEFAULT_EPS = 1e-6
 """Relative finite-difference step (in units of each parameter's registry scale)."""
 
-
-
-def pixel_weights(shape: tuple[int, int], seed: int) -> torch.Tensor:
-    """A fixed random projection of the image: signed normal weights, so no pixel hides."""
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=generator, dtype=torch.float64)
-
-
-@dataclass(frozen=True)
-class GradientProbe:
-    """A scalar loss through the image, as a function of scaled registry parameters."""
-
-    config: Config
-    names: tuple[str, ...]
-    weight_seed: int = 0
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
-    weights: torch.Tensor | None = field(default=None, compare=False, repr=False)
-    """Pixel weights of the image's shape; None means ``pixel_weights(shape, weight_seed)``.
-    The property suite passes weights drawn by Hypothesis (e.g. one bright pixel)."""
-
-    def __post_init__(self) -> None:
-        unknown = [n for n in self.names if n not in PARAMETERS]
-        if unknown:
-            raise KeyError(f"not registry parameters: {unknown}")
-
-    @property
-    def scales(self) -> torch.Tensor:
-        return torch.tensor([PARAMETERS[n].scale for n in self.names], dtype=torch.float64)
-
-    def point(self) -> torch.Tensor:
-        """The configuration's own values, scaled: where the check is made."""
-        values = [baseline_value(self.config, n) for n in self.names]
-        return torch.tensor(values, dtype=torch.float64) / self.scales
-
-    def params(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        scaled = x * self.scales
-        return {name: scaled[i] for i, name in enumerate(self.names)}
-
-    def image(self, x: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.point() if x is None else x
-        return simulate(self.config, self.params(x), dtype=torch.float64)
-
-    def _normaliser(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if "weights" not in self._cache:
-            with torch.no_grad():
-                baseline = self.image()
-            weights = self.weights
-            if weights is None:
-                weights = pixel_weights(tuple(baseline.shape), self.weight_seed)
-            norm = (weights.abs() * baseline).sum().clamp_min(1e-300)
-            self._cache["weights"] = weights
-            self._cache["norm"] = norm
-            self._cache["baseline"] = baseline
-        return self._cache["weights"], self._cache["norm"]
-
-    def loss(self, x: torch.Tensor) -> torch.Tensor:
-        weights, norm = self._normaliser()
-        return (weights * self.image(x)).sum() / norm
-
-    def magnitude(self, x: torch.Tensor | None = None) -> float:
-        """sum |w| I(x) / norm: the size of the terms the loss sums (1 at the probe's point)."""
-        weights, norm = self._normaliser()
-        with torch.no_grad():
-            at_point = x is None or torch.equal(x.detach(), self.point())
-            image = self.baseline_image() if at_point else self.image(x.detach())
-            return float((weights.abs() * image).sum() / norm)
-
-    def baseline_image(self) -> torch.Tensor:
-        self._normaliser()
-        return self._cache["baseline"]
 
 
 def has_bragg_signal(image: torch.Tensor, contrast: float = 10.0) -> bool:
@@ -108,7 +35,7 @@ def has_bragg_signal(image: torch.Tensor, contrast: float = 10.0) -> bool:
 
 
 def compare_derivatives(
-    probe: GradientProbe, x: torch.Tensor | None = None, eps: float = DEFAULT_EPS
+    probe: Probe, x: torch.Tensor | None = None, eps: float = DEFAULT_EPS
 ) -> list[Row]:
     """Reverse-mode gradient against central differences D(eps) (what gradcheck compares),
     one parameter at a time; ``noise_floor`` is the ulp floor of D(eps)."""
@@ -138,7 +65,7 @@ def no_grad_value(loss: Callable[[torch.Tensor], torch.Tensor]
     return value
 
 
-def first_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
+def first_derivative_errors(probe: Probe, eps: float = DEFAULT_EPS,
                             x: torch.Tensor | None = None) -> list[Differences]:
     """Per parameter, how well central differences of the probe's loss resolve dL/dx_i."""
     x = probe.point() if x is None else x.detach().clone()
@@ -146,7 +73,7 @@ def first_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
     return coordinate_differences(no_grad_value(probe.loss), x, eps, floor)
 
 
-def second_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
+def second_derivative_errors(probe: Probe, eps: float = DEFAULT_EPS,
                              x: torch.Tensor | None = None) -> list[Differences]:
     """Per parameter, how well differences of the gradient resolve d/dx_i (sum of dL/dx):
     what gradgradcheck with grad_outputs 1 compares with double backward."""
@@ -163,7 +90,7 @@ def second_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
 
 
 def run_gradcheck(
-    probe: GradientProbe,
+    probe: Probe,
     x: torch.Tensor | None = None,
     *,
     eps: float = DEFAULT_EPS,
@@ -180,7 +107,7 @@ def run_gradcheck(
     )
 
 
-def run_gradgradcheck(probe: GradientProbe, x: torch.Tensor | None = None, *,
+def run_gradgradcheck(probe: Probe, x: torch.Tensor | None = None, *,
                       eps: float = DEFAULT_EPS, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """``torch.autograd.gradgradcheck`` with grad_outputs 1: it compares the double-backward
     d/dx (dL/dx) with differences of dL/dx, the quantity :func:`second_derivative_errors`
@@ -191,7 +118,7 @@ def run_gradgradcheck(probe: GradientProbe, x: torch.Tensor | None = None, *,
                                         rtol=rtol)
 
 
-def forward_reverse_gap(probe: GradientProbe, direction: torch.Tensor,
+def forward_reverse_gap(probe: Probe, direction: torch.Tensor,
                         x: torch.Tensor | None = None) -> tuple[float, float]:
     """(jvp, grad . direction): forward-mode and reverse-mode directional derivatives."""
     x = probe.point() if x is None else x.detach().clone()
@@ -269,7 +196,7 @@ class TaylorResult:
 
 
 def taylor_run(
-    probe: GradientProbe,
+    probe: Probe,
     direction: torch.Tensor,
     x: torch.Tensor | None = None,
     *,
@@ -292,14 +219,12 @@ def taylor_run(
                         slope=float((gradient * direction).sum()))
 
 
-def forward_mode_derivative(probe: GradientProbe, direction: torch.Tensor,
+def forward_mode_derivative(probe: Probe, direction: torch.Tensor,
                             x: torch.Tensor | None = None) -> float:
     """Directional derivative of the probe's loss by forward-mode AD (dual numbers).
 
     Cheaper than ``torch.func.jvp`` per call; the property suite compares it with reverse mode.
     """
-    import torch.autograd.forward_ad as fw
-
     x = probe.point() if x is None else x.detach().clone()
     with fw.dual_level():
         value = probe.loss(fw.make_dual(x, direction.to(x.dtype)))

@@ -19,7 +19,8 @@ from torch.autograd import forward_ad
 from braggcheck.sim.config import Config, baseline_value
 from braggcheck.sim.simulator import simulate
 from braggcheck.testing.cases import Case
-from braggcheck.testing.gradients import GradientProbe, TaylorResult, compare_derivatives
+from braggcheck.testing.gradients import TaylorResult, compare_derivatives
+from braggcheck.testing.nanobragg_target import GradientProbe
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.file_writer import write_output
 

@@ -28,7 +28,6 @@ from braggcheck.testing.differences import central_differences
 from braggcheck.testing.gradients import (
     DEFAULT_EPS,
     NOISE_MARGIN,
-    GradientProbe,
     TaylorResult,
     compare_derivatives,
     forward_reverse_gap,
@@ -36,6 +35,7 @@ from braggcheck.testing.gradients import (
     run_gradcheck,
     run_gradgradcheck,
 )
+from braggcheck.testing.nanobragg_target import GradientProbe
 from braggcheck.testing.rows import Row
 from braggcheck.testing.tier2_tolerance import MAX_MEASURED_RTOL as MAX_MEASURED_RTOL
 from braggcheck.testing.tier2_tolerance import MeasuredTolerance as MeasuredTolerance

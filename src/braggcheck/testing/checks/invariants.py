@@ -11,93 +11,30 @@ from braggcheck.sim.config import Config, baseline_value
 from braggcheck.sim.constants import ANGSTROM
 from braggcheck.sim.crystal import cell_basis, reciprocal_volume_check
 from braggcheck.sim.detector import FRAMES
-from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.simulator import build_state, simulate
+from braggcheck.testing import target_invariants
 from braggcheck.testing.cases import Case
 from braggcheck.testing.checks.results import (
-    EPS,
     CheckResult,
     Row,
     image_close,
-    loss_and_grads,
     tolerance_row,
     unusable,
 )
+from braggcheck.testing.nanobragg_target import NANOBRAGG
+from braggcheck.testing.target_invariants import PERIOD_RTOL
 from braggcheck.util.errors import ConfigError
 
 
 def check_fluence_linearity(case: Case) -> CheckResult:
     """image(k F) = k image(F) to float64 rounding, and d(w.image)/dF = (w.image) / F."""
-    config = case.config
-    k = case.factor
-    fluence = baseline_value(config, "fluence")
-    weights = case.weights()
-    image, total, grad = loss_and_grads(config, ("fluence",), weights)
-    if (unfit := unusable("fluence_linearity", image, config)) is not None:
-        return unfit
-    with torch.no_grad():
-        scaled = simulate(config.replace(fluence=k * fluence))
-    # Each pixel is a product of a few rounded factors: a handful of ulps apart at most.
-    excess = (scaled - k * image).abs() - 8 * EPS * (k * image).abs()
-    linear = bool((excess <= 0).all())
-    expected = float(total) / fluence
-    row = Row("d(w.image)/d fluence", float(grad[0]), expected,
-              1e-12 * abs(expected), "ok")
-    # A dark projection (one unlit pixel) has expected == 0: then the gradient must be 0 too.
-    row.status = "ok" if row.error <= row.tolerance else "FAIL"
-    rows = [row]
-    worst = float(((scaled - k * image).abs() / (k * image).abs().clamp_min(1e-300)).max())
-    rows.append(Row(f"max |image(kF)/k - image(F)| (k={k:.3g})", worst, 0.0, 8 * EPS,
-                    "ok" if linear else "FAIL"))
-    passed = linear and row.status == "ok"
-    return CheckResult("fluence_linearity", passed,
-                       "" if passed else "image is not linear in fluence", rows,
-                       [f"fluence_linearity: k {'>' if k > 1 else '<='} 1"])
-
-
-PERIOD_RTOL = 1e-9
-"""Adding 360 n deg rounds the angle in radians differently (~1e-15 rad per turn): images and
-gradients then differ by rounding amplified by the spot sharpness, far below this."""
+    return target_invariants.check_linearity(NANOBRAGG, case, "fluence_linearity")
 
 
 def check_rotation_periodicity(case: Case) -> CheckResult:
     """Adding whole turns (the registry ``period``) to a periodic angle (misset, phi, detector
     rotations, two-theta) leaves the image and its gradients alone."""
-    config = case.config
-    angle = case.angle
-    turned = baseline_value(config, angle) + PARAMETERS[angle].period * case.turns
-    names = tuple(dict.fromkeys((*case.names, angle)))
-    weights = case.weights()
-    image, _, grad = loss_and_grads(config, names, weights)
-    if (unfit := unusable("rotation_periodicity", image, config)) is not None:
-        return unfit
-    image2, _, grad2 = loss_and_grads(config.replace(**{angle: turned}), names, weights)
-    same_image, image_error = image_close(image, image2, PERIOD_RTOL)
-    rows = [Row(f"image, {angle} {case.turns:+d} turn(s)", image_error, 0.0, PERIOD_RTOL,
-                "ok" if same_image else "FAIL")]
-    floors = _gradient_floors(image, weights, names)
-    for i, name in enumerate(names):
-        error = abs(float(grad[i] - grad2[i]))
-        tolerance = PERIOD_RTOL * (abs(float(grad[i])) + floors[i])
-        status = "ok" if abs(float(grad[i])) > 1e2 * PERIOD_RTOL * floors[i] else "below noise"
-        rows.append(Row(f"d/d {name}", float(grad2[i]), float(grad[i]), tolerance,
-                        status if error <= tolerance else "FAIL"))
-    if not any(r.status == "ok" for r in rows[1:]) and all(r.status != "FAIL" for r in rows):
-        return CheckResult("rotation_periodicity", False, "every gradient is below rounding "
-                           "noise for this projection", rows, inconclusive=True)
-    passed = all(r.status != "FAIL" for r in rows)
-    return CheckResult("rotation_periodicity", passed,
-                       "" if passed else f"whole turns of {angle} change the result", rows,
-                       [f"rotation_periodicity: {angle}"])
-
-
-def _gradient_floors(image: torch.Tensor, weights: torch.Tensor,
-                     names: tuple[str, ...]) -> list[float]:
-    """Per parameter, the gradient the projection would have if every weighted pixel moved by
-    the image maximum per scaled unit: rounding errors scale with this envelope, not with the
-    projected value (a pixel at a zero of the lattice factor has no relative precision)."""
-    envelope = float(image.abs().max()) * float(weights.abs().sum())
-    return [envelope / PARAMETERS[n].scale for n in names]
+    return target_invariants.check_periodicity(NANOBRAGG, case, "rotation_periodicity")
 
 
 def _spindle_index(config: Config) -> int | None:
