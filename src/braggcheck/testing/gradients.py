@@ -219,6 +219,19 @@ def taylor_run(
                         slope=float((gradient * direction).sum()))
 
 
+TAYLOR_MIN_RATE = 1.9
+"""A right gradient gives Taylor remainder rates of 2, a wrong one 1: below this is wrong."""
+
+
+def taylor_failure(result: TaylorResult) -> str | None:
+    """Why a Taylor test shows a wrong gradient (None when every rate is >= 1.9)."""
+    low = [rate for rate in result.rates if not rate >= TAYLOR_MIN_RATE]
+    if low:
+        rates = ", ".join(f"{rate:.3f}" for rate in result.rates)
+        return f"Taylor remainder rates [{rates}] fall below {TAYLOR_MIN_RATE}: wrong gradient"
+    return None
+
+
 def forward_mode_derivative(probe: Probe, direction: torch.Tensor,
                             x: torch.Tensor | None = None) -> float:
     """Directional derivative of the probe's loss by forward-mode AD (dual numbers).

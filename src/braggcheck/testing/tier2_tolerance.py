@@ -17,7 +17,7 @@ from braggcheck.testing.differences import Differences
 from braggcheck.testing.gradients import first_derivative_errors, second_derivative_errors
 
 if TYPE_CHECKING:
-    from braggcheck.testing.tier2 import GradcheckCase
+    from braggcheck.testing.table import TableCase as GradcheckCase
 
 MAX_MEASURED_RTOL = 3e-4
 """Guard: a case's measured tolerance must stay below this share of its derivative, half the
