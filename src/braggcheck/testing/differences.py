@@ -71,7 +71,7 @@ def central_differences(function: Callable[[torch.Tensor], float], x: torch.Tens
                        rounding=sigma / (math.sqrt(2) * h), fourth=abs(fourth), h=h)
 
 
-def unit(x: torch.Tensor, index: int) -> torch.Tensor:
+def unit_vector(x: torch.Tensor, index: int) -> torch.Tensor:
     """The coordinate direction ``index`` in the space of ``x``."""
     direction = torch.zeros_like(x)
     direction[index] = 1.0
@@ -82,5 +82,5 @@ def coordinate_differences(function: Callable[[torch.Tensor], float], x: torch.T
                            h: float, floor: float = 0.0, centre: float | None = None
                            ) -> list[Differences]:
     """:func:`central_differences` along every coordinate of ``x``."""
-    return [central_differences(function, x, unit(x, i), h, floor, centre)
+    return [central_differences(function, x, unit_vector(x, i), h, floor, centre)
             for i in range(x.numel())]

@@ -29,7 +29,7 @@ from braggcheck.util.errors import ConfigError
 
 GRADGRAD_PREFIXES = ("cell_", "misset_", "lambda_")
 """Parameters whose second derivatives the Tier-2 table also checks (gradgradcheck)."""
-LINEAR = ("fluence",)
+LINEAR_PARAMETERS = ("fluence",)
 """The image is proportional to these (photons per pixel scale with the fluence)."""
 CELL_ANGLES = ("cell_alpha", "cell_beta", "cell_gamma")
 
@@ -52,12 +52,13 @@ class _Needs:
         return self.name in applicable_parameters(config)
 
 
-def spec(parameter: Parameter) -> ParameterSpec:
+def registry_spec(parameter: Parameter) -> ParameterSpec:
     """The target protocol's view of one registry parameter."""
     return ParameterSpec(
         name=parameter.name, units=parameter.units, baseline=parameter.baseline,
         valid_range=parameter.valid_range, typical_range=parameter.typical_range,
-        scale=parameter.scale, period=parameter.period, linear=parameter.name in LINEAR,
+        scale=parameter.scale, period=parameter.period,
+        linear=parameter.name in LINEAR_PARAMETERS,
         second_derivative=parameter.name.startswith(GRADGRAD_PREFIXES),
         closed=(parameter.low_inclusive, parameter.high_inclusive),
         needs=_Needs(parameter.name))
@@ -69,7 +70,8 @@ class NanoBraggTarget:
     name = "nanobragg"
 
     def __init__(self) -> None:
-        self.parameters = MappingProxyType({n: spec(p) for n, p in PARAMETERS.items()})
+        self.parameters = MappingProxyType({n: registry_spec(p)
+                                            for n, p in PARAMETERS.items()})
 
     def configs(self) -> st.SearchStrategy[Config]:
         return configs()

@@ -52,7 +52,8 @@ def case_probe(target: Target, case: CaseLike, names: tuple[str, ...]) -> Probe:
     return Probe(case.config, names, weights=weights_for(target, case), target=target)
 
 
-def compare(name: str, analytic: float, numerical: float, spread: float, noise: float) -> Row:
+def derivative_row(name: str, analytic: float, numerical: float, spread: float,
+                   noise: float) -> Row:
     """One analytic derivative against a Richardson-extrapolated one with its error bounds."""
     if not (math.isfinite(analytic) and math.isfinite(numerical)):
         return Row(name, analytic, numerical, 0.0, "FAIL")
@@ -102,10 +103,10 @@ def check_gradient(target: Target, case: CaseLike, check: str = "gradient") -> C
     # than their value suggests). Noise in a central difference is then about noise / h.
     measured = 3 * max(d.fourth for d in along) / math.sqrt(70)
     noise = max(16 * EPS * max(1.0, abs(centre)), measured) / STEP
-    rows = [compare(name, float(grad[i]), along[i].extrapolated, along[i].spread, noise)
-            for i, name in enumerate(names)]
-    rows.append(compare("(drawn direction)", float(grad @ direction), along[-1].extrapolated,
-                        along[-1].spread, noise))
+    rows = [derivative_row(name, float(grad[i]), along[i].extrapolated, along[i].spread,
+                           noise) for i, name in enumerate(names)]
+    rows.append(derivative_row("(drawn direction)", float(grad @ direction),
+                               along[-1].extrapolated, along[-1].spread, noise))
     return derivative_verdict(check, rows, events)
 
 
