@@ -95,8 +95,8 @@ class ToyTarget:
         return changed.wavelength_A < 2 * changed.d_spacing_A  # Bragg: sin(theta) < 1
 
     def missing_signal(self, config: ToyConfig, image: torch.Tensor) -> str | None:
-        peak, median = float(image.max()), float(image.median())
-        return None if peak > 10 * max(median, 0.0) else "no ring on the detector"
+        peak, least = float(image.max()), float(image.min())
+        return None if peak > 10 * max(least, 0.0) else "no ring contrast on the detector"
 
     def config_to_json(self, config: ToyConfig) -> dict[str, Any]:
         return dataclasses.asdict(config)

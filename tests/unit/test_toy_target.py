@@ -11,6 +11,7 @@ import torch
 from hypothesis import HealthCheck, Phase, given, settings
 
 from braggcheck.testing import (
+    TARGET_CHECKS,
     PropertyFailure,
     Target,
     TargetCase,
@@ -144,3 +145,18 @@ def test_a_bad_stored_file_is_a_one_line_config_error(tmp_path, document, words)
 def test_a_case_needs_parameters():
     with pytest.raises(ConfigError, match="at least one parameter"):
         TargetCase(toy.ToyConfig(), ())
+
+
+def test_every_derivative_check_catches_the_planted_bug_the_right_toy_passes():
+    case = TargetCase(toy.ToyConfig(texture=0.5), ("distance_mm",))
+    for check in ("gradient", "taylor"):
+        right = TARGET_CHECKS[check](toy.TOY, case)
+        wrong = TARGET_CHECKS[check](DistanceOffByOnePercent(), case)
+        assert right.passed, right.report()
+        assert not wrong.passed and not wrong.inconclusive, wrong.report()
+
+
+def test_the_taylor_check_is_inconclusive_along_a_linear_parameter():
+    """No curvature along amplitude: the remainder is rounding, and that proves nothing."""
+    result = TARGET_CHECKS["taylor"](toy.TOY, TargetCase(toy.ToyConfig(), ("amplitude",)))
+    assert result.inconclusive, result.report()

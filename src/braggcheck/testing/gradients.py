@@ -203,15 +203,16 @@ def taylor_run(
     first_step: float | None = None,
     halvings: int = 4,
     gradient_scale: float = 1.0,
+    max_step: float = math.inf,
 ) -> TaylorResult:
     """The Taylor test with its steps and remainders; ``first_step=None`` picks it (see
-    :func:`taylor_first_step`)."""
+    :func:`taylor_first_step`), at most ``max_step`` (where the parameters stay valid)."""
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
     (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)
     gradient = gradient * gradient_scale
     if first_step is None:
-        first_step = taylor_first_step(probe.loss, x, direction, gradient)
+        first_step = min(taylor_first_step(probe.loss, x, direction, gradient), max_step)
     steps = [first_step / 2**i for i in range(halvings + 1)]
     remainders = taylor_remainders(probe.loss, x, direction, gradient, steps)
     return TaylorResult(steps=steps, remainders=remainders,

@@ -11,6 +11,9 @@ the measured finite-difference noise; otherwise the result is inconclusive.
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import torch
 
 from braggcheck.testing.check_support import (
     EPS,
@@ -144,29 +147,48 @@ def check_forward_reverse(target: Target, case: CaseLike, check: str = "forward_
                        "(analytic column)", [row], [f"{check}: {row.status}"])
 
 
+TAYLOR_MAX_STEP = 0.1
+"""Largest first Taylor step, in scaled units (10 % of each parameter's scale): a loss linear
+along the direction has no curvature to scale the step by (its remainder is rounding)."""
+
+
+def taylor_reach(target: Target, config: Any, names: tuple[str, ...],
+                 direction: torch.Tensor) -> float:
+    """The largest first step (TAYLOR_MAX_STEP halved as needed) keeping every parameter of
+    x + h d valid, or 0 when none is found above 1e-8."""
+    step = TAYLOR_MAX_STEP
+    while step > 1e-8:
+        if all(steppable(target, config, n, step * abs(float(d)))
+               for n, d in zip(names, direction, strict=True)):
+            return step
+        step /= 2
+    return 0.0
+
+
 def check_taylor(target: Target, case: CaseLike, check: str = "taylor") -> CheckResult:
     """Taylor test along the drawn direction: |L(x + h d) - L(x) - h grad.d| falls as h^2 for
     a right gradient and as h for a wrong one (the first step is chosen so a 1 % error shows,
-    :func:`braggcheck.testing.gradients.taylor_first_step`)."""
-    names = tuple(n for n in case.names if steppable(target, case.config, n, 1e-2))
-    if not names:
+    :func:`braggcheck.testing.gradients.taylor_first_step`, within the valid range)."""
+    full = dict(zip(case.names, case.direction_tensor().tolist(), strict=True))
+    names = tuple(n for n in case.names if steppable(target, case.config, n, STEP))
+    direction = scaled_direction(tuple(full[n] for n in names), len(names))
+    reach = taylor_reach(target, case.config, names, direction) if names else 0.0
+    if reach == 0:
         return CheckResult(check, False, "no parameter can be stepped", inconclusive=True)
     probe = case_probe(target, case, names)
     if (unfit := unusable(target, check, probe.baseline_image(), case.config)) is not None:
         return unfit
-    full = dict(zip(case.names, case.direction_tensor().tolist(), strict=True))
-    direction = scaled_direction(tuple(full[n] for n in names), len(names))
-    result = taylor_run(probe, direction)
+    result = taylor_run(probe, direction, max_step=reach)
     rows = [Row(f"rate {i + 1} (h = {result.steps[i + 1]:.2e})", rate, 2.0,
                 2.0 - TAYLOR_MIN_RATE, "ok" if rate >= TAYLOR_MIN_RATE else "FAIL")
             for i, rate in enumerate(result.rates)]
-    if not math.isfinite(result.slope):
-        return CheckResult(check, False, f"non-finite derivative (NaN or Inf): slope "
+    if not (math.isfinite(result.slope) and all(map(math.isfinite, result.remainders))):
+        return CheckResult(check, False, f"non-finite derivative or loss (NaN or Inf): slope "
                            f"{result.slope}", rows, [f"{check}: non-finite"])
-    # The smallest remainder must stand above the rounding of L (an ulp of its terms): else
-    # the rates measure noise, not the gradient.
-    rounding = 1e3 * EPS * probe.magnitude() * probe.envelope()
-    if result.slope == 0 or min(result.remainders) <= rounding:
+    # The smallest remainder must stand NOISE_MARGIN above the rounding of L (an ulp of its
+    # terms, larger for dim pixels): else the rates measure noise, not the gradient.
+    rounding = 16 * EPS * probe.magnitude() * probe.envelope()
+    if result.slope == 0 or min(result.remainders) <= NOISE_MARGIN * rounding:
         return CheckResult(check, False, "Taylor remainders at rounding noise (or no slope)",
                            rows, inconclusive=True)
     failure = taylor_failure(result)

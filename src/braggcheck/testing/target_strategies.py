@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from hypothesis import strategies as st
 
 from braggcheck.testing.projection import Projection
@@ -24,11 +26,17 @@ def target_cases(draw: st.DrawFn, target: Target, max_names: int = 3) -> TargetC
     a factor and whole turns of a periodic parameter; everything shrinks toward the first
     applicable parameter, normal weights, the all-ones direction, factor 2 and one turn."""
     config = draw(target.configs())
-    pool = applicable(target, config) or tuple(target.parameters)
-    # Indices into the pool (not names): names and configuration then shrink independently.
-    picks = draw(st.lists(st.integers(0, len(pool) - 1), min_size=1,
-                          max_size=min(max_names, len(pool)), unique=True))
-    names = tuple(pool[i] for i in picks)
+    pool = list(target.parameters)
+    usable = set(applicable(target, config)) or set(pool)
+    # From a start index in the whole parameter list (a pool that does not change with the
+    # configuration, so names and configuration shrink independently): the first parameter the
+    # output depends on, then the others in a seeded shuffle. A failure in one parameter thus
+    # shrinks to that parameter alone (count 1, the start at it).
+    start = draw(st.integers(0, len(pool) - 1))
+    first = next(n for n in pool[start:] + pool[:start] if n in usable)
+    rest = [n for n in pool if n != first and n in usable]
+    random.Random(draw(st.integers(0, 2**32 - 1))).shuffle(rest)
+    names = (first, *rest)[:draw(st.integers(1, max_names))]
     component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))
     components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
     angles = periodic(target)
