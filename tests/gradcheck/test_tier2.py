@@ -16,13 +16,13 @@ import torch
 from torch.autograd.gradcheck import GradcheckError
 
 from braggcheck.testing.gradients import (
-    GradientProbe,
     compare_derivatives,
     forward_reverse_gap,
     run_gradcheck,
     run_gradgradcheck,
     taylor_run,
 )
+from braggcheck.testing.nanobragg_target import GradientProbe
 from braggcheck.testing.tier2 import (
     CASES,
     FORWARD_REVERSE_RTOL,

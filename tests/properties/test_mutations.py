@@ -15,8 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 import braggcheck.sim.physics
 import braggcheck.sim.simulator
 import braggcheck.testing.checks.invariants
-import braggcheck.testing.checks.results
-import braggcheck.testing.gradients
+import braggcheck.testing.nanobragg_target
 from braggcheck.cli import replay
 from braggcheck.nanobragg.serialization import config_to_dict
 from braggcheck.sim.config import Config
@@ -202,8 +201,8 @@ def test_nan_image_is_a_failure_not_a_rejection(monkeypatch):
         return image + torch.where(image == image.max(), float("nan"), 0.0)
 
     case = Case(config=FULLY_SHRUNK)
-    for module in (braggcheck.testing.checks.invariants, braggcheck.testing.checks.results,
-                   braggcheck.testing.gradients, braggcheck.testing.cases):
+    for module in (braggcheck.testing.checks.invariants, braggcheck.testing.nanobragg_target,
+                   braggcheck.testing.cases):
         # every module the checks use
         monkeypatch.setattr(module, "simulate", nan_pixel)
     for check in ("gradient", "forward_reverse", "finite", "fluence_linearity",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
@@ -21,48 +21,12 @@ from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.sensor_rules import unused_sensor_parameters
 from braggcheck.sim.simulator import simulate
-from braggcheck.testing.gradients import pixel_weights
 from braggcheck.testing.pixel_strategies import unused_by_features
+from braggcheck.testing.projection import PROJECTIONS as PROJECTIONS
+from braggcheck.testing.projection import Projection
+from braggcheck.testing.target_case import scaled_direction
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import check_int
-
-PROJECTIONS = ("normal", "positive", "pixel", "rank")
-
-
-@dataclass(frozen=True)
-class Projection:
-    """How the image becomes a scalar loss: pixel weights.
-
-    ``normal``: signed Gaussian weights from ``seed`` (no pixel hides); ``positive``: their
-    absolute values (a weighted photon count); ``pixel``: one pixel, ``(slow, fast)`` taken
-    modulo the image shape; ``rank``: the ``rank``-th brightest pixel (0: the brightest), which
-    needs the image.
-    """
-
-    kind: Literal["normal", "positive", "pixel", "rank"] = "normal"
-    seed: int = 0
-    pixel: tuple[int, int] = (0, 0)
-    rank: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in PROJECTIONS:
-            raise ConfigError(f"projection kind = {self.kind!r}; valid: {', '.join(PROJECTIONS)}")
-
-    def weights(self, shape: tuple[int, int], image: torch.Tensor | None = None
-                ) -> torch.Tensor:
-        if self.kind in ("pixel", "rank"):
-            slow, fast = self.pixel
-            if self.kind == "rank":
-                if image is None:
-                    raise ValueError("a 'rank' projection needs the image")
-                # Stable sort: ties keep pixel order, so the choice is reproducible.
-                order = torch.sort(image.detach().reshape(-1), descending=True, stable=True)
-                slow, fast = divmod(int(order.indices[self.rank % image.numel()]), shape[1])
-            weights = torch.zeros(shape, dtype=torch.float64)
-            weights[slow % shape[0], fast % shape[1]] = 1.0
-            return weights
-        weights = pixel_weights(shape, self.seed)
-        return weights.abs() if self.kind == "positive" else weights
 
 
 @dataclass(frozen=True)
@@ -144,12 +108,7 @@ class Case:
         return self.projection.weights(self.shape, image)
 
     def direction_tensor(self) -> torch.Tensor:
-        values = self.direction or (1.0,) * len(self.names)
-        vector = torch.tensor(values, dtype=torch.float64)
-        largest = float(vector.abs().max())
-        # Scaled to a largest entry of 1: a tiny drawn direction (Hypothesis likes 1e-300)
-        # would make every finite-difference step round to nothing.
-        return torch.ones_like(vector) if largest == 0 else vector / largest
+        return scaled_direction(self.direction, len(self.names))
 
     def to_dict(self) -> dict[str, Any]:
         return {

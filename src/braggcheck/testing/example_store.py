@@ -20,19 +20,39 @@ EXAMPLES_DIR = Path(__file__).parent / "examples"
 FAILURES_DIR = Path("reports") / "failures"
 
 
-def read_case_file(path: str | Path) -> tuple[str | None, Case, str]:
-    """(check name or None, case, description) from a stored example or failure file."""
+def read_document(path: str | Path) -> dict[str, Any]:
+    """The JSON object of a stored example or failure file (any target's), checked to hold a
+    'case' object; a ConfigError naming the file otherwise."""
     path = Path(path)
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"replay: file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"replay: cannot read {str(path)!r} ({exc})") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"replay: {str(path)!r} is not JSON ({exc.msg}, line "
                           f"{exc.lineno})") from None
-    if not isinstance(data, dict) or "case" not in data:
+    if not isinstance(data, dict) or not isinstance(data.get("case"), dict):
         raise ConfigError(f"replay: {str(path)!r} holds no 'case' object")
-    case = Case.from_dict(data["case"], base_dir=path.parent)
+    return data
+
+
+def write_document(name: str, document: dict[str, Any],
+                   directory: str | Path = FAILURES_DIR) -> Path:
+    """Write ``document`` as ``directory/name.json`` atomically (a reader never sees half a
+    file); return its path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
+    write_output(path, (json.dumps(document, indent=2) + "\n").encode())
+    return path
+
+
+def read_case_file(path: str | Path) -> tuple[str | None, Case, str]:
+    """(check name or None, case, description) from a stored example or failure file."""
+    data = read_document(path)
+    case = Case.from_dict(data["case"], base_dir=Path(path).parent)
     return data.get("check"), case, str(data.get("description", ""))
 
 
@@ -53,12 +73,7 @@ def case_document(check: str, case: Case, description: str) -> dict[str, Any]:
 def write_failure(name: str, check: str, case: Case, description: str,
                   directory: str | Path = FAILURES_DIR) -> Path:
     """Write the failing case atomically (a reader never sees half a file); return its path."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.json"
-    text = json.dumps(case_document(check, case, description), indent=2) + "\n"
-    write_output(path, text.encode())
-    return path
+    return write_document(name, case_document(check, case, description), directory)
 
 
 def replay_command(path: Path) -> str:

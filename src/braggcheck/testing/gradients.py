@@ -1,11 +1,9 @@
 """Gradient-checking machinery shared by the Tier-2 suite, the property suite and ``replay``.
 
-A :class:`GradientProbe` turns a configuration and a set of registry parameters into a scalar
-function of a float64 vector ``x``. Each entry of ``x`` is a parameter divided by its registry
-``scale``, so a finite-difference step of 1e-6 in ``x`` is a step relative to the parameter's
-magnitude (an absolute 1e-6 on a fluence of 1e29 would be no step at all). The loss goes
-through the full image: a fixed random weighting of every pixel, divided by the weighted sum of
-the baseline image so the loss is of order 1 whatever the fluence.
+Every function here takes a :class:`~braggcheck.testing.probe.Probe` (any target's output as a
+scalar function of its scaled parameters) and compares its reverse-mode gradient with the
+finite-difference engine (:mod:`braggcheck.testing.differences`), with forward mode, with
+``torch.autograd.gradcheck`` / ``gradgradcheck`` or with the Taylor test.
 """
 
 from __future__ import annotations
@@ -13,90 +11,19 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
+import torch.autograd.forward_ad as fw
 
-from braggcheck.sim.config import Config
-from braggcheck.sim.registry import PARAMETERS
-from braggcheck.sim.simulator import simulate
-from braggcheck.sim.state import baseline_value
+from braggcheck.testing.differences import Differences, coordinate_differences
+from braggcheck.testing.probe import Probe
+from braggcheck.testing.rows import NOISE_MARGIN as NOISE_MARGIN
+from braggcheck.testing.rows import Row
 
 DEFAULT_EPS = 1e-6
 """Relative finite-difference step (in units of each parameter's registry scale)."""
 
-NOISE_MARGIN = 1e3
-"""A derivative must exceed the finite-difference noise floor by this factor to count."""
-
-
-def pixel_weights(shape: tuple[int, int], seed: int) -> torch.Tensor:
-    """A fixed random projection of the image: signed normal weights, so no pixel hides."""
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=generator, dtype=torch.float64)
-
-
-@dataclass(frozen=True)
-class GradientProbe:
-    """A scalar loss through the image, as a function of scaled registry parameters."""
-
-    config: Config
-    names: tuple[str, ...]
-    weight_seed: int = 0
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
-    weights: torch.Tensor | None = field(default=None, compare=False, repr=False)
-    """Pixel weights of the image's shape; None means ``pixel_weights(shape, weight_seed)``.
-    The property suite passes weights drawn by Hypothesis (e.g. one bright pixel)."""
-
-    def __post_init__(self) -> None:
-        unknown = [n for n in self.names if n not in PARAMETERS]
-        if unknown:
-            raise KeyError(f"not registry parameters: {unknown}")
-
-    @property
-    def scales(self) -> torch.Tensor:
-        return torch.tensor([PARAMETERS[n].scale for n in self.names], dtype=torch.float64)
-
-    def point(self) -> torch.Tensor:
-        """The configuration's own values, scaled: where the check is made."""
-        values = [baseline_value(self.config, n) for n in self.names]
-        return torch.tensor(values, dtype=torch.float64) / self.scales
-
-    def params(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        scaled = x * self.scales
-        return {name: scaled[i] for i, name in enumerate(self.names)}
-
-    def image(self, x: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.point() if x is None else x
-        return simulate(self.config, self.params(x), dtype=torch.float64)
-
-    def _normaliser(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if "weights" not in self._cache:
-            with torch.no_grad():
-                baseline = self.image()
-            weights = self.weights
-            if weights is None:
-                weights = pixel_weights(tuple(baseline.shape), self.weight_seed)
-            norm = (weights.abs() * baseline).sum().clamp_min(1e-300)
-            self._cache["weights"] = weights
-            self._cache["norm"] = norm
-            self._cache["baseline"] = baseline
-        return self._cache["weights"], self._cache["norm"]
-
-    def loss(self, x: torch.Tensor) -> torch.Tensor:
-        weights, norm = self._normaliser()
-        return (weights * self.image(x)).sum() / norm
-
-    def magnitude(self, x: torch.Tensor | None = None) -> float:
-        """sum |w| I(x) / norm: the size of the terms the loss sums (1 at the probe's point)."""
-        weights, norm = self._normaliser()
-        with torch.no_grad():
-            at_point = x is None or torch.equal(x.detach(), self.point())
-            image = self.baseline_image() if at_point else self.image(x.detach())
-            return float((weights.abs() * image).sum() / norm)
-
-    def baseline_image(self) -> torch.Tensor:
-        self._normaliser()
-        return self._cache["baseline"]
 
 
 def has_bragg_signal(image: torch.Tensor, contrast: float = 10.0) -> bool:
@@ -107,30 +34,11 @@ def has_bragg_signal(image: torch.Tensor, contrast: float = 10.0) -> bool:
     return float(image.max()) > contrast * float(image.median().clamp_min(0))
 
 
-@dataclass(frozen=True)
-class ParameterResult:
-    """Analytic against numerical derivative of the probe's loss for one parameter."""
-
-    name: str
-    analytic: float
-    numerical: float
-    abs_error: float
-    rel_error: float
-    noise_floor: float
-    eps: float
-
-    @property
-    def above_noise(self) -> bool:
-        return abs(self.numerical) > NOISE_MARGIN * self.noise_floor
-
-    def within(self, atol: float, rtol: float) -> bool:
-        return self.abs_error <= atol + rtol * abs(self.numerical)
-
-
 def compare_derivatives(
-    probe: GradientProbe, x: torch.Tensor | None = None, eps: float = DEFAULT_EPS
-) -> list[ParameterResult]:
-    """Reverse-mode gradient against central differences, one parameter at a time."""
+    probe: Probe, x: torch.Tensor | None = None, eps: float = DEFAULT_EPS
+) -> list[Row]:
+    """Reverse-mode gradient against central differences D(eps) (what gradcheck compares),
+    one parameter at a time; ``noise_floor`` is the ulp floor of D(eps)."""
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
     value = probe.loss(leaf)
@@ -139,87 +47,34 @@ def compare_derivatives(
     # terms, sum |w| I / norm (1 at the probe's point), not times |L|: the signed weights
     # cancel, so |L| can be far smaller than the error of its sum.
     magnitude = max(abs(float(value.detach())), probe.magnitude(x))
-    results = []
-    with torch.no_grad():
-        for i, name in enumerate(probe.names):
-            step = torch.zeros_like(x)
-            step[i] = eps
-            numerical = float((probe.loss(x + step) - probe.loss(x - step)) / (2 * eps))
-            analytic = float(grad[i])
-            floor = torch.finfo(torch.float64).eps * max(magnitude, 1e-300) / eps
-            error = abs(analytic - numerical)
-            results.append(ParameterResult(
-                name=name, analytic=analytic, numerical=numerical, abs_error=error,
-                rel_error=error / max(abs(numerical), 1e-300), noise_floor=floor, eps=eps,
-            ))
-    return results
+    floor = torch.finfo(torch.float64).eps * max(magnitude, 1e-300) / eps
+    differences = coordinate_differences(no_grad_value(probe.loss), x, eps,
+                                         centre=float(value.detach()))
+    return [Row(name, float(grad[i]), differences[i].single, noise_floor=floor, eps=eps)
+            for i, name in enumerate(probe.names)]
 
 
-ROUNDING_MARGIN = 10.0
-"""A measured tolerance allows 10x the measured rounding noise of the central difference: the
-noise comes from one fourth difference (a single sample of it), which can fall a few times
-below its standard deviation; the ulp floor keeps it from falling further."""
+def no_grad_value(loss: Callable[[torch.Tensor], torch.Tensor]
+                  ) -> Callable[[torch.Tensor], float]:
+    """``loss`` as a float-valued function evaluated without autograd (for differences)."""
+
+    def value(at: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(loss(at))
+
+    return value
 
 
-@dataclass(frozen=True)
-class DifferenceError:
-    """Central differences of a scalar function along one coordinate, and their error.
-
-    ``single`` is D(h), what gradcheck computes with eps = h; ``double`` is D(2h). D(h) - D(2h)
-    = -3 c h^2 + noise, so their ``spread`` is three times D(h)'s truncation error c h^2 (plus
-    noise): a bound with margin. ``rounding`` is D(h)'s rounding noise, measured from the
-    fourth difference of the five values (sqrt(70) sigma; its h^4 f^(4) part is negligible),
-    floored at an ulp of the function's terms. ``tolerance`` = spread + 10 x rounding: what
-    D(h) may differ from the true derivative, so what an analytic one may differ from D(h).
-    """
-
-    single: float
-    double: float
-    rounding: float
-
-    @property
-    def spread(self) -> float:
-        return abs(self.single - self.double)
-
-    @property
-    def extrapolated(self) -> float:
-        """Richardson: (4 D(h) - D(2h)) / 3, truncation error O(h^4)."""
-        return (4 * self.single - self.double) / 3
-
-    @property
-    def tolerance(self) -> float:
-        return self.spread + ROUNDING_MARGIN * self.rounding
-
-
-def difference_error(function: Callable[[torch.Tensor], float], x: torch.Tensor, index: int,
-                     h: float, floor: float) -> DifferenceError:
-    """D(h), D(2h) and the measured rounding noise of ``function`` along coordinate ``index``;
-    ``floor`` is the rounding noise of one value of ``function`` at the least (an ulp)."""
-    step = torch.zeros_like(x)
-    step[index] = h
-    values = {k: function(x + k * step) for k in (-2, -1, 0, 1, 2)}
-    fourth = values[2] - 4 * values[1] + 6 * values[0] - 4 * values[-1] + values[-2]
-    sigma = max(abs(fourth) / math.sqrt(70), floor)
-    return DifferenceError(single=(values[1] - values[-1]) / (2 * h),
-                           double=(values[2] - values[-2]) / (4 * h),
-                           rounding=sigma / (math.sqrt(2) * h))
-
-
-def first_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
-                            x: torch.Tensor | None = None) -> list[DifferenceError]:
+def first_derivative_errors(probe: Probe, eps: float = DEFAULT_EPS,
+                            x: torch.Tensor | None = None) -> list[Differences]:
     """Per parameter, how well central differences of the probe's loss resolve dL/dx_i."""
     x = probe.point() if x is None else x.detach().clone()
     floor = torch.finfo(torch.float64).eps * probe.magnitude(x)
-
-    def loss(at: torch.Tensor) -> float:
-        with torch.no_grad():
-            return float(probe.loss(at))
-
-    return [difference_error(loss, x, i, eps, floor) for i in range(len(probe.names))]
+    return coordinate_differences(no_grad_value(probe.loss), x, eps, floor)
 
 
-def second_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
-                             x: torch.Tensor | None = None) -> list[DifferenceError]:
+def second_derivative_errors(probe: Probe, eps: float = DEFAULT_EPS,
+                             x: torch.Tensor | None = None) -> list[Differences]:
     """Per parameter, how well differences of the gradient resolve d/dx_i (sum of dL/dx):
     what gradgradcheck with grad_outputs 1 compares with double backward."""
     x = probe.point() if x is None else x.detach().clone()
@@ -231,11 +86,11 @@ def second_derivative_errors(probe: GradientProbe, eps: float = DEFAULT_EPS,
 
     # One gradient is rounded at about an ulp of its size (at least of the order-1 loss).
     floor = torch.finfo(torch.float64).eps * max(abs(gradient(x)), 1.0)
-    return [difference_error(gradient, x, i, eps, floor) for i in range(len(probe.names))]
+    return coordinate_differences(gradient, x, eps, floor)
 
 
 def run_gradcheck(
-    probe: GradientProbe,
+    probe: Probe,
     x: torch.Tensor | None = None,
     *,
     eps: float = DEFAULT_EPS,
@@ -252,7 +107,7 @@ def run_gradcheck(
     )
 
 
-def run_gradgradcheck(probe: GradientProbe, x: torch.Tensor | None = None, *,
+def run_gradgradcheck(probe: Probe, x: torch.Tensor | None = None, *,
                       eps: float = DEFAULT_EPS, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """``torch.autograd.gradgradcheck`` with grad_outputs 1: it compares the double-backward
     d/dx (dL/dx) with differences of dL/dx, the quantity :func:`second_derivative_errors`
@@ -263,7 +118,7 @@ def run_gradgradcheck(probe: GradientProbe, x: torch.Tensor | None = None, *,
                                         rtol=rtol)
 
 
-def forward_reverse_gap(probe: GradientProbe, direction: torch.Tensor,
+def forward_reverse_gap(probe: Probe, direction: torch.Tensor,
                         x: torch.Tensor | None = None) -> tuple[float, float]:
     """(jvp, grad . direction): forward-mode and reverse-mode directional derivatives."""
     x = probe.point() if x is None else x.detach().clone()
@@ -341,22 +196,23 @@ class TaylorResult:
 
 
 def taylor_run(
-    probe: GradientProbe,
+    probe: Probe,
     direction: torch.Tensor,
     x: torch.Tensor | None = None,
     *,
     first_step: float | None = None,
     halvings: int = 4,
     gradient_scale: float = 1.0,
+    max_step: float = math.inf,
 ) -> TaylorResult:
     """The Taylor test with its steps and remainders; ``first_step=None`` picks it (see
-    :func:`taylor_first_step`)."""
+    :func:`taylor_first_step`), at most ``max_step`` (where the parameters stay valid)."""
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
     (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)
     gradient = gradient * gradient_scale
     if first_step is None:
-        first_step = taylor_first_step(probe.loss, x, direction, gradient)
+        first_step = min(taylor_first_step(probe.loss, x, direction, gradient), max_step)
     steps = [first_step / 2**i for i in range(halvings + 1)]
     remainders = taylor_remainders(probe.loss, x, direction, gradient, steps)
     return TaylorResult(steps=steps, remainders=remainders,
@@ -364,14 +220,25 @@ def taylor_run(
                         slope=float((gradient * direction).sum()))
 
 
-def forward_mode_derivative(probe: GradientProbe, direction: torch.Tensor,
+TAYLOR_MIN_RATE = 1.9
+"""A right gradient gives Taylor remainder rates of 2, a wrong one 1: below this is wrong."""
+
+
+def taylor_failure(result: TaylorResult) -> str | None:
+    """Why a Taylor test shows a wrong gradient (None when every rate is >= 1.9)."""
+    low = [rate for rate in result.rates if not rate >= TAYLOR_MIN_RATE]
+    if low:
+        rates = ", ".join(f"{rate:.3f}" for rate in result.rates)
+        return f"Taylor remainder rates [{rates}] fall below {TAYLOR_MIN_RATE}: wrong gradient"
+    return None
+
+
+def forward_mode_derivative(probe: Probe, direction: torch.Tensor,
                             x: torch.Tensor | None = None) -> float:
     """Directional derivative of the probe's loss by forward-mode AD (dual numbers).
 
     Cheaper than ``torch.func.jvp`` per call; the property suite compares it with reverse mode.
     """
-    import torch.autograd.forward_ad as fw
-
     x = probe.point() if x is None else x.detach().clone()
     with fw.dual_level():
         value = probe.loss(fw.make_dual(x, direction.to(x.dtype)))

@@ -8,11 +8,10 @@ raises with the one command that replays it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import event, example, note, reject, target
+from hypothesis import example
 
 from braggcheck.testing.cases import Case
 from braggcheck.testing.checks import CHECKS, CheckResult
@@ -23,10 +22,8 @@ from braggcheck.testing.example_store import (
     write_failure,
 )
 from braggcheck.testing.strategies import coverage_labels
-
-
-class PropertyFailure(AssertionError):
-    """A property check failed; the message holds the table and the replay command."""
+from braggcheck.testing.target_harness import PropertyFailure as PropertyFailure
+from braggcheck.testing.target_harness import judge
 
 
 def run_check(check: str, case: Case) -> CheckResult:
@@ -38,21 +35,12 @@ def run_check(check: str, case: Case) -> CheckResult:
 def run_property(check: str, case: Case, name: str | None = None,
                  failures_dir: Any = FAILURES_DIR) -> CheckResult:
     result = run_check(check, case)
-    for label in coverage_labels(case) + result.events:
-        event(label)
-    # A NaN or Inf error is a failure (below), never a target: Hypothesis refuses non-finite
-    # targets with InvalidArgument, which would end the run with a traceback and no file.
-    if (check in ("gradient", "forward_reverse") and result.rows and not result.inconclusive
-            and math.isfinite(result.worst)):
-        target(result.worst, label=f"{check}: worst relative error")
-    note(result.report())
-    if result.inconclusive:
-        event(f"{check}: inconclusive ({result.message})")
-        reject()
-    if not result.passed:
-        path = write_failure(name or check, check, case, result.message, failures_dir)
-        raise PropertyFailure(f"{result.report()}\n\nreplay with: {replay_command(path)}")
-    return result
+
+    def write(failed: CheckResult) -> str:
+        return replay_command(write_failure(name or check, check, case, failed.message,
+                                            failures_dir))
+
+    return judge(check, result, coverage_labels(case), write)
 
 
 def with_stored_examples(check: str) -> Callable[[Callable], Callable]:

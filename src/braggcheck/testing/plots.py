@@ -20,7 +20,8 @@ from braggcheck.sim.config import Config
 from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import baseline_value
 from braggcheck.testing.cases import Case
-from braggcheck.testing.gradients import GradientProbe, TaylorResult, compare_derivatives
+from braggcheck.testing.gradients import TaylorResult, compare_derivatives
+from braggcheck.testing.nanobragg_target import GradientProbe
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.file_writer import write_output
 
@@ -122,7 +123,7 @@ def fd_error_curve(probe: GradientProbe, steps: Sequence[float] = FD_STEPS
     errors = []
     for step in steps:
         result = compare_derivatives(probe, eps=step)[0]
-        errors.append(result.abs_error / max(abs(result.analytic), 1e-300))
+        errors.append(result.error / max(abs(result.analytic), 1e-300))
     return list(steps), errors
 
 

@@ -1,7 +1,8 @@
 """The Tier-2 gradient table: deterministic float64 gradchecks for every registry parameter.
 
 Like PyTorch's OpInfo database, one declarative table drives the tests (``tests/gradcheck``),
-the report (``braggcheck report``) and the coverage audit. A :class:`GradcheckCase` names a
+the report (``braggcheck report``) and the coverage audit; the machinery is the target-generic
+:mod:`braggcheck.testing.table`, run on the nanoBragg target. A :class:`GradcheckCase` names a
 registry parameter, the small :class:`Setup` it runs on (a 24x24-pixel window of the spec
 baseline placed over Bragg spots) and the relative finite-difference step (torch's eps 1e-6,
 relative through the registry scale, unless a case says why not). Tolerances are not chosen:
@@ -13,42 +14,41 @@ makes the coverage test fail and name it.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
+from types import MappingProxyType
 from typing import Any
 
 import torch
-from torch.autograd.gradcheck import GradcheckError
 
-from braggcheck.nanobragg.args import from_nanobragg_args
+from braggcheck.nanobragg.args import parse_nanobragg_args
 from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS, Parameter
-from braggcheck.testing.gradients import (
-    DEFAULT_EPS,
-    NOISE_MARGIN,
-    GradientProbe,
-    ParameterResult,
-    TaylorResult,
-    compare_derivatives,
-    forward_reverse_gap,
-    has_bragg_signal,
-    run_gradcheck,
-    run_gradgradcheck,
-)
+from braggcheck.testing import table
+from braggcheck.testing.gradients import DEFAULT_EPS as DEFAULT_EPS
+from braggcheck.testing.gradients import TAYLOR_MIN_RATE as TAYLOR_MIN_RATE
+from braggcheck.testing.gradients import taylor_failure as taylor_failure
+from braggcheck.testing.nanobragg_target import GRADGRAD_PREFIXES as GRADGRAD_PREFIXES
+from braggcheck.testing.nanobragg_target import NANOBRAGG, GradientProbe
+from braggcheck.testing.table import FORWARD_REVERSE_RTOL as FORWARD_REVERSE_RTOL
+from braggcheck.testing.table import CaseOutcome as CaseOutcome
+from braggcheck.testing.table import TableCase
+from braggcheck.testing.table import first_order_vacuity as first_order_vacuity
+from braggcheck.testing.table import run_case as run_case
+from braggcheck.testing.table import second_derivative as second_derivative
+from braggcheck.testing.table import second_order_vacuity as second_order_vacuity
+from braggcheck.testing.target import Target
 from braggcheck.testing.tier2_tolerance import MAX_MEASURED_RTOL as MAX_MEASURED_RTOL
 from braggcheck.testing.tier2_tolerance import MeasuredTolerance as MeasuredTolerance
-from braggcheck.testing.tier2_tolerance import measured_tolerance, measured_tolerances, unresolved
+from braggcheck.testing.tier2_tolerance import measured_tolerance as measured_tolerance
+from braggcheck.testing.tier2_tolerance import measured_tolerances as measured_tolerances
 
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-3
 """torch.autograd.gradcheck's defaults. They are no longer used: with rtol 1e-3 a gradient
 6e-4 off passes where the right one agrees with the differences to 1e-9. They stay in the
 report as the point of comparison."""
-
-FORWARD_REVERSE_RTOL = 1e-9
-"""Forward mode (jvp) and reverse mode are both exact: they may differ only by rounding."""
 
 SPEC_FLAGS = ("-cell 100 100 100 90 90 90 -N 5 -lambda 1 -distance 100 -pixel 0.1 "
               "-detpixels 24 -default_F 100 -mosflm")
@@ -70,7 +70,7 @@ class Setup:
 
 @cache
 def _config(flags: str, values: tuple[tuple[str, Any], ...]) -> Config:
-    return from_nanobragg_args(flags).replace(**dict(values))
+    return parse_nanobragg_args(flags).config.replace(**dict(values))
 
 
 DIRECT_BEAM_MM = 1.225
@@ -144,40 +144,22 @@ SETUPS: dict[str, Setup] = {s.name: s for s in (
           (("beam_center_f_mm", -8.0), ("beam_center_s_mm", -6.0))),
 )}
 
-GRADGRAD_PREFIXES = ("cell_", "misset_", "lambda_", "n_")
-"""Parameters whose second derivatives are also checked (gradgradcheck)."""
+def setup_config(name: str) -> Config:
+    """The configuration of setup ``name`` (made once)."""
+    return SETUPS[name].config()
+
+
+SETUP_CONFIGS: Mapping[str, Callable[[], Config]] = MappingProxyType(
+    {name: partial(setup_config, name) for name in SETUPS})
 
 
 @dataclass(frozen=True)
-class GradcheckCase:
-    """One deterministic gradcheck: parameter(s), setup, step, tolerances, pixel weights."""
+class GradcheckCase(TableCase):
+    """One deterministic gradcheck of the nanoBragg target on one of :data:`SETUPS`."""
 
-    parameters: tuple[str, ...]
-    setup: str
-    eps: float = DEFAULT_EPS
-    why: str = ""
-    """Required whenever eps differs from the default."""
-    weight_seed: int = 0
-    gradgrad: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        unknown = [p for p in self.parameters if p not in PARAMETERS]
-        if unknown or self.setup not in SETUPS:
-            raise ValueError(f"case {self.id}: unknown parameter(s) {unknown} or setup")
-        if self.eps != DEFAULT_EPS and not self.why:
-            raise ValueError(f"case {self.id}: a non-default eps needs a reason (why=)")
-        object.__setattr__(self, "gradgrad",
-                           any(p.startswith(GRADGRAD_PREFIXES) for p in self.parameters))
-
-    @property
-    def id(self) -> str:
-        return f"{'+'.join(self.parameters)}@{self.setup}"
-
-    def config(self) -> Config:
-        return SETUPS[self.setup].config()
-
-    def probe(self) -> GradientProbe:
-        return _probe(self.setup, self.parameters, self.weight_seed)
+    target: Target = field(default=NANOBRAGG, kw_only=True)
+    setups: Mapping[str, Callable[[], Any]] = field(
+        default_factory=lambda: SETUP_CONFIGS, kw_only=True, compare=False, repr=False)
 
 
 @cache
@@ -261,11 +243,9 @@ CANONICAL_PINS: dict[str, str] = {
 
 
 def missing_parameters(cases: tuple[GradcheckCase, ...] = CASES,
-                       registry: dict[str, Parameter] | None = None) -> list[str]:
+                       registry: Mapping[str, Parameter] | None = None) -> list[str]:
     """Registry parameters that no case checks (the coverage test demands none)."""
-    registry = dict(PARAMETERS) if registry is None else registry
-    covered = {p for c in cases for p in c.parameters}
-    return [name for name in registry if name not in covered]
+    return table.missing_parameters(cases, PARAMETERS if registry is None else registry)
 
 
 # ---- checks shared by the tests and the report ----
@@ -286,133 +266,4 @@ def joint_probe() -> GradientProbe:
     return _probe("joint", joint_parameters(), 0)
 
 
-TAYLOR_MIN_RATE = 1.9
 TAYLOR_SEED = 0
-
-
-def taylor_failure(result: TaylorResult) -> str | None:
-    """Why a Taylor test shows a wrong gradient (None when every rate is >= 1.9)."""
-    low = [rate for rate in result.rates if not rate >= TAYLOR_MIN_RATE]
-    if low:
-        rates = ", ".join(f"{rate:.3f}" for rate in result.rates)
-        return f"Taylor remainder rates [{rates}] fall below {TAYLOR_MIN_RATE}: wrong gradient"
-    return None
-
-
-@dataclass(frozen=True)
-class SecondDerivative:
-    analytic: float
-    numerical: float
-    noise_floor: float
-
-    @property
-    def abs_error(self) -> float:
-        return abs(self.analytic - self.numerical)
-
-    @property
-    def above_noise(self) -> bool:
-        return abs(self.numerical) > NOISE_MARGIN * self.noise_floor
-
-
-def second_derivative(probe: GradientProbe, eps: float = DEFAULT_EPS) -> SecondDerivative:
-    """d2L/dx2 of a one-parameter probe: double backward against differences of gradients."""
-    x = probe.point()
-
-    def gradient(at: torch.Tensor) -> torch.Tensor:
-        leaf = at.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
-        return grad
-
-    leaf = x.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, create_graph=True)
-    (hessian,) = torch.autograd.grad(grad.sum(), leaf)
-    step = torch.full_like(x, eps)
-    numerical = (gradient(x + step) - gradient(x - step)) / (2 * eps)
-    # Each gradient is rounded at about machine epsilon times its size (and at least the loss's
-    # term magnitude, 1 at the probe's point).
-    floor = torch.finfo(torch.float64).eps * max(abs(float(grad.detach().sum())), 1.0) / eps
-    return SecondDerivative(float(hessian.sum()), float(numerical.sum()), floor)
-
-
-def first_order_vacuity(case_: GradcheckCase, image: torch.Tensor,
-                        result: ParameterResult) -> str | None:
-    """Why a first-derivative check of ``case_`` could not fail (None when it can)."""
-    if not has_bragg_signal(image):
-        return f"{case_.id}: the image has no Bragg signal (a check of 0 against 0)"
-    if not result.above_noise:
-        return (f"{case_.id}: dL/dx = {result.numerical:.3e} is within {NOISE_MARGIN:g}x the "
-                f"finite-difference noise floor {result.noise_floor:.1e}")
-    return unresolved(case_, "dL/dx", measured_tolerance(case_).first)
-
-
-def second_order_vacuity(case_: GradcheckCase, second: SecondDerivative) -> str | None:
-    """Why a second-derivative check of ``case_`` could not fail (None when it can)."""
-    if not second.above_noise:
-        return (f"{case_.id}: d2L/dx2 = {second.numerical:.3e} is within {NOISE_MARGIN:g}x "
-                f"the noise floor {second.noise_floor:.1e}")
-    return unresolved(case_, "d2L/dx2", measured_tolerance(case_).second or ())
-
-
-@dataclass
-class CaseOutcome:
-    """What running one case found (a row of the report)."""
-
-    case: GradcheckCase
-    derivative: ParameterResult
-    vacuity: str | None
-    gradcheck_error: str | None
-    """None when gradcheck (reverse and forward mode against differences) passed."""
-    jvp: float
-    vjp: float
-    second: SecondDerivative | None
-    second_vacuity: str | None
-    gradgradcheck_error: str | None
-    seconds: float
-    atol: float = 0.0
-    """The measured tolerance gradcheck used (rtol 0)."""
-    second_atol: float | None = None
-
-    @property
-    def forward_reverse_rel_gap(self) -> float:
-        return abs(self.jvp - self.vjp) / max(abs(self.vjp), 1e-300)
-
-    @property
-    def problems(self) -> list[str]:
-        found = [self.vacuity, self.gradcheck_error, self.second_vacuity,
-                 self.gradgradcheck_error]
-        if self.forward_reverse_rel_gap > FORWARD_REVERSE_RTOL:
-            found.append(f"jvp {self.jvp:.6e} differs from the reverse-mode {self.vjp:.6e}")
-        return [p for p in found if p]
-
-    @property
-    def passed(self) -> bool:
-        return not self.problems
-
-
-def _gradcheck_error(check: Callable[[], bool]) -> str | None:
-    try:
-        check()
-    except GradcheckError as error:
-        return str(error).strip().splitlines()[0]
-    return None
-
-
-def run_case(case_: GradcheckCase) -> CaseOutcome:
-    """Every Tier-2 check of one case, timed (the report runs this over the table)."""
-    start = time.perf_counter()
-    probe = case_.probe()
-    (result,) = compare_derivatives(probe, eps=case_.eps)
-    tolerances = measured_tolerances(case_)
-    error = _gradcheck_error(lambda: run_gradcheck(probe, check_forward_ad=True, **tolerances))
-    jvp, vjp = forward_reverse_gap(probe, torch.ones(1, dtype=torch.float64))
-    second = second_vacuity = gg_error = None
-    if case_.gradgrad:
-        second = second_derivative(probe, case_.eps)
-        second_vacuity = second_order_vacuity(case_, second)
-        gg_error = _gradcheck_error(lambda: run_gradgradcheck(
-            probe, **measured_tolerances(case_, order=2)))
-    measured = measured_tolerance(case_)
-    return CaseOutcome(case_, result, first_order_vacuity(case_, probe.baseline_image(), result),
-                       error, jvp, vjp, second, second_vacuity, gg_error,
-                       time.perf_counter() - start, measured.atol,
-                       measured.second_atol if case_.gradgrad else None)

@@ -72,7 +72,7 @@ def outcome_record(outcome: CaseOutcome) -> dict[str, Any]:
         "case": case.id, "parameters": list(case.parameters), "setup": case.setup,
         "tests": node_ids(case), "checks": _checks(case),
         "analytic": d.analytic, "numerical": d.numerical,
-        "max_abs_error": d.abs_error, "max_rel_error": d.rel_error,
+        "max_abs_error": d.error, "max_rel_error": d.relative_error,
         "noise_floor": d.noise_floor, "eps": case.eps, "atol": outcome.atol, "rtol": 0.0,
         "second_atol": outcome.second_atol,
         "why": case.why, "weight_seed": case.weight_seed,
@@ -83,8 +83,7 @@ def outcome_record(outcome: CaseOutcome) -> dict[str, Any]:
     if second is not None:
         record["second_derivative"] = {
             "analytic": second.analytic, "numerical": second.numerical,
-            "abs_error": second.abs_error,
-            "rel_error": second.abs_error / max(abs(second.numerical), 1e-300),
+            "abs_error": second.error, "rel_error": second.relative_error,
             "noise_floor": second.noise_floor,
         }
     return record
@@ -159,10 +158,10 @@ def markdown_report(run: Tier2Run) -> str:
         c, d, s = o.case, o.derivative, o.second
         second = "" if s is None else (
             f"{s.analytic:.6e} / {s.numerical:.6e} "
-            f"({s.abs_error / max(abs(s.numerical), 1e-300):.1e})")
+            f"({s.relative_error:.1e})")
         lines.append(
             f"| `{c.id}` | {_checks(c)} | {d.analytic:.9e} | {d.numerical:.9e} | "
-            f"{d.abs_error:.1e} | {d.rel_error:.1e} | {c.eps:g} | {o.atol:.1e} "
+            f"{d.error:.1e} | {d.relative_error:.1e} | {c.eps:g} | {o.atol:.1e} "
             f"({o.atol / max(abs(d.numerical), 1e-300):.0e}) | "
             f"{o.forward_reverse_rel_gap:.1e} | {second} | "
             f"{'' if o.second_atol is None else f'{o.second_atol:.1e}'} | {o.seconds:.2f} | "

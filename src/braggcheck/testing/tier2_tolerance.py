@@ -2,9 +2,9 @@
 
 torch's defaults (atol 1e-5, rtol 1e-3) would pass a gradient 6e-4 off where the right one
 agrees with the differences to 1e-9. Here each comparison's tolerance is what its central
-difference may be off (:class:`braggcheck.testing.gradients.DifferenceError`: the spread
-between steps
-h and 2h plus 10x the measured rounding noise), and gradcheck runs with that atol and rtol 0.
+difference may be off (:class:`braggcheck.testing.differences.Differences`: the spread
+between steps h and 2h plus 10x the measured rounding noise), and gradcheck runs with that
+atol and rtol 0.
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from braggcheck.testing.gradients import (
-    DifferenceError,
-    first_derivative_errors,
-    second_derivative_errors,
-)
+from braggcheck.testing.differences import Differences
+from braggcheck.testing.gradients import first_derivative_errors, second_derivative_errors
 
 if TYPE_CHECKING:
-    from braggcheck.testing.tier2 import GradcheckCase
+    from braggcheck.testing.table import TableCase as GradcheckCase
 
 MAX_MEASURED_RTOL = 3e-4
 """Guard: a case's measured tolerance must stay below this share of its derivative, half the
@@ -32,9 +29,9 @@ order-1 loss) measures 1e-4."""
 class MeasuredTolerance:
     """What the finite differences of one case resolve, and the tolerances that follow."""
 
-    first: tuple[DifferenceError, ...]
+    first: tuple[Differences, ...]
     """Per parameter: differences of the loss (gradcheck, forward mode)."""
-    second: tuple[DifferenceError, ...] | None
+    second: tuple[Differences, ...] | None
     """Per parameter: differences of the gradient (gradgradcheck); None without one."""
 
     @property
@@ -64,7 +61,7 @@ def measured_tolerances(case_: GradcheckCase, order: int = 1) -> dict[str, float
     return {"eps": case_.eps, "atol": atol, "rtol": 0.0}
 
 
-def unresolved(case_: GradcheckCase, what: str, errors: tuple[DifferenceError, ...]
+def unresolved(case_: GradcheckCase, what: str, errors: tuple[Differences, ...]
                 ) -> str | None:
     for e in errors:
         if not e.tolerance <= MAX_MEASURED_RTOL * abs(e.single):

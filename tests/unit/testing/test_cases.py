@@ -8,7 +8,7 @@ import torch
 from braggcheck import PARAMETERS, Config, ConfigError
 from braggcheck.testing.cases import Case, Projection, applicable_parameters
 from braggcheck.testing.example_store import EXAMPLES_DIR, read_case_file, stored_examples
-from braggcheck.testing.gradients import GradientProbe
+from braggcheck.testing.nanobragg_target import GradientProbe
 
 
 def test_case_round_trip():

@@ -7,12 +7,12 @@ import torch
 
 from braggcheck.testing.gradients import (
     TAYLOR_CURVATURE_SHARE,
-    GradientProbe,
     compare_derivatives,
     convergence_rates,
     taylor_first_step,
     taylor_remainders,
 )
+from braggcheck.testing.nanobragg_target import GradientProbe
 from braggcheck.testing.tier2 import SETUPS
 
 CURVATURE = torch.tensor([40.0, -25.0, 60.0], dtype=torch.float64)

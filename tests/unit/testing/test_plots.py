@@ -13,7 +13,7 @@ from braggcheck import ConfigError, simulate
 from braggcheck.cli.report import main as report_main
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.testing.cases import Case
-from braggcheck.testing.gradients import GradientProbe
+from braggcheck.testing.nanobragg_target import GradientProbe
 from braggcheck.testing.plots import (
     case_figure,
     directional_maps,

@@ -11,12 +11,12 @@ from braggcheck.sim.config import Config
 from braggcheck.sim.constants import ANGSTROM
 from braggcheck.sim.crystal import cell_basis, reciprocal_volume_check
 from braggcheck.sim.detector import FRAMES
-from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import baseline_value, build_state
+from braggcheck.testing import target_invariants
 from braggcheck.testing.cases import Case
+from braggcheck.testing.check_support import EPS
 from braggcheck.testing.checks.results import (
-    EPS,
     CheckResult,
     Row,
     image_close,
@@ -24,6 +24,8 @@ from braggcheck.testing.checks.results import (
     tolerance_row,
     unusable,
 )
+from braggcheck.testing.nanobragg_target import NANOBRAGG
+from braggcheck.testing.target_invariants import PERIOD_RTOL
 from braggcheck.util.errors import ConfigError
 
 
@@ -70,49 +72,12 @@ def check_fluence_linearity(case: Case) -> CheckResult:
                        [f"fluence_linearity: k {'>' if k > 1 else '<='} 1"])
 
 
-PERIOD_RTOL = 1e-9
-"""Adding 360 n deg rounds the angle in radians differently (~1e-15 rad per turn): images and
-gradients then differ by rounding amplified by the spot sharpness, far below this."""
 
 
 def check_rotation_periodicity(case: Case) -> CheckResult:
     """Adding whole turns (the registry ``period``) to a periodic angle (misset, phi, detector
     rotations, two-theta) leaves the image and its gradients alone."""
-    config = case.config
-    angle = case.angle
-    turned = baseline_value(config, angle) + PARAMETERS[angle].period * case.turns
-    names = tuple(dict.fromkeys((*case.names, angle)))
-    weights = case.weights()
-    image, _, grad = loss_and_grads(config, names, weights)
-    if (unfit := unusable("rotation_periodicity", image, config)) is not None:
-        return unfit
-    image2, _, grad2 = loss_and_grads(config.replace(**{angle: turned}), names, weights)
-    same_image, image_error = image_close(image, image2, PERIOD_RTOL)
-    rows = [Row(f"image, {angle} {case.turns:+d} turn(s)", image_error, 0.0, PERIOD_RTOL,
-                "ok" if same_image else "FAIL")]
-    floors = _gradient_floors(image, weights, names)
-    for i, name in enumerate(names):
-        error = abs(float(grad[i] - grad2[i]))
-        tolerance = PERIOD_RTOL * (abs(float(grad[i])) + floors[i])
-        status = "ok" if abs(float(grad[i])) > 1e2 * PERIOD_RTOL * floors[i] else "below noise"
-        rows.append(Row(f"d/d {name}", float(grad2[i]), float(grad[i]), tolerance,
-                        status if error <= tolerance else "FAIL"))
-    if not any(r.status == "ok" for r in rows[1:]) and all(r.status != "FAIL" for r in rows):
-        return CheckResult("rotation_periodicity", False, "every gradient is below rounding "
-                           "noise for this projection", rows, inconclusive=True)
-    passed = all(r.status != "FAIL" for r in rows)
-    return CheckResult("rotation_periodicity", passed,
-                       "" if passed else f"whole turns of {angle} change the result", rows,
-                       [f"rotation_periodicity: {angle}"])
-
-
-def _gradient_floors(image: torch.Tensor, weights: torch.Tensor,
-                     names: tuple[str, ...]) -> list[float]:
-    """Per parameter, the gradient the projection would have if every weighted pixel moved by
-    the image maximum per scaled unit: rounding errors scale with this envelope, not with the
-    projected value (a pixel at a zero of the lattice factor has no relative precision)."""
-    envelope = float(image.abs().max()) * float(weights.abs().sum())
-    return [envelope / PARAMETERS[n].scale for n in names]
+    return target_invariants.check_periodicity(NANOBRAGG, case, "rotation_periodicity")
 
 
 def _spindle_index(config: Config) -> int | None:

@@ -1,0 +1,212 @@
+"""The derivative checks for any target: gradient vs finite differences, forward vs reverse
+mode, and the Taylor test.
+
+Each takes a :class:`~braggcheck.testing.target.Target` and a case (a
+:class:`~braggcheck.testing.target_case.TargetCase`, or nanoBragg's ``Case``) and returns a
+:class:`~braggcheck.testing.rows.CheckResult`. None passes vacuously: the output must hold
+signal (the target's non-vacuity test) and a derivative counts only when it stands well above
+the measured finite-difference noise; otherwise the result is inconclusive.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from braggcheck.testing.check_support import (
+    EPS,
+    derivative_verdict,
+    gradient_of,
+    unusable,
+)
+from braggcheck.testing.differences import central_differences, coordinate_differences
+from braggcheck.testing.gradients import (
+    NOISE_MARGIN,
+    TAYLOR_MIN_RATE,
+    forward_mode_derivative,
+    no_grad_value,
+    taylor_failure,
+    taylor_run,
+)
+from braggcheck.testing.probe import Probe
+from braggcheck.testing.rows import CheckResult, Row
+from braggcheck.testing.target import Target, steppable
+from braggcheck.testing.target_case import CaseLike, scaled_direction, weights_for
+
+STEP = 1e-6
+"""Central-difference step in scaled units (value / spec scale): relative steps."""
+RESOLVED = 1e-4
+"""A derivative counts as resolved only if it exceeds the rounding noise by NOISE_MARGIN (the
+Tier-2 suite's margin) and the two step sizes agree to this fraction (the function is smooth
+over the step)."""
+RTOL = 1e-6
+"""Analytic vs Richardson-extrapolated difference, on top of the estimated truncation error."""
+AD_RTOL = 1e-9
+"""Forward vs reverse mode: the same chain rule in another order, so only rounding differs."""
+AD_FLOOR = 1e3
+"""Absolute floor for a derivative that is zero: this many ulps of the (order 1) loss."""
+MAX_ENVELOPE = 1e8
+"""Beyond this the projection sees only pixels with no usable precision: inconclusive."""
+
+
+def case_probe(target: Target, case: CaseLike, names: tuple[str, ...]) -> Probe:
+    return Probe(case.config, names, weights=weights_for(target, case), target=target)
+
+
+def derivative_row(name: str, analytic: float, numerical: float, spread: float,
+                   noise: float) -> Row:
+    """One analytic derivative against a Richardson-extrapolated one with its error bounds."""
+    if not (math.isfinite(analytic) and math.isfinite(numerical)):
+        return Row(name, analytic, numerical, 0.0, "FAIL")
+    if abs(numerical) <= NOISE_MARGIN * noise:
+        tolerance = 10 * noise + 3 * spread
+        return Row(name, analytic, numerical, tolerance,
+                   "below noise" if abs(analytic - numerical) <= tolerance else "FAIL")
+    if spread > RESOLVED * abs(numerical):
+        # Not smooth over the step (a sharp spot edge): still bounded, but not counted.
+        tolerance = 3 * spread + 10 * noise + RTOL * abs(numerical)
+        return Row(name, analytic, numerical, tolerance,
+                   "unresolved" if abs(analytic - numerical) <= tolerance else "FAIL")
+    tolerance = RTOL * abs(numerical) + spread + 10 * noise
+    return Row(name, analytic, numerical, tolerance,
+               "ok" if abs(analytic - numerical) <= tolerance else "FAIL")
+
+
+def check_gradient(target: Target, case: CaseLike, check: str = "gradient") -> CheckResult:
+    """Reverse-mode gradient of a projection of the output vs central differences.
+
+    Each drawn parameter is compared on its own, then the drawn direction (all at once). The
+    numerical derivative is Richardson-extrapolated from steps h and 2h; their disagreement
+    bounds its truncation error and decides whether the comparison counts.
+    """
+    names = tuple(n for n in case.names if steppable(target, case.config, n, 2 * STEP))
+    events = [f"{check}: {n} at its valid bound, not stepped"
+              for n in case.names if n not in names]
+    if not names:
+        return CheckResult(check, False, "no parameter can be stepped", events=events,
+                           inconclusive=True)
+    probe = case_probe(target, case, names)
+    if (unfit := unusable(target, check, probe.baseline_image(), case.config)) is not None:
+        return unfit
+    x = probe.point()
+    leaf = x.clone().requires_grad_(True)
+    value = probe.loss(leaf)
+    grad = gradient_of(value, leaf)
+    centre = float(value.detach())
+    loss = no_grad_value(probe.loss)
+    along = coordinate_differences(loss, x, STEP, centre=centre)
+    full = dict(zip(case.names, case.direction_tensor().tolist(), strict=True))
+    # Rescaled to a largest entry of 1 again: the dropped names may have held the largest.
+    direction = scaled_direction(tuple(full[n] for n in names), len(names))
+    along.append(central_differences(loss, x, direction, STEP, centre=centre))
+    # Rounding noise of one loss evaluation: the larger of a few ulps of |L| and the measured
+    # scatter (3 x the largest fourth difference / sqrt(70); dim pixels can be much noisier
+    # than their value suggests). Noise in a central difference is then about noise / h.
+    measured = 3 * max(d.fourth for d in along) / math.sqrt(70)
+    noise = max(16 * EPS * max(1.0, abs(centre)), measured) / STEP
+    rows = [derivative_row(name, float(grad[i]), along[i].extrapolated, along[i].spread,
+                           noise) for i, name in enumerate(names)]
+    rows.append(derivative_row("(drawn direction)", float(grad @ direction),
+                               along[-1].extrapolated, along[-1].spread, noise))
+    return derivative_verdict(check, rows, events)
+
+
+def check_forward_reverse(target: Target, case: CaseLike, check: str = "forward_reverse"
+                          ) -> CheckResult:
+    """Forward-mode (dual numbers) vs reverse-mode directional derivative, same direction."""
+    probe = case_probe(target, case, case.names)
+    if (unfit := unusable(target, check, probe.baseline_image(), case.config)) is not None:
+        return unfit
+    envelope = probe.envelope()
+    if envelope > MAX_ENVELOPE:
+        return CheckResult(check, False, f"the projection sees only pixels "
+                           f"{envelope:.1e} times dimmer than the peak", inconclusive=True)
+    direction = case.direction_tensor()
+    x = probe.point()
+    leaf = x.clone().requires_grad_(True)
+    grad = gradient_of(probe.loss(leaf), leaf)
+    reverse = float(grad @ direction)
+    forward = forward_mode_derivative(probe, direction, x)
+    magnitude = float((grad * direction).abs().sum())
+    # A derivative that is zero by symmetry comes out as rounding noise of the terms that
+    # cancel (order eps x |L| per scaled unit), in either mode: an absolute floor for that.
+    floor = AD_FLOOR * EPS * envelope * float(direction.abs().sum())
+    tolerance = AD_RTOL * magnitude * envelope + floor
+    ok = math.isfinite(forward) and abs(forward - reverse) <= tolerance
+    row = Row("(drawn direction)", reverse, forward, tolerance, "ok" if ok else "FAIL")
+    if not (math.isfinite(forward) and math.isfinite(reverse)):
+        return CheckResult(check, False, f"non-finite derivative (NaN or Inf): "
+                           f"reverse {reverse}, forward {forward}", [row],
+                           [f"{check}: non-finite"])
+    if ok and max(abs(forward), abs(reverse)) < 10 * floor:
+        return CheckResult(check, False, "derivative is zero (rounding noise "
+                           "only)", [row], inconclusive=True)
+    return CheckResult(check, ok, "forward mode (numerical column) vs reverse mode "
+                       "(analytic column)", [row], [f"{check}: {row.status}"])
+
+
+TAYLOR_MAX_STEP = 0.1
+"""Largest first Taylor step, in scaled units (10 % of each parameter's scale): a loss linear
+along the direction has no curvature to scale the step by (its remainder is rounding)."""
+
+
+TAYLOR_NOISE_MARGIN = 100.0
+"""Remainders must exceed the rounding of the loss by this factor: a noise share of 1 % moves
+a rate by 0.015, far inside its 0.1 margin."""
+TAYLOR_RETRIES = 2
+"""How many times a failing Taylor test is rerun at 8 times smaller steps."""
+
+
+def taylor_reach(target: Target, config: Any, names: tuple[str, ...],
+                 direction: torch.Tensor) -> float:
+    """The largest first step (TAYLOR_MAX_STEP halved as needed) keeping every parameter of
+    x + h d valid, or 0 when none is found above 1e-8."""
+    step = TAYLOR_MAX_STEP
+    while step > 1e-8:
+        if all(steppable(target, config, n, step * abs(float(d)))
+               for n, d in zip(names, direction, strict=True)):
+            return step
+        step /= 2
+    return 0.0
+
+
+def check_taylor(target: Target, case: CaseLike, check: str = "taylor") -> CheckResult:
+    """Taylor test along the drawn direction: |L(x + h d) - L(x) - h grad.d| falls as h^2 for
+    a right gradient and as h for a wrong one (the first step is chosen so a 1 % error shows,
+    :func:`braggcheck.testing.gradients.taylor_first_step`, within the valid range)."""
+    full = dict(zip(case.names, case.direction_tensor().tolist(), strict=True))
+    names = tuple(n for n in case.names if steppable(target, case.config, n, STEP))
+    direction = scaled_direction(tuple(full[n] for n in names), len(names))
+    reach = taylor_reach(target, case.config, names, direction) if names else 0.0
+    if reach == 0:
+        return CheckResult(check, False, "no parameter can be stepped", inconclusive=True)
+    probe = case_probe(target, case, names)
+    if (unfit := unusable(target, check, probe.baseline_image(), case.config)) is not None:
+        return unfit
+    # Where second- and third-order terms cancel near the first step, the remainder dips and
+    # a right gradient shows odd rates. Smaller steps make the h^2 term dominate for a right
+    # gradient and the first-order error dominate even more for a wrong one, so a failing run
+    # is retried at steps 8 and 64 times smaller (while the remainders stay above rounding).
+    rounding = 16 * EPS * probe.magnitude() * probe.envelope()
+    result = taylor_run(probe, direction, max_step=reach)
+    floor = TAYLOR_NOISE_MARGIN * rounding
+    for _ in range(TAYLOR_RETRIES):
+        if taylor_failure(result) is None or min(result.remainders) <= floor:
+            break
+        result = taylor_run(probe, direction, first_step=result.steps[0] / 8)
+    rows = [Row(f"rate {i + 1} (h = {result.steps[i + 1]:.2e})", rate, 2.0,
+                2.0 - TAYLOR_MIN_RATE, "ok" if rate >= TAYLOR_MIN_RATE else "FAIL")
+            for i, rate in enumerate(result.rates)]
+    if not (math.isfinite(result.slope) and all(map(math.isfinite, result.remainders))):
+        return CheckResult(check, False, f"non-finite derivative or loss (NaN or Inf): slope "
+                           f"{result.slope}", rows, [f"{check}: non-finite"])
+    # The smallest remainder must stand TAYLOR_NOISE_MARGIN above the rounding of L (an ulp of
+    # its terms, larger for dim pixels): else the rates measure noise, not the gradient.
+    if result.slope == 0 or min(result.remainders) <= floor:
+        return CheckResult(check, False, "Taylor remainders at rounding noise (or no slope)",
+                           rows, inconclusive=True)
+    failure = taylor_failure(result)
+    return CheckResult(check, failure is None, failure or "", rows,
+                       [f"{check}: {'ok' if failure is None else 'FAIL'}"])
