@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from braggcheck.nanobragg.interpolation import parsed_interpolate
 from braggcheck.sim.config import MAX_CELLS, BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE, HC_EV_ANGSTROM
 from braggcheck.sim.detector import default_beam_center_mm
@@ -31,7 +32,6 @@ UNSUPPORTED = {
     "-water": "the water background",
     "-dmin": "the resolution cut",
     "-curved_det": "the curved detector",
-    "-interpolate": "tricubic structure-factor interpolation",
     "-oversample_omega": "per-subpixel solid angle",
     "-oversample_polar": "per-subpixel polarization",
     "-oversample_thick": "per-subpixel absorption",
@@ -154,6 +154,7 @@ FLAG_ALIASES = {
 
 NO_VALUE_FLAGS = {
     "-nopolar", "-point_pixel", "-nonoise", "-nopgm", "-noprogress", "-nointerpolate",
+    "-interpolate",
     "-round_div", "-square_div", "-round_xtal", "-square_xtal", "-gauss_xtal", "-tophat_spots",
     "-mosflm", "-xds", "-dials", "-adxv", "-denzo",
 }
@@ -439,11 +440,6 @@ def _crystal(flags: dict[str, Any]) -> CrystalConfig:
     hkl = None
     if "-hkl" in flags:
         hkl = read_hkl(flags["-hkl"], default_F)
-        if min(cells) <= 2 and "-nointerpolate" not in flags:
-            raise ConfigError(
-                "-hkl with N <= 2: the reference program then interpolates structure factors "
-                "(tricubic), which braggcheck does not support yet; add -nointerpolate"
-            )
     elif default_F <= 0:
         raise ConfigError(f"-default_F = {default_F:g} without -hkl; valid: > 0, or give an "
                           "-hkl table (no structure factors means a blank image)")
@@ -472,6 +468,7 @@ def _crystal(flags: dict[str, Any]) -> CrystalConfig:
         mosaic_seed=get("-mosaic_seed", 12345678),
         phi_start_deg=get("-phi", 0.0), phi_step_deg=phi_step, phi_steps=phi_steps,
         spindle_axis=get("-spindle_axis"),
+        interpolate=parsed_interpolate(flags["_order"], hkl is not None, cells),
     )
 
 

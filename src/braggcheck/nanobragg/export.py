@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from braggcheck.nanobragg.interpolation import interpolation_flags
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE
 from braggcheck.sim.detector import (
@@ -171,8 +172,7 @@ def _crystal_flags(crystal: CrystalConfig, hkl_path: str | Path | None) -> list[
             raise ConfigError(f"hkl path {path!r}: valid: a path without spaces or flag names "
                               f"({', '.join(clash) or 'a space'} in it)")
         words += ["-hkl", path]
-        if min(counts) <= 2:
-            words.append("-nointerpolate")  # else the reference would interpolate
+    words += interpolation_flags(c)
     if c.shape != "square":
         words.append({"round": "-round_xtal", "gauss": "-gauss_xtal",
                       "tophat": "-tophat_spots"}[c.shape])

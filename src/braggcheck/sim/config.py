@@ -88,9 +88,12 @@ class CrystalConfig:
     phi_steps: int = 1
     spindle_axis: Vector | None = None
     """None means the convention's axis (MOSFLM (0,0,1), XDS (1,0,0), DIALS (0,1,0))."""
+    interpolate: bool = False
+    """Tricubic F between reflections of ``hkl`` (braggcheck.sim.amplitudes); no-op without."""
 
     def __post_init__(self) -> None:
         _validate_registered(self, "crystal")
+        check_bool("interpolate", self.interpolate)
         for name in ("n_a", "n_b", "n_c"):
             check_int(name, getattr(self, name), 1, MAX_CELLS)
         check_number("default_F", self.default_F, 0.0, None, low_inclusive=True)

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import torch
 
+from braggcheck.sim.amplitudes import AmplitudeLookup, amplitude_grid, structure_factor_values
 from braggcheck.sim.compilation import maybe_compile
 from braggcheck.sim.config import Config, _as_float, _check_cell_angles, resolved_default
 from braggcheck.sim.constants import R_E_SQUARED_M2
@@ -37,13 +38,12 @@ from braggcheck.sim.fused_pixels import (
 from braggcheck.sim.oversample_rule import recommended_oversample
 from braggcheck.sim.physics import (
     gauss_lattice_factor,
-    nearest_integer,
     polarization_factor,
     round_lattice_factor,
     square_lattice_factor,
     tophat_lattice_factor,
 )
-from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.registry import PARAMETERS, REFINABLE
 from braggcheck.sim.sensor import Sensor, capture_fraction, layered, sensor_model
 from braggcheck.sim.sources import Sources, source_grid
 from braggcheck.util.errors import ConfigError
@@ -78,10 +78,10 @@ def build_state(
         raise ConfigError(f"params: expected a dict of parameter name -> tensor, "
                           f"got {type(params).__name__}")
     params = dict(params or {})
-    unknown = sorted(set(params) - set(PARAMETERS))
+    unknown = sorted(set(params) - set(REFINABLE))
     if unknown:
         raise ConfigError(
-            f"params: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(PARAMETERS)}"
+            f"params: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(REFINABLE)}"
         )
     state = {}
     for name, parameter in PARAMETERS.items():
@@ -126,10 +126,12 @@ class Scene:
     point_pixel: bool
     scale: torch.Tensor  # r_e^2 * fluence / steps
     sensor: Sensor | None = None  # detector thickness layers; None for a thin detector
+    interpolate: bool = False  # tricubic F between reflections (braggcheck.sim.amplitudes)
 
 
 def build_scene(config: Config, state: dict[str, torch.Tensor],
-                sample_dtype: torch.dtype | None = None) -> Scene:
+                sample_dtype: torch.dtype | None = None,
+                structure_factors: torch.Tensor | None = None) -> Scene:
     crystal, beam, det = config.crystal, config.beam, config.detector
     frame = FRAMES[det.convention]
     geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
@@ -159,8 +161,8 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
         projection_offset=projection_offset,
         reciprocal=basis.reciprocal,
         cells=(crystal.n_a, crystal.n_b, crystal.n_c),
-        amplitudes=None if table is None else torch.as_tensor(
-            table.amplitudes, dtype=sample_dtype or like.dtype, device=like.device),
+        amplitudes=None if table is None else amplitude_grid(
+            table, structure_factors, sample_dtype or like.dtype, like.device),
         hkl_origin=(0, 0, 0) if table is None else table.origin,
         default_F=float(crystal.default_F),
         shape=crystal.shape,
@@ -172,6 +174,7 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
         point_pixel=det.point_pixel,
         scale=R_E_SQUARED_M2 * state["fluence"] / steps,
         sensor=sensor_model(det),
+        interpolate=table is not None and crystal.interpolate,
     )
 
 
@@ -246,24 +249,12 @@ def check_placement(config: Config) -> int:
 
 
 def squared_amplitudes(scene: Scene) -> SquaredAmplitudes | None:
-    """F_cell^2 at the nearest reflection of Miller indices (3, R, M), or None when every F is
-    ``default_F`` (no gradient: F is piecewise constant in h, k, l)."""
+    """F_cell^2 of Miller indices (3, R, M) (nearest reflection or interpolated), or None when
+    every F is ``default_F``."""
     if scene.amplitudes is None:
         return None
-    grid = scene.amplitudes
-
-    def lookup(hkl: torch.Tensor) -> torch.Tensor:
-        origin = torch.tensor(scene.hkl_origin, device=hkl.device).view(3, 1, 1)
-        index = nearest_integer(hkl.detach()).long() - origin
-        size = torch.tensor(grid.shape, device=hkl.device).view(3, 1, 1)
-        inside = ((index >= 0) & (index < size)).all(0)
-        index = torch.where(inside, index, 0)
-        flat = (index[0] * grid.shape[1] + index[1]) * grid.shape[2] + index[2]
-        values = grid.reshape(-1)[flat]
-        values = torch.where(inside, values, torch.full_like(values, scene.default_F))
-        return values * values
-
-    return lookup
+    return AmplitudeLookup(scene.amplitudes, scene.hkl_origin, scene.default_F,
+                           scene.interpolate)
 
 
 def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
@@ -286,7 +277,7 @@ def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
 def fused_path(scene: Scene) -> bool:
     """Whether a recorded gradient uses :mod:`braggcheck.sim.fused_pixels` (parallelepiped
     crystals with N <= 16 on every axis) rather than plain autograd."""
-    return scene.shape == "square" and fused_applies(scene.cells)
+    return scene.shape == "square" and fused_applies(scene.cells) and not scene.interpolate
 
 
 def subpixels_per_pixel(scene: Scene) -> int:
@@ -471,9 +462,19 @@ def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
     sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
     geometry_size = like.element_size()
     per_sample, per_subpixel = (3, 0) if fused_path(scene) else (12, 12)
+    per_sample += amplitude_state(scene)
     per_pixel = 24 if scene.sensor is None else 40  # the capture fraction adds ~16
     return (samples * per_sample * sample_size
             + (subpixels * per_subpixel + pixels * per_pixel) * geometry_size)
+
+
+def amplitude_state(scene: Scene) -> int:
+    """Extra stored values per sample for the amplitudes: on the fused path 2 F L^2 (one),
+    with interpolation the plain autograd state of the 64-point stencil (gathered values,
+    their indices and the partial sums, ~170 values)."""
+    if scene.amplitudes is None:
+        return 0
+    return 170 if scene.interpolate else (1 if fused_path(scene) else 0)
 
 
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
@@ -555,7 +556,7 @@ def simulate(
     # The geometry (cell, orientations, detector, Miller indices) is always float64; ``dtype``
     # sets the per-sample lattice math and the returned image.
     state = build_state(config, params, torch.float64, device)
-    scene = build_scene(config, state, dtype)
+    scene = build_scene(config, state, dtype, structure_factor_values(params, config.crystal.hkl))
     det = config.detector
     roi = det.roi_bounds
     if pixels_per_chunk is None:
