@@ -136,7 +136,7 @@ class AmplitudeLookup:
         safe = torch.where(usable, relative, torch.full_like(relative, INTERPOLATION_MARGIN))
         low = torch.floor(safe.detach())
         weights = lagrange_weights(safe - low).to(self.grid.dtype)  # (3, ..., 4)
-        base = low.long() + _STENCIL.to(hkl.device).view((1,) * hkl.dim() + (4,))
+        base = low.long()[..., None] + _STENCIL.to(hkl.device)  # (3, ..., 4)
         h, k, l = base[0], base[1], base[2]  # (..., 4) each
         _, k_size, l_size = self.grid.shape
         flat = ((h[..., :, None, None] * k_size + k[..., None, :, None]) * l_size
