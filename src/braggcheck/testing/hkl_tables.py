@@ -7,6 +7,8 @@ reflections (in a shuffled order, so the ``structure_factors`` order is not the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from braggcheck.sim.hkl import HKLTable
@@ -14,15 +16,20 @@ from braggcheck.sim.hkl import HKLTable
 
 def random_table(low: tuple[int, int, int], high: tuple[int, int, int], seed: int,
                  density: float = 1.0, fill: float = 0.0,
-                 amplitudes: tuple[float, float] = (20.0, 200.0)) -> HKLTable:
+                 amplitudes: tuple[float, float] = (20.0, 200.0),
+                 always: Iterable[tuple[int, int, int]] = ()) -> HKLTable:
     """Reflections on the box ``low..high`` (inclusive) kept with probability ``density``
-    (the two corners always, so the grid spans the box), amplitudes uniform in
-    ``amplitudes``, listed in a random order."""
+    (the two corners and the Miller indices ``always`` inside the box always, so the grid
+    spans the box), amplitudes uniform in ``amplitudes``, listed in a random order."""
     generator = np.random.default_rng(seed)
     axes = [np.arange(a, b + 1) for a, b in zip(low, high, strict=True)]
     points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     keep = generator.random(points.shape[0]) < density
     keep[0] = keep[-1] = True
+    for index in always:
+        offset = np.asarray(index) - np.asarray(low)
+        if ((offset >= 0) & (offset < [len(a) for a in axes])).all():
+            keep[np.ravel_multi_index(tuple(offset), [len(a) for a in axes])] = True
     listed = points[keep][generator.permutation(int(keep.sum()))].astype(np.int64)
     values = generator.uniform(*amplitudes, size=listed.shape[0])
     shape = tuple(b - a + 1 for a, b in zip(low, high, strict=True))
