@@ -6,7 +6,7 @@ interpolation (``braggcheck.testing.hkl_strategies``)."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from braggcheck.testing.hkl_strategies import hkl_configs
@@ -17,6 +17,10 @@ from braggcheck.testing.vector_gradients import (
 )
 
 
+# A quarter of the profile's examples (as test_invariants does): each example runs ~12 images,
+# some through the interpolation stencil's plain autograd, and the ci profile's 40 would take
+# most of the property suite's 120 s budget on two cores.
+@settings(max_examples=max(4, settings().max_examples // 4))
 @given(config=hkl_configs(), data=st.data(), seed=st.integers(0, 2**16))
 def test_structure_factor_gradient_along_drawn_directions(config, data, seed):
     probe = VectorProbe(config, weight_seed=seed)

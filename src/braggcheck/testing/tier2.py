@@ -23,7 +23,7 @@ import torch
 from torch.autograd.gradcheck import GradcheckError
 
 from braggcheck.sim.config import Config
-from braggcheck.sim.registry import PARAMETERS, Parameter
+from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS, Parameter
 from braggcheck.testing.gradients import (
     DEFAULT_EPS,
     NOISE_MARGIN,
@@ -39,6 +39,7 @@ from braggcheck.testing.gradients import (
 from braggcheck.testing.tier2_tolerance import MAX_MEASURED_RTOL as MAX_MEASURED_RTOL
 from braggcheck.testing.tier2_tolerance import MeasuredTolerance as MeasuredTolerance
 from braggcheck.testing.tier2_tolerance import measured_tolerance, measured_tolerances, unresolved
+from braggcheck.testing.tier2_vectors import VECTOR_CASES, VectorCase
 
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-3
@@ -209,10 +210,12 @@ CANONICAL_PINS: dict[str, str] = {
 
 
 def missing_parameters(cases: tuple[GradcheckCase, ...] = CASES,
-                       registry: dict[str, Parameter] | None = None) -> list[str]:
-    """Registry parameters that no case checks (the coverage test demands none)."""
-    registry = dict(PARAMETERS) if registry is None else registry
-    covered = {p for c in cases for p in c.parameters}
+                       registry: dict[str, Parameter] | None = None,
+                       vector_cases: tuple[VectorCase, ...] = VECTOR_CASES) -> list[str]:
+    """Registry parameters, scalar and vector, that no case checks (the coverage test demands
+    none); the vector parameters' rows live in :mod:`braggcheck.testing.tier2_vectors`."""
+    registry = {**PARAMETERS, **VECTOR_PARAMETERS} if registry is None else registry
+    covered = {p for c in cases for p in c.parameters} | {c.parameter for c in vector_cases}
     return [name for name in registry if name not in covered]
 
 

@@ -180,19 +180,13 @@ def forward_derivative(probe: VectorProbe, x: torch.Tensor, direction: torch.Ten
 
 
 def check_direction(probe: VectorProbe, direction: torch.Tensor, label: str,
-                    eps: float = DEFAULT_EPS, second: bool = True,
-                    gradient: torch.Tensor | None = None) -> DirectionalResult:
-    """Every check of the derivative along ``direction`` (scaled space); ``second``: also
-    double backward; ``gradient``: the reverse-mode gradient at the point, if already known."""
+                    gradient: torch.Tensor, curvature: float | None = None,
+                    eps: float = DEFAULT_EPS) -> DirectionalResult:
+    """Every check of the derivative along ``direction`` (scaled space), given the
+    reverse-mode ``gradient`` at the point and, to check it too, the double-backward
+    ``curvature`` d^T H d (None: not checked)."""
     x = probe.point()
-    curvature = float("nan")
-    if gradient is None or second:
-        leaf = x.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, create_graph=second)
-        if second:
-            (hessian_d,) = torch.autograd.grad((grad * direction).sum(), leaf)
-            curvature = float((hessian_d * direction).sum())
-        gradient = grad.detach()
+    second = curvature is not None
     reverse = float((gradient * direction).sum())
     base = float(probe.loss(x).detach()) if "base" not in probe._cache else probe._cache["base"]
     probe._cache["base"] = base
@@ -218,7 +212,8 @@ def check_direction(probe: VectorProbe, direction: torch.Tensor, label: str,
                    f"differences' rounding noise {error.rounding:.1e}")
     return DirectionalResult(label, reverse, forward_derivative(probe, x, direction),
                              error.single, error.tolerance, error.rounding,
-                             error.rounding * math.sqrt(2) * eps, curvature,
+                             error.rounding * math.sqrt(2) * eps,
+                             float("nan") if curvature is None else curvature,
                              second_numerical, vacuity)
 
 
@@ -239,14 +234,19 @@ def check_structure_factors(probe: VectorProbe, seed: int, reflections: list[int
     """A random direction (``seed``) and one-hot directions on ``reflections``; one
     reverse-mode gradient serves them all unless ``second`` (double backward per direction)."""
     x = probe.point()
-    gradient = None
-    if not second:
-        leaf = x.clone().requires_grad_(True)
-        (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)
+    leaf = x.clone().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf, create_graph=second)
     directions = [(random_direction(x.shape[0], seed), f"random(seed={seed})")]
     directions += [(one_hot(x.shape[0], i), f"one-hot[{i}]") for i in reflections]
-    return [check_direction(probe, d, label, second=second, gradient=gradient)
-            for d, label in directions]
+    results = []
+    for direction, label in directions:
+        curvature = None
+        if second:  # a Hessian-vector product on the one double-backward graph
+            (product,) = torch.autograd.grad((gradient * direction).sum(), leaf,
+                                             retain_graph=True)
+            curvature = float((product * direction).sum())
+        results.append(check_direction(probe, direction, label, gradient.detach(), curvature))
+    return results
 
 
 def noise_ratio(result: DirectionalResult) -> float:
