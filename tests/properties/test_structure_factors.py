@@ -9,7 +9,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from braggcheck.testing.hkl_strategies import hkl_configs
+from braggcheck.sim.registry import VECTOR_PARAMETERS
+from braggcheck.testing.hkl_strategies import VECTOR_STRATEGIES, hkl_configs, table_labels
+from braggcheck.testing.strategies import derandomized_sample
 from braggcheck.testing.vector_gradients import (
     VectorProbe,
     check_structure_factors,
@@ -32,3 +34,14 @@ def test_structure_factor_gradient_along_drawn_directions(config, data, seed):
     results = check_structure_factors(probe, seed, chosen, second=False)
     problems = [problem for result in results for problem in result.problems]
     assert not problems, "; ".join(problems)
+
+
+REGIONS = {"dense", "sparse", "fill on", "fill off", "outside F on", "outside F off",
+           "interpolated", "nearest"}
+
+
+def test_every_vector_parameter_has_strategies_reaching_every_table_kind():
+    assert set(VECTOR_STRATEGIES) == set(VECTOR_PARAMETERS)
+    sample = derandomized_sample(hkl_configs(), 30)
+    reached = set().union(*(table_labels(config) for config in sample))
+    assert reached == REGIONS, f"table kinds no drawn example reached: {REGIONS - reached}"

@@ -73,3 +73,19 @@ def hkl_configs(draw: st.DrawFn, shapes: Sequence[str] = ("square",),
     chosen = draw(st.booleans()) if interpolate is None else interpolate
     return config.replace(hkl=table, default_F=draw(st.sampled_from(OUTSIDE)),
                           interpolate=chosen)
+
+
+VECTOR_STRATEGIES = {"structure_factors": hkl_configs}
+"""Per registry vector parameter, the strategy of configurations its checks draw from
+(``tests/properties/test_structure_factors.py`` fails for a vector parameter without one)."""
+
+
+def table_labels(config: Config) -> set[str]:
+    """What a drawn table exercises: density, fill, the outside value, interpolation."""
+    table = config.crystal.hkl
+    listed = table.reflection_indices().shape[0] / table.amplitudes.size
+    return {"dense" if listed == 1 else "sparse",
+            "fill on" if table.amplitudes.max() > 0 and bool(
+                (table.amplitudes == max(FILLS)).any()) else "fill off",
+            "outside F on" if config.crystal.default_F > 0 else "outside F off",
+            "interpolated" if config.crystal.interpolate else "nearest"}
