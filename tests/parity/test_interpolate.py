@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from braggcheck import simulate
+from braggcheck.cli.main import main
 from braggcheck.nanobragg.args import parse_nanobragg_args
 from braggcheck.nanobragg.output_files import read_float_image
 
@@ -46,3 +47,13 @@ def test_interpolation_changes_the_image_far_beyond_the_tolerance(monkeypatch):
     reference = read_float_image(GOLDEN / "nointerp_n2.bin", *nearest.shape)
     assert np.abs(nearest - reference).max() <= MAX_RELATIVE_ERROR * reference.max()
     assert np.abs(interpolated - nearest).max() > 1e3 * MAX_RELATIVE_ERROR * nearest.max()
+
+
+def test_the_cli_writes_the_interpolated_reference_file(tmp_path, monkeypatch):
+    name = "interp_forced_triclinic"
+    monkeypatch.chdir(GOLDEN)
+    out = tmp_path / "out.bin"
+    assert main(["simulate", *CASES[name]["args"].split(), "-floatfile", str(out)]) == 0
+    reference = read_float_image(GOLDEN / f"{name}.bin", 64, 64)
+    written = read_float_image(out, 64, 64)
+    assert np.abs(written - reference).max() <= 1e-6 * reference.max()
