@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from braggcheck.sim.hkl import HKLTable
+from braggcheck.util.file_writer import write_output
 
 
 def random_table(low: tuple[int, int, int], high: tuple[int, int, int], seed: int,
@@ -45,6 +46,6 @@ def write_table(table: HKLTable, path: str) -> None:
     index = table.reflection_indices()
     values = table.reflection_amplitudes()
     hkl = index + np.asarray(table.origin)
-    with open(path, "w", encoding="utf-8") as handle:
-        for (h, k, l), value in zip(hkl.tolist(), values.tolist(), strict=True):
-            handle.write(f"{h} {k} {l} {value!r}\n")
+    lines = (f"{h} {k} {l} {value!r}\n"
+             for (h, k, l), value in zip(hkl.tolist(), values.tolist(), strict=True))
+    write_output(path, "".join(lines).encode())
