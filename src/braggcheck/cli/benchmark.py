@@ -31,7 +31,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from braggcheck.cli.bench_tables import table_file
 from braggcheck.nanobragg.args import from_nanobragg_args
+from braggcheck.sim.amplitudes import STRUCTURE_FACTORS
 from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import build_state
 
@@ -44,9 +46,14 @@ class Case:
     args: str
     detpixels: int
     description: str
+    reflections: int = 0
+    """An hkl table of this many reflections (0: none); its amplitudes are then differentiated
+    too (the ``structure_factors`` parameter)."""
 
     def flags(self, shrink: int = 1) -> str:
-        return f"{BASE_ARGS} {self.args} -detpixels {max(8, self.detpixels // shrink)}".strip()
+        table = f" -hkl {table_file(self.reflections)}" if self.reflections else ""
+        return (f"{BASE_ARGS} {self.args} -detpixels {max(8, self.detpixels // shrink)}"
+                f"{table}").strip()
 
 
 CASES: dict[str, Case] = {case.name: case for case in (
@@ -55,6 +62,8 @@ CASES: dict[str, Case] = {case.name: case for case in (
          "as n5 with 10 mosaic domains"),
     Case("sources9", "-oversample 3 -divergence 0.5 -divsteps 3 -square_div", 256,
          "oversample 3, 3x3 divergence = 9 sources"),
+    Case("hkl10k", "", 1024, "as n5 with a 10,000-reflection hkl table, its amplitudes "
+         "differentiated too", reflections=10_000),
 )}
 
 
@@ -133,6 +142,10 @@ def measure_in_process(flags: str, dtype: torch.dtype, backward: bool,
             state = build_state(config, None, dtype, torch.device("cpu"))
             params = {name: value.detach().clone().requires_grad_(True)
                       for name, value in state.items()}
+            if config.crystal.hkl is not None:  # the vector parameter too
+                amplitudes = config.crystal.hkl.reflection_amplitudes()
+                params[STRUCTURE_FACTORS] = torch.tensor(
+                    amplitudes, dtype=torch.float64, requires_grad=True)
             simulate(config, params, dtype=dtype).sum().backward()
 
         def forward() -> None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from braggcheck.nanobragg import pixel_flags
 from braggcheck.nanobragg.input_flags import FILE_FLAGS, header_flags, matrix_flags, source_flags
+from braggcheck.nanobragg.interpolation import parsed_interpolate
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE, HC_EV_ANGSTROM
 from braggcheck.sim.detector import default_beam_center_mm
@@ -27,9 +28,7 @@ from braggcheck.sim.limits import MAX_CELLS
 from braggcheck.sim.rng import Ran1
 from braggcheck.util.errors import ConfigError
 
-UNSUPPORTED = {
-    "-interpolate": "tricubic structure-factor interpolation",
-}
+UNSUPPORTED: dict[str, str] = {}
 """Reference-program flags that braggcheck knows but does not implement yet."""
 
 
@@ -148,6 +147,7 @@ FLAG_ALIASES = {
 
 NO_VALUE_FLAGS = {
     "-nopolar", "-point_pixel", "-nonoise", "-nopgm", "-noprogress", "-nointerpolate",
+    "-interpolate",
     "-round_div", "-square_div", "-round_xtal", "-square_xtal", "-gauss_xtal", "-tophat_spots",
     "-mosflm", "-xds", "-dials", "-adxv", "-denzo",
 }
@@ -454,11 +454,6 @@ def _crystal(flags: dict[str, Any]) -> CrystalConfig:
     hkl = None
     if "-hkl" in flags:
         hkl = read_hkl(flags["-hkl"], default_F)
-        if min(cells) <= 2 and "-nointerpolate" not in flags:
-            raise ConfigError(
-                "-hkl with N <= 2: the reference program then interpolates structure factors "
-                "(tricubic), which braggcheck does not support yet; add -nointerpolate"
-            )
     elif default_F <= 0:
         raise ConfigError(f"-default_F = {default_F:g} without -hkl; valid: > 0, or give an "
                           "-hkl table (no structure factors means a blank image)")
@@ -489,6 +484,7 @@ def _crystal(flags: dict[str, Any]) -> CrystalConfig:
         spindle_axis=get("-spindle_axis"),
         reciprocal_matrix=get("_matrix"),
         water_size_um=get("-water", 0.0),
+        interpolate=parsed_interpolate(flags["_order"], hkl is not None, cells),
     )
 
 

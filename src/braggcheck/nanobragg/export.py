@@ -27,6 +27,7 @@ from braggcheck.nanobragg.args import (
     read_flags,
 )
 from braggcheck.nanobragg.export_inputs import input_file_flags
+from braggcheck.nanobragg.interpolation import interpolation_flags
 from braggcheck.nanobragg.pixel_flags import feature_flags
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.constants import DEFAULT_FLUENCE
@@ -182,8 +183,7 @@ def _crystal_flags(crystal: CrystalConfig, hkl_path: str | Path | None) -> list[
             raise ConfigError(f"hkl path {path!r}: valid: a path without spaces or flag names "
                               f"({', '.join(clash) or 'a space'} in it)")
         words += ["-hkl", path]
-        if min(counts) <= 2:
-            words.append("-nointerpolate")  # else the reference would interpolate
+    words += interpolation_flags(c)
     if c.shape != "square":
         words.append({"round": "-round_xtal", "gauss": "-gauss_xtal",
                       "tophat": "-tophat_spots"}[c.shape])

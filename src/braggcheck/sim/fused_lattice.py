@@ -19,10 +19,12 @@ from dataclasses import dataclass
 
 import torch
 
+from braggcheck.sim.amplitudes import AmplitudeLookup
 from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS, square_lattice_factor
 
-SquaredAmplitudes = Callable[[torch.Tensor], torch.Tensor]
-"""Miller indices (3, R, M), float64 -> F^2 at their nearest reflections (R, M)."""
+SquaredAmplitudes = AmplitudeLookup
+"""Miller indices (3, R, M), float64 -> F^2 (R, M) when called (nearest reflection or
+interpolated); its grid may carry a graph (the ``structure_factors`` parameter)."""
 SquaredLattice = Callable[[torch.Tensor], torch.Tensor]
 """Reduced Miller indices (R, M, 3) -> squared lattice factor (R, M)."""
 
@@ -83,7 +85,8 @@ def projected_intensity(position: torch.Tensor, projection: torch.Tensor,
     hkl = miller_indices(direction, projection, offset)
     squared = setup.lattice(reduced_indices(hkl, setup.sample_dtype).permute(1, 2, 0))
     if setup.squared_amplitudes is not None:
-        squared = squared * setup.squared_amplitudes(hkl.detach()).to(setup.sample_dtype)
+        # (the lookup detaches h itself unless it interpolates: then dF/dh counts)
+        squared = squared * setup.squared_amplitudes(hkl).to(setup.sample_dtype)
     return squared[0] if squared.shape[0] == 1 else squared.sum(0)  # (no copy for one block)
 
 
@@ -154,11 +157,14 @@ def _squared_and_slope(y: torch.Tensor, cells: int, axis: int, work: Workspace
 
 
 def intensity_and_derivative(hkl: torch.Tensor, setup: LatticeSetup,
-                             derivative: torch.Tensor, work: Workspace) -> torch.Tensor:
+                             derivative: torch.Tensor, work: Workspace,
+                             amplitude_slope: torch.Tensor | None = None) -> torch.Tensor:
     """``sum_r F_r^2 L^2(h_r)`` (M,) of Miller indices (3, R, M), writing
-    ``d(F^2 L^2)/dh`` into ``derivative`` (3, R, M), sample dtype; needs :func:`fused_applies`
-    and the parallelepiped lattice (``setup.squared_lattice`` None). Temporaries live in
-    ``work``; the returned tensor is one of them (valid until the next call)."""
+    ``d(F^2 L^2)/dh`` into ``derivative`` (3, R, M), sample dtype, and, when given,
+    ``d(F^2 L^2)/dF = 2 F L^2`` into ``amplitude_slope`` (R, M); needs :func:`fused_applies`,
+    the parallelepiped lattice (``setup.squared_lattice`` None) and no interpolation (F
+    constant in h). Temporaries live in ``work``; the returned tensor is one of them (valid
+    until the next call)."""
     dtype = setup.sample_dtype
     rounded = torch.round(hkl, out=work.take("rounded", *hkl.shape))
     reduced = torch.sub(hkl, rounded, out=rounded)
@@ -174,7 +180,11 @@ def intensity_and_derivative(hkl: torch.Tensor, setup: LatticeSetup,
     torch.mul(qa, qc, out=derivative[1]).mul_(slopes[1])
     torch.mul(qa, qb, out=derivative[2]).mul_(slopes[2])
     if setup.squared_amplitudes is not None:
-        weights = setup.squared_amplitudes(hkl).to(dtype)
+        lookup = setup.squared_amplitudes
+        amplitudes = lookup.amplitudes(hkl).to(dtype)
+        weights = amplitudes * amplitudes
+        if amplitude_slope is not None:
+            torch.mul(value, amplitudes, out=amplitude_slope).mul_(2)
         value.mul_(weights)
         derivative.mul_(weights)
     return value[0] if value.shape[0] == 1 else value.sum(0)

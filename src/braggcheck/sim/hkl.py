@@ -25,6 +25,10 @@ class HKLTable:
     origin: tuple[int, int, int]
     amplitudes: np.ndarray
     source: str = ""
+    listed: np.ndarray | None = None
+    """(R, 3) integer h, k, l of the reflections the file lists, in its order (a repeated one
+    where it first appears): the order of the ``structure_factors`` parameter. None (a table
+    built by hand): every grid point, in C order."""
 
     def __post_init__(self) -> None:
         origin, grid = self.origin, self.amplitudes
@@ -35,6 +39,26 @@ class HKLTable:
             raise ConfigError("hkl amplitudes: valid: a non-empty 3-D numpy array")
         if not np.issubdtype(grid.dtype, np.number) or not np.isfinite(grid).all():
             raise ConfigError("hkl amplitudes: valid: finite real numbers only")
+        if self.listed is not None:
+            listed = self.listed
+            if not (isinstance(listed, np.ndarray) and listed.ndim == 2
+                    and listed.shape[1] == 3 and listed.shape[0] > 0
+                    and np.issubdtype(listed.dtype, np.integer)):
+                raise ConfigError("hkl listed: valid: an (R, 3) integer array of h, k, l")
+            index = listed - np.asarray(origin)
+            if ((index < 0) | (index >= np.asarray(grid.shape))).any():
+                raise ConfigError("hkl listed: every reflection must lie inside the grid")
+
+    def reflection_indices(self) -> np.ndarray:
+        """(R, 3) grid indices (not Miller indices) of the reflections, in the table's order."""
+        if self.listed is None:
+            return np.indices(self.shape).reshape(3, -1).T
+        return self.listed - np.asarray(self.origin)
+
+    def reflection_amplitudes(self) -> np.ndarray:
+        """(R,) the table's amplitude of each reflection, in the table's order."""
+        index = self.reflection_indices()
+        return self.amplitudes[index[:, 0], index[:, 1], index[:, 2]]
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -76,7 +100,8 @@ def read_hkl(path: str | Path, default_F: float = 0.0) -> HKLTable:
     grid = np.full(shape, float(default_F), dtype=np.float64)
     index = hkl - lows
     grid[index[:, 0], index[:, 1], index[:, 2]] = list(amplitudes.values())
-    return HKLTable(origin=tuple(int(x) for x in lows), amplitudes=grid, source=str(path))
+    return HKLTable(origin=tuple(int(x) for x in lows), amplitudes=grid, source=str(path),
+                    listed=hkl)
 
 
 def _parse_line(path: Path, number: int, line: str) -> tuple[int, int, int, float]:

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import torch
+
 from braggcheck.sim.constants import DEFAULT_FLUENCE
+from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import check_number
 
 
@@ -46,9 +49,21 @@ class Parameter:
     undefined: str = ""
     """Where the image's derivative in this parameter does not exist (docs/errors.md); elsewhere
     in the valid range, edges included, value and gradient are finite."""
+    vector: str = ""
+    """Empty for a scalar. For a vector parameter, what one entry belongs to (e.g. "reflection
+    of the hkl table"): its length comes from the configuration, and ``baseline``, the ranges
+    and ``scale`` apply to every entry."""
+
+    @property
+    def is_vector(self) -> bool:
+        return bool(self.vector)
 
     def validate(self, value: Any) -> None:
-        """Raise ConfigError unless ``value`` lies in the valid range."""
+        """Raise ConfigError unless ``value`` (every entry, for a vector) lies in the valid
+        range."""
+        if self.is_vector:
+            self._validate_entries(value)
+            return
         low, high = self.valid_range
         label = self.name if self.name == self.field else f"{self.name} ({self.field})"
         check_number(
@@ -59,6 +74,27 @@ class Parameter:
             low_inclusive=self.low_inclusive,
             high_inclusive=self.high_inclusive,
         )
+
+
+    def _validate_entries(self, value: Any) -> None:
+        if not (isinstance(value, torch.Tensor) and value.dim() == 1
+                and value.is_floating_point()):
+            shown = (f"shape {tuple(value.shape)}, dtype {value.dtype}"
+                     if isinstance(value, torch.Tensor) else type(value).__name__)
+            raise ConfigError(f"{self.name}: expected a 1-D real tensor (one entry per "
+                              f"{self.vector}), got {shown}")
+        entries = value.detach()
+        low, high = self.valid_range
+        bad = ~torch.isfinite(entries)
+        if low is not None:
+            bad |= entries < low if self.low_inclusive else entries <= low
+        if high is not None:
+            bad |= entries > high if self.high_inclusive else entries >= high
+        if bool(bad.any()):
+            index = int(bad.nonzero()[0, 0])
+            shown_range = f"[{low}, {high}]" if low is not None or high is not None else "finite"
+            raise ConfigError(f"{self.name}[{index}] = {float(entries[index])!r} is out of "
+                              f"range; valid: {shown_range}")
 
 
 HALF_INTEGER = (
@@ -365,3 +401,34 @@ _ENTRIES: tuple[Parameter, ...] = (
 
 PARAMETERS: MappingProxyType[str, Parameter] = MappingProxyType({p.name: p for p in _ENTRIES})
 """Every refinable parameter, by name, in a stable order."""
+
+_VECTOR_ENTRIES: tuple[Parameter, ...] = (
+    Parameter(
+        name="structure_factors",
+        units="electrons",
+        baseline=100.0,
+        valid_range=(None, None),
+        typical_range=(0.0, 300.0),
+        scale=100.0,
+        section="crystal",
+        field="hkl",
+        description="structure-factor amplitude F of every reflection of the hkl table, in the "
+        "table's order (HKLTable.reflection_indices); the default_F fill of unlisted grid "
+        "points and of indices outside the table stays a constant",
+        needs="an hkl table (-hkl) with a reflection whose spot reaches the detector",
+        undefined="where a sample's fractional Miller index is exactly half-integer its "
+        "nearest reflection changes, so the image jumps between two reflections' F^2 (with "
+        "-interpolate the derivative in h has a kink at integer h instead)",
+        vector="reflection of the hkl table",
+    ),
+)
+
+VECTOR_PARAMETERS: MappingProxyType[str, Parameter] = MappingProxyType(
+    {p.name: p for p in _VECTOR_ENTRIES})
+"""Refinable vector parameters (one tensor of configuration-dependent length each). Kept out of
+PARAMETERS, whose consumers (strategies, Tier-2 scalar cases, the Taylor test) perturb scalars;
+each has its own Tier-2 row and strategies (braggcheck.testing.vector_gradients)."""
+
+REFINABLE: MappingProxyType[str, Parameter] = MappingProxyType(
+    {**PARAMETERS, **VECTOR_PARAMETERS})
+"""Every name ``simulate(config, params)`` accepts: the scalars, then the vectors."""

@@ -93,10 +93,13 @@ class CrystalConfig:
     the cell parameters keep the lengths (braggcheck.sim.orientation)."""
     water_size_um: Number = 0.0
     """Amorphous water background (``-water``; registry ``water_size_um``; 0: none)."""
+    interpolate: bool = False
+    """Tricubic F between reflections of ``hkl`` (braggcheck.sim.amplitudes); no-op without."""
 
     def __post_init__(self) -> None:
         check_fields(self)  # first: the cell counts are integers here (reals only via params)
         _validate_registered(self, "crystal")
+        check_bool("interpolate", self.interpolate)
         if self.reciprocal_matrix is not None:
             check_matrix("reciprocal_matrix", self.reciprocal_matrix)
         if self.hkl is not None and not isinstance(self.hkl, HKLTable):

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import torch
 
+from braggcheck.sim.amplitudes import AmplitudeLookup, amplitude_grid, structure_factor_values
 from braggcheck.sim.compilation import maybe_compile
 from braggcheck.sim.config import Config
 from braggcheck.sim.constants import R_E_SQUARED_M2
@@ -42,7 +43,6 @@ from braggcheck.sim.geometry_checks import check_geometry
 from braggcheck.sim.orientation import crystal_matrix
 from braggcheck.sim.physics import (
     gauss_lattice_factor,
-    nearest_integer,
     polarization_factor,
     round_lattice_factor,
     square_lattice_factor,
@@ -101,10 +101,12 @@ class Scene:
     resolution: ResolutionCut | None = None  # -dmin (braggcheck.sim.resolution)
     features: PixelFeatures | None = None  # water, curved detector, per-subpixel factors
     sizes: torch.Tensor | None = None  # (3,) real cell counts; None: the integers (crystal_size)
+    interpolate: bool = False  # tricubic F between reflections (braggcheck.sim.amplitudes)
 
 
 def build_scene(config: Config, state: dict[str, torch.Tensor],
-                sample_dtype: torch.dtype | None = None) -> Scene:
+                sample_dtype: torch.dtype | None = None,
+                structure_factors: torch.Tensor | None = None) -> Scene:
     crystal, beam, det = config.crystal, config.beam, config.detector
     frame = FRAMES[det.convention]
     geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
@@ -134,8 +136,8 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
         projection_offset=projection_offset,
         reciprocal=basis.reciprocal,
         cells=(crystal.n_a, crystal.n_b, crystal.n_c),
-        amplitudes=None if table is None else torch.as_tensor(
-            table.amplitudes, dtype=sample_dtype or like.dtype, device=like.device),
+        amplitudes=None if table is None else amplitude_grid(
+            table, structure_factors, sample_dtype or like.dtype, like.device),
         hkl_origin=(0, 0, 0) if table is None else table.origin,
         default_F=float(crystal.default_F),
         shape=crystal.shape,
@@ -152,6 +154,7 @@ def build_scene(config: Config, state: dict[str, torch.Tensor],
         features=pixel_features(state, det.curved_detector, det.oversample_thick,
                                 det.oversample_polar, det.oversample_omega),
         sizes=continuous_sizes((crystal.n_a, crystal.n_b, crystal.n_c), state),
+        interpolate=table is not None and crystal.interpolate,
     )
 
 
@@ -169,24 +172,12 @@ def hkl_projection(sources: Sources, oriented: torch.Tensor
 
 
 def squared_amplitudes(scene: Scene) -> SquaredAmplitudes | None:
-    """F_cell^2 at the nearest reflection of Miller indices (3, R, M), or None when every F is
-    ``default_F`` (no gradient: F is piecewise constant in h, k, l)."""
+    """F_cell^2 of Miller indices (3, R, M) (nearest reflection or interpolated), or None when
+    every F is ``default_F``."""
     if scene.amplitudes is None:
         return None
-    grid = scene.amplitudes
-
-    def lookup(hkl: torch.Tensor) -> torch.Tensor:
-        origin = torch.tensor(scene.hkl_origin, device=hkl.device).view(3, 1, 1)
-        index = nearest_integer(hkl.detach()).long() - origin
-        size = torch.tensor(grid.shape, device=hkl.device).view(3, 1, 1)
-        inside = ((index >= 0) & (index < size)).all(0)
-        index = torch.where(inside, index, 0)
-        flat = (index[0] * grid.shape[1] + index[1]) * grid.shape[2] + index[2]
-        values = grid.reshape(-1)[flat]
-        values = torch.where(inside, values, torch.full_like(values, scene.default_F))
-        return values * values
-
-    return lookup
+    return AmplitudeLookup(scene.amplitudes, scene.hkl_origin, scene.default_F,
+                           scene.interpolate)
 
 
 def lattice_factor(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
@@ -211,11 +202,11 @@ def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
 
 def fused_path(scene: Scene) -> bool:
     """Whether a recorded gradient uses :mod:`braggcheck.sim.fused_pixels` (parallelepiped
-    crystals with N <= 16 on every axis, none of them a tensor, and no per-subpixel
-    feature) rather than plain autograd."""
+    crystals with N <= 16 on every axis, none of them a tensor, no per-subpixel feature and
+    no interpolation) rather than plain autograd."""
     plain = scene.features is not None and scene.features.plain_only  # pixel_features
     return (scene.shape == "square" and fused_applies(scene.cells) and scene.sizes is None
-            and not plain)
+            and not plain and not scene.interpolate)
 
 
 def subpixels_per_pixel(scene: Scene) -> int:
@@ -418,9 +409,19 @@ def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
     geometry_size = like.element_size()
     per_sample, per_subpixel = (3, 0) if fused_path(scene) else (12, 12)
     per_sample = continuous_stored_values(scene.shape, scene.sizes) or per_sample
+    per_sample += amplitude_state(scene)
     per_pixel = 24 if scene.sensor is None else 40  # the capture fraction adds ~16
     return (samples * per_sample * sample_size
             + (subpixels * per_subpixel + pixels * per_pixel) * geometry_size)
+
+
+def amplitude_state(scene: Scene) -> int:
+    """Extra stored values per sample for the amplitudes: on the fused path 2 F L^2 (one),
+    with interpolation the plain autograd state of the 64-point stencil (gathered values,
+    their indices and the partial sums, ~170 values)."""
+    if scene.amplitudes is None:
+        return 0
+    return 170 if scene.interpolate else (1 if fused_path(scene) else 0)
 
 
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
@@ -503,7 +504,7 @@ def simulate(
     # The geometry (cell, orientations, detector, Miller indices) is always float64; ``dtype``
     # sets the per-sample lattice math and the returned image.
     state = build_state(config, params, torch.float64, device)
-    scene = build_scene(config, state, dtype)
+    scene = build_scene(config, state, dtype, structure_factor_values(params, config.crystal.hkl))
     det = config.detector
     roi = det.roi_bounds
     if pixels_per_chunk is None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from braggcheck.sim.detector import resolved_beam_center_mm
-from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.registry import PARAMETERS, REFINABLE
 from braggcheck.sim.sections import check_cell_angles
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import as_float
@@ -51,10 +51,10 @@ def build_state(
         raise ConfigError(f"params: expected a dict of parameter name -> tensor, "
                           f"got {type(params).__name__}")
     params = dict(params or {})
-    unknown = sorted(set(params) - set(PARAMETERS))
+    unknown = sorted(set(params) - set(REFINABLE))
     if unknown:
         raise ConfigError(
-            f"params: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(PARAMETERS)}"
+            f"params: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(REFINABLE)}"
         )
     state = {}
     for name, parameter in PARAMETERS.items():

@@ -24,7 +24,7 @@ import torch
 
 from braggcheck.nanobragg.args import parse_nanobragg_args
 from braggcheck.sim.config import Config
-from braggcheck.sim.registry import PARAMETERS, Parameter
+from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS, Parameter
 from braggcheck.testing import table
 from braggcheck.testing.gradients import DEFAULT_EPS as DEFAULT_EPS
 from braggcheck.testing.gradients import TAYLOR_MIN_RATE as TAYLOR_MIN_RATE
@@ -43,6 +43,7 @@ from braggcheck.testing.tier2_tolerance import MAX_MEASURED_RTOL as MAX_MEASURED
 from braggcheck.testing.tier2_tolerance import MeasuredTolerance as MeasuredTolerance
 from braggcheck.testing.tier2_tolerance import measured_tolerance as measured_tolerance
 from braggcheck.testing.tier2_tolerance import measured_tolerances as measured_tolerances
+from braggcheck.testing.tier2_vectors import VECTOR_CASES, VectorCase
 
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-3
@@ -243,9 +244,14 @@ CANONICAL_PINS: dict[str, str] = {
 
 
 def missing_parameters(cases: tuple[GradcheckCase, ...] = CASES,
-                       registry: Mapping[str, Parameter] | None = None) -> list[str]:
-    """Registry parameters that no case checks (the coverage test demands none)."""
-    return table.missing_parameters(cases, PARAMETERS if registry is None else registry)
+                       registry: Mapping[str, Parameter] | None = None,
+                       vector_cases: tuple[VectorCase, ...] = VECTOR_CASES) -> list[str]:
+    """Registry parameters, scalar and vector, that no case checks (the coverage test demands
+    none); the vector parameters' rows live in :mod:`braggcheck.testing.tier2_vectors`."""
+    registry = {**PARAMETERS, **VECTOR_PARAMETERS} if registry is None else registry
+    missing = table.missing_parameters(cases, registry)
+    covered = {c.parameter for c in vector_cases}
+    return [name for name in missing if name not in covered]
 
 
 # ---- checks shared by the tests and the report ----

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from braggcheck.sim.amplitudes import AmplitudeLookup
 from braggcheck.sim.fused_lattice import (
     LatticeSetup,
     Workspace,
@@ -28,10 +29,16 @@ def _hkl() -> torch.Tensor:
     return hkl
 
 
-def _amplitudes(hkl: torch.Tensor) -> torch.Tensor:
-    """A made-up F^2 that changes from reflection to reflection."""
-    nearest = torch.round(hkl)
-    return 1 + (nearest[0] % 3) + 2 * (nearest[2] % 2)
+def _lookup(requires_grad: bool = False) -> AmplitudeLookup:
+    """A made-up F that changes from reflection to reflection (F^2 = 1 + h % 3 + 2 (l % 2)),
+    on a grid covering every index drawn here."""
+    h, _, l = torch.meshgrid(*(torch.arange(-30, 31, dtype=torch.float64),) * 3,
+                             indexing="ij")
+    grid = torch.sqrt(1 + (h % 3) + 2 * (l % 2)).requires_grad_(requires_grad)
+    return AmplitudeLookup(grid, (-30, -30, -30), 0.0)
+
+
+_amplitudes = _lookup()
 
 
 def _work() -> Workspace:

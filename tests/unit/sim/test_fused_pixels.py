@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.autograd.forward_ad as fwAD
 
+from braggcheck.sim.amplitudes import AmplitudeLookup
 from braggcheck.sim.fused_lattice import LatticeSetup
 from braggcheck.sim.fused_pixels import PixelSetup, fused_pixel_intensity, plain_pixel_intensity
 
@@ -23,9 +24,16 @@ def _offsets(slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
     return torch.stack((f_pos.reshape(-1), s_pos.reshape(-1)))
 
 
-def _amplitudes(hkl: torch.Tensor) -> torch.Tensor:
-    nearest = torch.round(hkl)
-    return 1 + (nearest[0] % 3) + 2 * (nearest[2] % 2)
+def _lookup(requires_grad: bool = False) -> AmplitudeLookup:
+    """A made-up F that changes from reflection to reflection (F^2 = 1 + h % 3 + 2 (l % 2)),
+    on a grid covering every index drawn here."""
+    h, _, l = torch.meshgrid(*(torch.arange(-60, 61, dtype=torch.float64),) * 3,
+                             indexing="ij")
+    grid = torch.sqrt(1 + (h % 3) + 2 * (l % 2)).requires_grad_(requires_grad)
+    return AmplitudeLookup(grid, (-60, -60, -60), 0.0)
+
+
+_amplitudes = _lookup()
 
 
 def _setup(cells=(3, 4, 5), dtype=F64, weighted=True, chunk=PIXELS) -> PixelSetup:
@@ -111,3 +119,51 @@ def test_forward_mode_matches_reverse_mode(chunk):
         expected[j] = sum((r * d).sum() for r, d in zip(rows, tangents, strict=True))
     torch.testing.assert_close(forward, expected, rtol=1e-11,
                                atol=1e-11 * float(expected.abs().max()))
+
+
+def _grid_setup(chunk: int, grid: torch.Tensor) -> PixelSetup:
+    lattice = LatticeSetup((3, 4, 5), F64, _lookup().using(grid))
+    return PixelSetup(lattice, _offsets, SUBPIXELS, chunk)
+
+
+@pytest.mark.parametrize("chunk", [1, 5, PIXELS])
+def test_the_amplitude_grid_gradient_matches_plain_autograd(chunk):
+    grid = _lookup().grid.clone().requires_grad_(True)
+    setup = _grid_setup(chunk, grid)
+    *leaves, slow, fast = _inputs()
+    weights = torch.linspace(-1, 2, PIXELS, dtype=F64)
+    inputs = (*leaves, grid)
+    fused = torch.autograd.grad((fused_pixel_intensity(*leaves, slow, fast, setup)
+                                 * weights).sum(), inputs)
+    plain = torch.autograd.grad((plain_pixel_intensity(*leaves, slow, fast, setup)
+                                 * weights).sum(), inputs)
+    assert int((plain[-1] != 0).sum()) > 10, "several reflections must receive a gradient"
+    for a, b in zip(fused, plain, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-11 * float(b.abs().max()))
+
+
+def test_the_amplitude_grid_in_forward_mode_and_second_derivatives():
+    grid = _lookup().grid.clone()
+    *leaves, slow, fast = _inputs()
+    tangent = torch.randn(grid.shape, generator=torch.Generator().manual_seed(4), dtype=F64)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(grid, tangent)
+        values = fused_pixel_intensity(*(t.detach() for t in leaves), slow, fast,
+                                       _grid_setup(5, dual))
+        forward = fwAD.unpack_dual(values).tangent
+    leaf = grid.requires_grad_(True)
+    plain = plain_pixel_intensity(*leaves, slow, fast, _grid_setup(5, leaf))
+    expected = torch.stack([(torch.autograd.grad(plain[j], leaf, retain_graph=True)[0]
+                             * tangent).sum() for j in range(PIXELS)])
+    assert float(expected.abs().max()) > 0
+    torch.testing.assert_close(forward, expected, rtol=1e-11,
+                               atol=1e-11 * float(expected.abs().max()))
+    # create_graph: d/d(projection) of d(sum)/d(grid), through the plain formula
+    fused = fused_pixel_intensity(*leaves, slow, fast, _grid_setup(5, leaf))
+    (first,) = torch.autograd.grad(fused.sum(), leaf, create_graph=True)
+    (second,) = torch.autograd.grad((first * tangent).sum(), leaves[2])
+    (first_plain,) = torch.autograd.grad(plain.sum(), leaf, create_graph=True)
+    (second_plain,) = torch.autograd.grad((first_plain * tangent).sum(), leaves[2])
+    assert float(second_plain.abs().max()) > 0
+    torch.testing.assert_close(second, second_plain, rtol=1e-11,
+                               atol=1e-11 * float(second_plain.abs().max()))

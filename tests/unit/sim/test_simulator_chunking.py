@@ -115,11 +115,16 @@ def test_second_derivative_through_recomputed_chunks(config, monkeypatch):
     torch.testing.assert_close(s2, s1, rtol=1e-9, atol=0.0)
 
 
+GOLDEN_HKL = Path(__file__).parents[1] / "data" / "golden" / "rand8.hkl"
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("extra", ["", "-mosaic 1 -mosaic_domains 4 -mosaic_seed 1",
                                    "-oversample 3 -divergence 0.5 -divsteps 3 -square_div",
                                    "-polar 0.5 -detector_thick 100",
-                                   "-round_xtal -mosaic 1 -mosaic_domains 2"])
+                                   "-round_xtal -mosaic 1 -mosaic_domains 2",
+                                   f"-hkl {GOLDEN_HKL} -misset 5 -3 7",  # + 2 F L^2
+                                   f"-hkl {GOLDEN_HKL} -interpolate -misset 5 -3 7"])
 def test_stored_bytes_estimates_what_autograd_keeps(extra, dtype):
     """The memory bound rests on this estimate: it must not undercount the saved tensors (the
     limit would be exceeded) nor overcount them much (memory left unused, more recomputed)."""
