@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from braggcheck import Config, simulate
+from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim import simulator
 from braggcheck.sim.amplitudes import STRUCTURE_FACTORS, AmplitudeLookup, lagrange_weights
 from braggcheck.testing.hkl_tables import random_table
@@ -21,7 +22,7 @@ def _config(shape: str = "square", density: float = 0.7, fill: float = 0.0, **kw
     """The Tier-2 'spots' window (over the (0 k l) spots, k = -6..-4, l = 4..6) with a random table
     around them, some reflections left unlisted (they hold ``fill``)."""
     table = random_table((-2, -9, 1), (2, -1, 9), seed=3, density=density, fill=fill)
-    return Config.from_nanobragg_args(SPOTS).replace(
+    return from_nanobragg_args(SPOTS).replace(
         hkl=table, default_F=0.0, shape=shape, beam_center_f_mm=-4.0, beam_center_s_mm=-4.0, **kw)
 
 
@@ -97,7 +98,7 @@ def test_bad_vectors_are_one_line_errors(value, message):
 
 
 def test_without_a_table_the_parameter_is_refused():
-    config = Config.from_nanobragg_args(SPOTS)
+    config = from_nanobragg_args(SPOTS)
     with pytest.raises(ConfigError, match="no hkl table"):
         simulate(config, {STRUCTURE_FACTORS: torch.ones(1, dtype=F64)})
 

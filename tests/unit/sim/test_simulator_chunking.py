@@ -115,7 +115,7 @@ def test_second_derivative_through_recomputed_chunks(config, monkeypatch):
     torch.testing.assert_close(s2, s1, rtol=1e-9, atol=0.0)
 
 
-GOLDEN_HKL = Path(__file__).parents[1] / "data" / "golden" / "rand8.hkl"
+GOLDEN_HKL = Path(__file__).parents[2] / "data" / "golden" / "rand8.hkl"
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -147,9 +147,6 @@ def test_stored_bytes_estimates_what_autograd_keeps(extra, dtype):
     estimate = simulator.stored_bytes(scene, 64 * 64, torch.empty((), dtype=torch.float64))
     saved = sum(storages.values())
     assert saved <= estimate <= 1.5 * saved, (saved, estimate)
-
-
-GOLDEN_HKL = Path(__file__).parents[2] / "data" / "golden" / "rand8.hkl"
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
