@@ -22,6 +22,7 @@ import torch
 
 from braggcheck.sim.config import Config, CrystalConfig, baseline_value
 from braggcheck.sim.crystal import mosaic_matrices
+from braggcheck.sim.source_list import single_sources
 from braggcheck.sim.sources import axis_grid, divergence_pairs
 from braggcheck.testing.cases import Case
 from braggcheck.testing.checks import independent as ind
@@ -189,6 +190,13 @@ def check_superposition(case: Case) -> CheckResult:
             events.append("superposition: mosaic domains")
     single = one_phi.replace(mosaic_domains=1, mosaic_spread_deg=0.0)
     directions, wavelengths = source_grid_np(single)
+    if single.beam.sources is not None:  # -sourcefile: one part per listed source, no grid
+        directions, wavelengths = [], []
+        unpolarized = single.replace(nopolar=True)
+        rows.append(_compare("sources, listed", _image(unpolarized),
+                             [_image(unpolarized.replace(sources=s))
+                              for s in single_sources(single.beam.sources)]))
+        events.append("superposition: listed sources")
     if len(wavelengths) > 1:
         rows.append(_compare("sources, wavelengths", _image(single),
                              [_image(c) for c in wavelength_parts(single)]))
