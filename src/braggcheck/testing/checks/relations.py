@@ -235,9 +235,10 @@ def check_pixel_factors(case: Case) -> CheckResult:
     reduced to its wavelengths (one direction) so that P has one incident direction. Not
     vacuous: the obliquity close/R must vary over the image by > 1e-7, P by > 1e-9.
     """
-    config = _fixed(case.config).replace(
+    # The numpy models know no -dmin cut or -mask (tested against the reference instead).
+    config = _fixed(case.config.replace(dmin_A=0.0, mask=None)).replace(
         hdiv_range_mrad=0.0, hdiv_steps=1, hdiv_step_mrad=None, vdiv_range_mrad=0.0,
-        vdiv_steps=1, vdiv_step_mrad=None, divergence_mrad=None, nopolar=False)
+        vdiv_steps=1, vdiv_step_mrad=None, divergence_mrad=None, nopolar=False, sources=None)
     real = _image(config.replace(point_pixel=False))
     if not bragg_signal(real, config.crystal.shape):
         return no_signal("pixel_factors", config)
@@ -347,7 +348,7 @@ def check_spot_values(case: Case) -> CheckResult:
     polarization and solid angle). TOPHAT pixels within 1e-9 of the spot's edge are left out
     (either side is right to rounding). Not vacuous: off-node pixels must carry signal.
     """
-    config, node = node_config(case.config)
+    config, node = node_config(case.config.replace(dmin_A=0.0, mask=None))  # as above
     crystal = config.crystal
     image = _image(config)
     if not bragg_signal(image, crystal.shape):
