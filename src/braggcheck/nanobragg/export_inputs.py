@@ -10,7 +10,6 @@ reproduces the case later too.
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from braggcheck.nanobragg.input_files import mask_file_bytes, matrix_file_text, source_file_text
 from braggcheck.sim.config import Config
 from braggcheck.util.errors import ConfigError
+from braggcheck.util.file_writer import write_output
 
 Solve = Callable[..., float]
 
@@ -37,13 +37,10 @@ def _stored(data: bytes, suffix: str, folder: Path) -> str:
     if not path.is_file():
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=folder, prefix=".partial")
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, path)
         except OSError as exc:
-            raise ConfigError(f"input_dir {str(folder)!r}: cannot write {path.name}: "
+            raise ConfigError(f"input_dir {str(folder)!r}: cannot create it: "
                               f"{exc.strerror}") from None
+        write_output(path, data)  # atomic; a failure is a one-line ConfigError naming it
     return text
 
 
