@@ -235,7 +235,7 @@ def check_pixel_factors(case: Case) -> CheckResult:
     reduced to its wavelengths (one direction) so that P has one incident direction. Not
     vacuous: the obliquity close/R must vary over the image by > 1e-7, P by > 1e-9.
     """
-    # The numpy models know no -dmin cut or -mask (tested against the reference instead).
+    # The numpy models know no -dmin cut, -mask or listed sources (the reference checks them).
     config = _fixed(case.config.replace(dmin_A=0.0, mask=None)).replace(
         hdiv_range_mrad=0.0, hdiv_steps=1, hdiv_step_mrad=None, vdiv_range_mrad=0.0,
         vdiv_steps=1, vdiv_step_mrad=None, divergence_mrad=None, nopolar=False, sources=None)
@@ -348,7 +348,7 @@ def check_spot_values(case: Case) -> CheckResult:
     polarization and solid angle). TOPHAT pixels within 1e-9 of the spot's edge are left out
     (either side is right to rounding). Not vacuous: off-node pixels must carry signal.
     """
-    config, node = node_config(case.config.replace(dmin_A=0.0, mask=None))  # as above
+    config, node = node_config(case.config.replace(dmin_A=0.0, mask=None, sources=None))
     crystal = config.crystal
     image = _image(config)
     if not bragg_signal(image, crystal.shape):
