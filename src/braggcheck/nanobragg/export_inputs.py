@@ -40,7 +40,7 @@ def _stored(data: bytes, suffix: str, folder: Path) -> str:
         except OSError as exc:
             raise ConfigError(f"input_dir {str(folder)!r}: cannot create it: "
                               f"{exc.strerror}") from None
-        write_output(path, data)  # atomic: a concurrent reader sees all of it or nothing
+        write_output(path, data)  # atomic; a failure is a one-line ConfigError naming it
     return text
 
 

@@ -61,3 +61,9 @@ def explicit_sources(sources: SourceList, lambda_A: torch.Tensor
     own = torch.tensor([w is not None for w in sources.wavelengths_A], device=like.device)
     wavelength = torch.where(own, given, lambda_A) * ANGSTROM
     return incident, wavelength
+
+
+def single_sources(sources: SourceList) -> list[SourceList]:
+    """Each listed source on its own (the image of all is the mean of theirs, unpolarized)."""
+    return [SourceList((p,), (w,)) for p, w in zip(sources.positions, sources.wavelengths_A,
+                                                    strict=True)]

@@ -114,9 +114,13 @@ def resolution_cuts(draw: st.DrawFn, config: Config) -> Config:
                     * geometry.pixel))
         direction = position / position.norm(dim=0)
         q = (direction - geometry.beam[:, None]).norm(dim=0) / float(beam.lambda_A)
-    q = q[q > 0]
-    if q.numel() == 0:
+    q = torch.sort(q[q > 0]).values
+    # Halfway between two pixel centres' resolutions that are clearly apart, never on one: a
+    # sample on the cut (to rounding) is kept or not by the last bits of its arithmetic.
+    gaps = torch.nonzero(q[1:] - q[:-1] > 1e-6 * q[1:])[:, 0]
+    if gaps.numel() == 0:
         return config
     quantile = draw(cst.floats(*DMIN_QUANTILE))
-    dmin = 1.0 / float(torch.quantile(q, quantile))
+    index = int(gaps[min(int(quantile * gaps.numel()), gaps.numel() - 1)])
+    dmin = 2.0 / float(q[index] + q[index + 1])
     return config.replace(detector=replace(det, dmin_A=dmin))

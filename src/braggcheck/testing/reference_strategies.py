@@ -28,6 +28,9 @@ from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.config import Config
 from braggcheck.sim.detector import FRAMES
 from braggcheck.sim.sections import CONVENTIONS
+from braggcheck.sim.sources import source_count
+from braggcheck.testing.input_coverage import input_regions
+from braggcheck.testing.input_reference_strategies import input_words
 from braggcheck.testing.reference_exclusions import EXCLUDED, excluded_region
 from braggcheck.testing.strategies import ALL_SHAPES, angles, cells, spot_fudge
 from braggcheck.util.file_writer import write_output
@@ -269,6 +272,14 @@ def oracle_configs(draw: st.DrawFn) -> Config:
             if det.convention == "custom":  # -Xbeam implies the BEAM pivot: restore it
                 words += ["-pivot", str(det.pivot)]
         config = from_nanobragg_args(words)
+    words = draw(input_words(words, config))  # -mat, -sourcefile, -img, -mask, -dmin
+    try:
+        config = from_nanobragg_args(words)
+    except ConfigError:
+        from hypothesis import reject
+
+        reject()
+    extra["sources"] = source_count(config.beam)
     if config.detector.oversample is None and config.oversample > 4:
         words += ["-oversample", "4"]  # the automatic choice, capped for speed
         config = from_nanobragg_args(words)
@@ -313,6 +324,7 @@ def oracle_regions(config: Config) -> list[str]:
         "two-theta": float(det.twotheta_deg) != 0,
     }
     labels += [name for name, present in flags.items() if present]
+    labels += input_regions(config)
     sources = beam.hdiv_steps * beam.vdiv_steps * beam.dispersion_steps
     if sources > 1 and crystal.mosaic_domains * crystal.phi_steps > 1:
         labels.append("several sources x several orientations")

@@ -39,7 +39,7 @@ def test_base_is_valid() -> None:
     (["--cell"], "--cell: unknown flag"),
     (["stray"], "unexpected argument 'stray': expected a flag"),
     (["5"], "unexpected argument '5'"),
-    (["-mat", "x.mat"], "-mat: orientation matrix files is not supported"),
+    (["-mat", "x.mat"], "-mat: file 'x.mat' does not exist"),
     (["-N", "0"], "-N = 0; valid: an integer >= 1 (the reference program silently uses 1)"),
     (["-Nb", "-2"], "-Nb = -2; valid: an integer >= 1"),
     (["-mosaic", "-1"], "-mosaic = -1 deg; valid: >= 0"),

@@ -22,6 +22,7 @@ import torch
 
 from braggcheck.sim.config import Config, CrystalConfig
 from braggcheck.sim.crystal import mosaic_matrices
+from braggcheck.sim.source_list import single_sources
 from braggcheck.sim.sources import axis_grid, divergence_pairs
 from braggcheck.sim.state import baseline_value
 from braggcheck.testing.cases import Case
@@ -190,6 +191,13 @@ def check_superposition(case: Case) -> CheckResult:
             events.append("superposition: mosaic domains")
     single = one_phi.replace(mosaic_domains=1, mosaic_spread_deg=0.0)
     directions, wavelengths = source_grid_np(single)
+    if single.beam.sources is not None:  # -sourcefile: one part per listed source, no grid
+        directions, wavelengths = [], []
+        unpolarized = single.replace(nopolar=True)
+        rows.append(_compare("sources, listed", _image(unpolarized),
+                             [_image(unpolarized.replace(sources=s))
+                              for s in single_sources(single.beam.sources)]))
+        events.append("superposition: listed sources")
     if len(wavelengths) > 1:
         rows.append(_compare("sources, wavelengths", _image(single),
                              [_image(c) for c in wavelength_parts(single)]))
@@ -228,9 +236,10 @@ def check_pixel_factors(case: Case) -> CheckResult:
     reduced to its wavelengths (one direction) so that P has one incident direction. Not
     vacuous: the obliquity close/R must vary over the image by > 1e-7, P by > 1e-9.
     """
-    config = _fixed(case.config).replace(
+    # The numpy models know no -dmin cut, -mask or listed sources (the reference checks them).
+    config = _fixed(case.config.replace(dmin_A=0.0, mask=None)).replace(
         hdiv_range_mrad=0.0, hdiv_steps=1, hdiv_step_mrad=None, vdiv_range_mrad=0.0,
-        vdiv_steps=1, vdiv_step_mrad=None, divergence_mrad=None, nopolar=False)
+        vdiv_steps=1, vdiv_step_mrad=None, divergence_mrad=None, nopolar=False, sources=None)
     real = _image(config.replace(point_pixel=False))
     if not bragg_signal(real, config.crystal.shape):
         return no_signal("pixel_factors", config)
@@ -340,7 +349,7 @@ def check_spot_values(case: Case) -> CheckResult:
     polarization and solid angle). TOPHAT pixels within 1e-9 of the spot's edge are left out
     (either side is right to rounding). Not vacuous: off-node pixels must carry signal.
     """
-    config, node = node_config(case.config)
+    config, node = node_config(case.config.replace(dmin_A=0.0, mask=None, sources=None))
     crystal = config.crystal
     image = _image(config)
     if not bragg_signal(image, crystal.shape):
