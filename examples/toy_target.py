@@ -2,7 +2,7 @@
 
 Not braggcheck's simulator: an independent differentiable model (Bragg's law, a flat detector
 and a ring texture) declared to the property framework in the few lines docs/targets.md walks
-through. ``tests/unit/test_toy_target.py`` runs its property suite and its Tier-2 table, and
+through. ``tests/examples/test_toy_target.py`` runs its property suite and its Tier-2 table, and
 plants a bug in it that the suite finds, shrinks, stores and replays.
 """
 

@@ -164,7 +164,8 @@ def test_all_is_complete_and_exists(package):
 
 
 def test_unit_tests_mirror_the_source_layout():
-    """``tests/unit/<layer>/test_<module>[_<topic>].py`` tests ``braggcheck.<layer>.<module>``."""
+    """``tests/unit/<layer>/test_<module>[_<topic>].py`` tests ``braggcheck.<layer>.<module>``
+    (``test_init*`` the package itself)."""
     unit = Path(__file__).parent
     strays = []
     for path in sorted(unit.rglob("test_*.py")):
@@ -176,7 +177,7 @@ def test_unit_tests_mirror_the_source_layout():
         package = "braggcheck." + ".".join(folder)
         stem = path.stem.removeprefix("test_")
         modules = {name.removeprefix(package + ".").replace(".", "_") for name in MODULES
-                   if name.startswith(package + ".")}
+                   if name.startswith(package + ".")} | {"init"}  # the package's __init__
         if not any(stem == m or stem.startswith(m + "_") for m in modules):
             strays.append(str(path.relative_to(unit)))
     assert not strays, f"unit tests that name no module of their folder's package: {strays}"

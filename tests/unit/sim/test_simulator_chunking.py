@@ -165,7 +165,7 @@ def test_fused_and_plain_gradient_paths_agree(extra, dtype, monkeypatch):
         monkeypatch.setattr(simulator, "fused_path", lambda scene, fused=fused: fused)
         state = build_state(config, None, torch.float64, torch.device("cpu"))
         # Tensor cell counts always take plain autograd (the fused node serves integer
-        # counts only: fused_path says so, tests/unit/test_crystal_size.py), so not here.
+        # counts only: fused_path says so, tests/unit/sim/test_crystal_size.py), so not here.
         params = {name: value.clone().requires_grad_(True) for name, value in state.items()
                   if name not in CELL_COUNTS}
         image = simulate(config, params, dtype=dtype, pixels_per_chunk=50)

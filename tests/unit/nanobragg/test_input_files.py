@@ -22,8 +22,8 @@ from braggcheck.sim.config import CrystalConfig, DetectorConfig
 from braggcheck.sim.pixel_mask import PixelMask
 from braggcheck.sim.source_list import SourceList
 
-from ..conftest import GOLDEN
-from .error_message import one_line_message
+from ...conftest import GOLDEN
+from ..error_message import one_line_message
 
 BASE = "-cell 70 80 90 90 90 90 -default_F 100 -N 3 -detpixels 16 -pixel 0.4 -oversample 1"
 MATRIX = "-0.0080716 0.0099103 -0.0043524\n0.0066132 0.0034113 -0.0080201\n" \

@@ -20,7 +20,9 @@ NANOBRAGG_MODULES = (
     "cases", "coverage", "detector_strategies", "example_store", "harness",
     "invalid_strategies", "placement", "plots", "profiles", "pytest_plugin",
     "reference_exclusions", "reference_strategies", "strategies", "strategy_cache", "tier2",
-    "tier2_plots", "tier2_report",
+    "tier2_plots", "tier2_report", "hkl_strategies", "hkl_tables", "vector_gradients",
+    "tier2_vectors", "input_strategies", "input_coverage", "input_reference_strategies",
+    "pixel_strategies",
 )
 """nanoBragg-specific (or tooling) modules: public on their own, not re-exported."""
 
