@@ -7,7 +7,8 @@ The public facade: the simulator (``braggcheck.sim``), nanoBragg's flags
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.export import to_nanobragg_args
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
-from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS, Parameter
+from braggcheck.sim.parameter import Parameter
+from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS
 from braggcheck.sim.simulator import simulate
 from braggcheck.util.errors import ConfigError, WriteError
 from braggcheck.util.version import VERSION

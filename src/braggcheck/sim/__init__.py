@@ -5,7 +5,8 @@ It imports nothing above it: no flag parsing, files or testing (those build on i
 
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
 from braggcheck.sim.hkl import HKLTable, read_hkl
-from braggcheck.sim.registry import PARAMETERS, Parameter
+from braggcheck.sim.parameter import Parameter
+from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import baseline_value
 

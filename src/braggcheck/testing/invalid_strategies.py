@@ -33,8 +33,9 @@ from braggcheck.nanobragg.args import (
 from braggcheck.sim.config import BeamConfig, CrystalConfig, DetectorConfig
 from braggcheck.sim.hkl import HKLTable
 from braggcheck.sim.limits import FIELD_LIMITS
+from braggcheck.sim.parameter import Parameter
 from braggcheck.sim.pixel_mask import PixelMask
-from braggcheck.sim.registry import PARAMETERS, Parameter
+from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.sensor_rules import unset_attenuation
 
 SECTIONS: dict[str, type] = {"crystal": CrystalConfig, "beam": BeamConfig,

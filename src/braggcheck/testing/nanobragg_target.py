@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from braggcheck.nanobragg.serialization import config_from_dict, config_to_dict
 from braggcheck.sim.config import Config
-from braggcheck.sim.registry import PARAMETERS, Parameter
+from braggcheck.sim.parameter import Parameter
+from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import baseline_value
 from braggcheck.testing.cases import applicable_parameters

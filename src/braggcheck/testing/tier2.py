@@ -24,7 +24,8 @@ import torch
 
 from braggcheck.nanobragg.args import parse_nanobragg_args
 from braggcheck.sim.config import Config
-from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS, Parameter
+from braggcheck.sim.parameter import Parameter
+from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS
 from braggcheck.testing import table
 from braggcheck.testing.gradients import DEFAULT_EPS as DEFAULT_EPS
 from braggcheck.testing.gradients import TAYLOR_MIN_RATE as TAYLOR_MIN_RATE

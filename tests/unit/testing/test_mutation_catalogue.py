@@ -11,14 +11,13 @@ import pytest
 
 from braggcheck.sim import fused_pixels
 from braggcheck.testing.mutation.catalogue import (
-    CATEGORIES,
-    Mutant,
     MutantError,
     apply_mutant,
     catalogue,
     mutate_tree,
     select,
 )
+from braggcheck.testing.mutation.mutant import CATEGORIES, Mutant
 from braggcheck.testing.mutation.probes import tree_fingerprint
 from braggcheck.testing.mutation.runner import copy_tree
 from braggcheck.util.errors import ConfigError

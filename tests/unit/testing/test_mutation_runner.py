@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from braggcheck.cli import main as cli
-from braggcheck.testing.mutation.catalogue import Mutant, catalogue
+from braggcheck.testing.mutation.catalogue import catalogue
+from braggcheck.testing.mutation.mutant import Mutant
 from braggcheck.testing.mutation.report import score, write_report
 from braggcheck.testing.mutation.runner import (
     SUITES,

@@ -9,36 +9,13 @@ applies every one to the current tree, so a refactor that breaks a mutant names 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from braggcheck.testing.mutation.geometry_mutants import GEOMETRY_MUTANTS
+from braggcheck.testing.mutation.kernel_mutants import KERNEL_MUTANTS
+from braggcheck.testing.mutation.mutant import Mutant
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.file_writer import write_output
-
-CATEGORIES = (
-    "detached",  # a .detach() on a differentiable term
-    "sign",  # a wrong sign
-    "factor",  # a wrong factor or constant
-    "axis-order",  # a wrong axis order, a transposed matrix, a swapped pair
-    "guard",  # a guard removed at a removable singularity
-    "boundary",  # an off-by-one, a chunk boundary, a grid offset
-    "convention",  # a wrong pivot, convention vector or unit
-    "composition",  # a wrong composition order of rotations
-    "normalisation",  # a wrong count in a normalisation
-)
-
-
-@dataclass(frozen=True)
-class Mutant:
-    """One planted bug: replace ``original`` (exactly once in ``file``) by ``replacement``."""
-
-    id: str
-    file: str  # relative to src/braggcheck
-    original: str
-    replacement: str
-    category: str
-    description: str
-    equivalent: bool = False  # cannot change any output; :mod:`.probes` must show it
 
 
 class MutantError(ValueError):
@@ -75,8 +52,6 @@ def mutate_tree(root: Path, mutant: Mutant) -> Path:
 
 def catalogue() -> tuple[Mutant, ...]:
     """Every mutant, kernel first."""
-    from braggcheck.testing.mutation.geometry_mutants import GEOMETRY_MUTANTS
-    from braggcheck.testing.mutation.kernel_mutants import KERNEL_MUTANTS
     return KERNEL_MUTANTS + GEOMETRY_MUTANTS
 
 

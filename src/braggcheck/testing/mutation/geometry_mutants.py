@@ -3,7 +3,7 @@ grid, the thick sensor and the rotations."""
 
 from __future__ import annotations
 
-from braggcheck.testing.mutation.catalogue import Mutant
+from braggcheck.testing.mutation.mutant import Mutant
 
 CR, DE, SO, SE, RO = ("sim/crystal.py", "sim/detector.py", "sim/sources.py", "sim/sensor.py",
                       "sim/rotations.py")

@@ -3,7 +3,7 @@ physics functions and the simulator's pixel loop (solid angle, normalisation, pr
 
 from __future__ import annotations
 
-from braggcheck.testing.mutation.catalogue import Mutant
+from braggcheck.testing.mutation.mutant import Mutant
 
 FP, FL, PH, SI = ("sim/fused_pixels.py", "sim/fused_lattice.py", "sim/physics.py",
                   "sim/simulator.py")

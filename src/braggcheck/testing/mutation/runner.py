@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from braggcheck.testing.mutation.catalogue import Mutant, MutantError, mutate_tree
+from braggcheck.testing.mutation.catalogue import MutantError, mutate_tree
+from braggcheck.testing.mutation.mutant import Mutant
 from braggcheck.testing.mutation.probes import tree_fingerprint
 
 SUITES: dict[str, tuple[str, ...]] = {
