@@ -19,8 +19,9 @@ import braggcheck.testing.nanobragg_target
 from braggcheck.cli import replay
 from braggcheck.nanobragg.serialization import config_to_dict
 from braggcheck.sim.config import Config
+from braggcheck.testing.case_strategies import cases
 from braggcheck.testing.harness import PropertyFailure, run_property
-from braggcheck.testing.strategies import BASELINE_PIXELS, cases
+from braggcheck.testing.strategies import BASELINE_PIXELS
 
 from ..planted import ScaledGradient
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from braggcheck.sim.registry import VECTOR_PARAMETERS
+from braggcheck.testing.case_strategies import derandomized_sample
 from braggcheck.testing.hkl_strategies import VECTOR_STRATEGIES, hkl_configs, table_labels
-from braggcheck.testing.strategies import derandomized_sample
 from braggcheck.testing.vector_gradients import (
     VectorProbe,
     check_structure_factors,

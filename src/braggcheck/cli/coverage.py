@@ -14,8 +14,9 @@ from braggcheck.cli.main import argument_parser
 from braggcheck.nanobragg.output_files import check_output_path
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.state import baseline_value
+from braggcheck.testing.case_strategies import cases, derandomized_sample
+from braggcheck.testing.coverage import coverage_labels
 from braggcheck.testing.plots import coverage_figure, pyplot, save
-from braggcheck.testing.strategies import cases, coverage_labels, derandomized_sample
 from braggcheck.util.errors import ConfigError
 
 

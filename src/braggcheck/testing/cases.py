@@ -17,10 +17,14 @@ from typing import Any
 import torch
 
 from braggcheck.nanobragg.serialization import config_from_dict, config_to_dict
+from braggcheck.sim import simulator
 from braggcheck.sim.config import Config
+from braggcheck.sim.detector import effective_pivot
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.sensor_rules import unused_sensor_parameters
-from braggcheck.sim.simulator import simulate
+from braggcheck.sim.simulator import build_scene, simulate, stored_bytes
+from braggcheck.sim.sources import axis_grid, divergence_pairs
+from braggcheck.sim.state import build_state
 from braggcheck.testing.pixel_strategies import unused_by_features
 from braggcheck.testing.projection import PROJECTIONS as PROJECTIONS
 from braggcheck.testing.projection import Projection
@@ -79,7 +83,6 @@ class Case:
         split is moved by setting ``simulator.STORED_BYTES_LIMIT`` to what ``stored_chunks``
         chunks of this case's configuration need. Both are restored on exit.
         """
-        from braggcheck.sim import simulator
 
         if self.pixels_per_chunk is None:
             yield
@@ -152,8 +155,6 @@ def _optional_int(value: Any) -> int | None:
 
 def _stored_bytes_per_pixel(config: Config) -> int:
     """What one pixel's autograd state costs in ``simulator.stored_bytes`` (float64)."""
-    from braggcheck.sim.simulator import build_scene, stored_bytes
-    from braggcheck.sim.state import build_state
 
     with torch.no_grad():
         state = build_state(config, None, torch.float64, torch.device("cpu"))
@@ -167,8 +168,6 @@ def applicable_parameters(config: Config) -> tuple[str, ...]:
     Elsewhere the derivative is identically zero (the parameter is not used), so a gradient
     check asks only for these.
     """
-    from braggcheck.sim.detector import effective_pivot
-    from braggcheck.sim.sources import axis_grid, divergence_pairs
 
     beam = config.beam
     unused = set()

@@ -15,13 +15,13 @@ from hypothesis import example
 
 from braggcheck.testing.cases import Case
 from braggcheck.testing.checks import CHECKS, CheckResult
+from braggcheck.testing.coverage import coverage_labels
 from braggcheck.testing.example_store import (
     FAILURES_DIR,
     replay_command,
     stored_examples,
     write_failure,
 )
-from braggcheck.testing.strategies import coverage_labels
 from braggcheck.testing.target_harness import PropertyFailure as PropertyFailure
 from braggcheck.testing.target_harness import judge
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from braggcheck.sim.config import Config
 from braggcheck.sim.simulator import build_scene, simulate
 from braggcheck.sim.state import build_state
+from braggcheck.testing.case_strategies import configs
 from braggcheck.testing.hkl_tables import random_table
-from braggcheck.testing.strategies import configs
 from braggcheck.testing.vector_gradients import bright_indices
 
 DENSITIES = (1.0, 0.6, 0.25)
@@ -59,7 +59,7 @@ def _box_size(low: Sequence[int], high: Sequence[int]) -> int:
 @st.composite
 def hkl_configs(draw: st.DrawFn, shapes: Sequence[str] = ("square",),
                 interpolate: bool | None = None) -> Config:
-    """A drawn configuration (:func:`braggcheck.testing.strategies.configs`) given a random
+    """A drawn configuration (:func:`braggcheck.testing.case_strategies.configs`) given a random
     table over the indices it reaches; ``interpolate`` None draws it too."""
     config = draw(configs(shapes).filter(
         lambda c: _box_size(*reached_indices(c)) <= MAX_REFLECTIONS))

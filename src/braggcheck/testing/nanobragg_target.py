@@ -22,10 +22,10 @@ from braggcheck.sim.parameter import Parameter
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import baseline_value
+from braggcheck.testing.case_strategies import configs
 from braggcheck.testing.cases import applicable_parameters
 from braggcheck.testing.gradients import has_bragg_signal
 from braggcheck.testing.probe import Probe
-from braggcheck.testing.strategies import configs
 from braggcheck.testing.target import ParameterSpec, Target
 from braggcheck.util.errors import ConfigError
 

@@ -14,6 +14,9 @@ import math
 import torch
 
 from braggcheck.sim.config import Config
+from braggcheck.sim.detector import detector_geometry
+from braggcheck.sim.sensor import sensor_model
+from braggcheck.sim.state import build_state
 
 EXCLUDED: dict[str, str] = {
     "phi start exactly 0 with several phi steps":
@@ -55,9 +58,6 @@ reference's ROUND factor is wrong within ~1e-8 mm at 100 mm; 1e-6 leaves a margi
 
 def direct_beam_on_a_sample_point(config: Config) -> bool:
     """Whether the nominal direct beam meets a subpixel centre of any sensor layer."""
-    from braggcheck.sim.detector import detector_geometry
-    from braggcheck.sim.sensor import sensor_model
-    from braggcheck.sim.state import build_state
 
     det = config.detector
     sensor = sensor_model(det)

@@ -26,13 +26,16 @@ from hypothesis import strategies as st
 
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.config import Config
-from braggcheck.sim.detector import FRAMES
+from braggcheck.sim.detector import FRAMES, detector_geometry, effective_pivot
+from braggcheck.sim.rotations import rotate_xyz
 from braggcheck.sim.sections import CONVENTIONS
 from braggcheck.sim.sources import source_count
+from braggcheck.sim.state import build_state
 from braggcheck.testing.input_coverage import input_regions
 from braggcheck.testing.input_reference_strategies import input_words
 from braggcheck.testing.reference_exclusions import EXCLUDED, excluded_region
 from braggcheck.testing.strategies import ALL_SHAPES, angles, cells, spot_fudge
+from braggcheck.util.errors import ConfigError
 from braggcheck.util.file_writer import write_output
 
 __all__ = ["EXCLUDED", "excluded_region", "oracle_configs", "oracle_regions"]
@@ -151,7 +154,6 @@ def _beam_words(draw: st.DrawFn) -> tuple[list[str], dict]:
 def _custom_vectors(draw: st.DrawFn) -> list[str]:
     """An orthonormal detector frame turned by up to 20 deg about each axis from MOSFLM's,
     with the MOSFLM beam, and a drawn spindle and polarization axis."""
-    from braggcheck.sim.rotations import rotate_xyz
 
     turn = [math.radians(draw(st.floats(-20.0, 20.0))) for _ in range(3)]
     basis = torch.tensor([[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]],
@@ -243,7 +245,6 @@ def _cost(config: Config, extra: dict) -> int:
 @st.composite
 def oracle_configs(draw: st.DrawFn) -> Config:
     """A configuration anywhere in the forward space both programs share (see the module)."""
-    from braggcheck.util.errors import ConfigError
 
     crystal, c_extra = draw(_crystal_words())
     beam, b_extra = draw(_beam_words())
@@ -295,8 +296,6 @@ def oracle_configs(draw: st.DrawFn) -> Config:
 
 def oracle_regions(config: Config) -> list[str]:
     """The regions of the forward space ``config`` is in, for ``hypothesis.event``."""
-    from braggcheck.sim.detector import detector_geometry
-    from braggcheck.sim.state import build_state
 
     crystal, beam, det = config.crystal, config.beam, config.detector
     labels = [f"convention {det.convention}", f"shape {crystal.shape}"]
@@ -359,6 +358,4 @@ def _moved_centre(det: object, shift: float) -> list[str]:
 
 
 def _sample_pivot(det: object) -> bool:
-    from braggcheck.sim.detector import effective_pivot
-
     return effective_pivot(det) == "sample"  # type: ignore[arg-type]

@@ -37,7 +37,7 @@ import planted  # noqa: F401
 from hypothesis import given
 
 from braggcheck.testing.harness import run_property
-from braggcheck.testing.strategies import cases
+from braggcheck.testing.case_strategies import cases
 
 
 @given(case=cases(focus="lambda_A"))

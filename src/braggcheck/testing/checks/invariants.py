@@ -7,6 +7,7 @@ import math
 
 import torch
 
+from braggcheck.nanobragg.serialization import config_from_json, config_to_json
 from braggcheck.sim.config import Config
 from braggcheck.sim.constants import ANGSTROM
 from braggcheck.sim.crystal import cell_basis, reciprocal_volume_check
@@ -285,8 +286,6 @@ def check_distance_scaling(case: Case) -> CheckResult:
 def check_valid_config(case: Case) -> CheckResult:
     """The configuration passes its own validation and survives a JSON round trip."""
     from dataclasses import replace
-
-    from braggcheck.nanobragg.serialization import config_from_json, config_to_json
 
     config = case.config
     try:

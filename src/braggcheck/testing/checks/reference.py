@@ -9,16 +9,15 @@ reproduces it with the reference program alone.
 
 from __future__ import annotations
 
+from braggcheck.nanobragg.reference import ReferenceError, compare, reference_program
 from braggcheck.testing.cases import Case
 from braggcheck.testing.checks.results import CheckResult, Row
+from braggcheck.testing.reference_exclusions import excluded_region
+from braggcheck.testing.reference_strategies import oracle_regions
 from braggcheck.util.errors import ConfigError
 
 
 def check_reference(case: Case) -> CheckResult:
-    from braggcheck.nanobragg.reference import ReferenceError, compare, reference_program
-    from braggcheck.testing.reference_exclusions import excluded_region
-    from braggcheck.testing.reference_strategies import oracle_regions
-
     config = case.config
     try:
         program = reference_program()

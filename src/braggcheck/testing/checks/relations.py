@@ -20,8 +20,10 @@ import math
 import numpy as np
 import torch
 
+from braggcheck.sim import simulator
 from braggcheck.sim.config import Config, CrystalConfig
 from braggcheck.sim.crystal import mosaic_matrices
+from braggcheck.sim.detector import FRAMES
 from braggcheck.sim.source_list import single_sources
 from braggcheck.sim.sources import axis_grid, divergence_pairs
 from braggcheck.sim.state import baseline_value
@@ -54,10 +56,8 @@ def _fixed(config: Config) -> Config:
 
 
 def _image(config: Config) -> torch.Tensor:
-    from braggcheck.sim.simulator import simulate  # looked up at call time: tests plant bugs in it
-
-    with torch.no_grad():
-        return simulate(config)
+    with torch.no_grad():  # simulator.simulate looked up at call time: tests plant bugs in it
+        return simulator.simulate(config)
 
 
 ADDED_PHI_STEP_DEG = 0.25
@@ -91,7 +91,6 @@ def mosaic_parts(config: Config) -> list[Config] | None:
     None near gimbal lock (cos(rot_y) < 1e-3), where misset angles cannot carry it to 1e-12.
     The domain matrices U come from braggcheck's RNG (held to the reference's check values by
     tests/unit/sim/test_rng.py): the relation tests how they are composed and weighted."""
-    from braggcheck.sim.detector import FRAMES
 
     crystal = config.crystal
     spread = torch.tensor(baseline_value(config, "mosaic_spread_deg"), dtype=torch.float64)
