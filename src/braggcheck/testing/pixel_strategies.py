@@ -60,3 +60,24 @@ def unused_by_features(config: Config) -> set[str]:
     if float(config.crystal.water_size_um) == 0 or config.detector.oversample_omega:
         unused.add("water_size_um")
     return unused
+
+
+@st.composite
+def oracle_feature_words(draw: st.DrawFn, thick_sensor: bool, point_pixel: bool
+                         ) -> list[str]:
+    """Flags of the per-pixel features for the differential oracle, each present in about a
+    quarter of the examples (shrinking to absent), any convention; -oversample_thick mostly
+    with a thick sensor (on a thin one both programs give a black image). No
+    -oversample_omega with point pixels: 1/r^2 (~100 per metre^-2) multiplies the running sum
+    once per sample, and the reference's float32 file overflows to inf."""
+    words: list[str] = []
+    if draw(cst.integers(0, 3)) == 3:
+        words += ["-water", repr(draw(cst.floats(0.001, 0.05)))]
+    switches = ("-curved_det", "-oversample_polar") if point_pixel else (
+        "-curved_det", "-oversample_polar", "-oversample_omega")
+    for flag in switches:
+        if draw(cst.integers(0, 3)) == 3:
+            words.append(flag)
+    if draw(cst.integers(0, 3 if thick_sensor else 15)) == 3:
+        words.append("-oversample_thick")
+    return words
