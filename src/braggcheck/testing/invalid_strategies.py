@@ -40,6 +40,7 @@ from braggcheck.sim.config import (
 )
 from braggcheck.sim.hkl import HKLTable
 from braggcheck.sim.registry import PARAMETERS, Parameter
+from braggcheck.testing.pixel_strategies import BAD_FLAG_VALUES as PIXEL_BAD_FLAG_VALUES
 
 SECTIONS: dict[str, type] = {"crystal": CrystalConfig, "beam": BeamConfig,
                              "detector": DetectorConfig}
@@ -279,6 +280,7 @@ BAD_FLAG_VALUES: dict[str, list[str]] = {
     "-pivot": ["middle"],
 }
 """Flag values that are out of range, impossible or refer to nothing (one flag at a time)."""
+BAD_FLAG_VALUES.update(PIXEL_BAD_FLAG_VALUES)  # braggcheck.testing.pixel_strategies
 
 NOT_NUMBERS = st.sampled_from(["abc", "1..2", "1,5", "0x10", "nan", "inf", "-inf", "", "1e",
                                "--5", "one", "1 2"])

@@ -81,3 +81,13 @@ def oracle_feature_words(draw: st.DrawFn, thick_sensor: bool, point_pixel: bool
     if draw(cst.integers(0, 3 if thick_sensor else 15)) == 3:
         words.append("-oversample_thick")
     return words
+
+
+BAD_FLAG_VALUES: dict[str, list[str]] = {
+    "-water": ["-1", "-0.001"],
+    "-printout_pixel": ["8 0", "0 8", "3 -1"],
+    "-stol": ["/nonexistent/file.stol", "."],
+    "-4stol": ["/nonexistent/file.stol"],
+}
+"""Bad values of the per-pixel and no-op flags, for the invalid-input properties (the 8x8
+detector of ``invalid_strategies.VALID_ARGS``)."""
