@@ -199,7 +199,7 @@ def pixel_sums(scene: FeatureScene, position: torch.Tensor, pixels: int,
     terms = terms.to(position.dtype).view(shape).permute(2, 3, 0, 1)
     factors = subpixel_factors(scene, direction, inverse, pixels)
     if features.per_subpixel:
-        total = _running_sum(terms, factors, features, squared_lattice.view(shape))
+        total = running_sum(terms, factors, features, squared_lattice.view(shape))
     else:
         total = features.water + terms.sum((1, 2, 3))
     value = scene.scale * total
@@ -221,7 +221,7 @@ def feature_pixel_values(scene: FeatureScene, position: torch.Tensor, pixels: in
     return pixel_sums(scene, position, pixels, lattice, amplitudes).value
 
 
-def _running_sum(terms: torch.Tensor, factors: SubpixelFactors, features: PixelFeatures,
+def running_sum(terms: torch.Tensor, factors: SubpixelFactors, features: PixelFeatures,
                  squared_lattice: torch.Tensor) -> torch.Tensor:
     """``I = I_bg; for each sample j: I = (I + t_j) f_j`` in closed form: every term times the
     product of its own and all later factors (a reversed cumulative product)."""

@@ -312,6 +312,9 @@ _ENTRIES: tuple[Parameter, ...] = (
         "0), and no -oversample_omega (which multiplies it by ~1e-6 per sample); at the default "
         "fluence 0.01 um already gives ~2e5 photons/sr of background, hence the small typical "
         "range",
+        undefined="at 0 with -oversample_thick/_polar/_omega and a lattice factor of exactly 0 "
+        "(tophat spots): the reference skips such samples only without water, so the image "
+        "jumps between 0 and any positive thickness; smooth (cubic) elsewhere",
     ),
 )
 

@@ -137,8 +137,9 @@ def configs(draw: st.DrawFn, shapes=GRADIENT_SHAPES,
         fields.update(_custom_vectors(draw(cst.one_of(cst.just(0.0),
                                                      cst.floats(*CUSTOM_ROLL_DEG)))))
     fields.update(draw(sensors()))
-    fields.update(draw(pixel_feature_fields(convention, "sensor_thickness_um" in fields)))
     fields["point_pixel"] = draw(cst.booleans())
+    fields.update(draw(pixel_feature_fields(convention, "sensor_thickness_um" in fields,
+                                            fields["point_pixel"])))
     # Rotations over the registry's typical range; with the SAMPLE pivot (or a reflection, whose
     # ray must still meet the plane) squeezed so the spot moves by at most a fifth of the
     # detector edge (the beam-pivot direct beam stays on the beam centre under any rotation).

@@ -37,6 +37,7 @@ from braggcheck.sim.parameter import Parameter
 from braggcheck.sim.pixel_mask import PixelMask
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.sensor_rules import unset_attenuation
+from braggcheck.testing.pixel_strategies import BAD_FLAG_VALUES as PIXEL_BAD_FLAG_VALUES
 
 SECTIONS: dict[str, type] = {"crystal": CrystalConfig, "beam": BeamConfig,
                              "detector": DetectorConfig}
@@ -260,6 +261,7 @@ BAD_FLAG_VALUES: dict[str, list[str]] = {
     "-mask": ["/nonexistent/m.img", "."], "-img": ["/nonexistent/h.img"], "-dmin": ["-1"],
 }
 """Flag values that are out of range, impossible or refer to nothing (one flag at a time)."""
+BAD_FLAG_VALUES.update(PIXEL_BAD_FLAG_VALUES)  # braggcheck.testing.pixel_strategies
 
 NOT_NUMBERS = st.sampled_from(["abc", "1..2", "1,5", "0x10", "nan", "inf", "-inf", "", "1e",
                                "--5", "one", "1 2"])

@@ -27,17 +27,19 @@ def water_sizes() -> st.SearchStrategy[float]:
 
 
 @st.composite
-def pixel_feature_fields(draw: st.DrawFn, convention: str, thick_sensor: bool) -> dict:
+def pixel_feature_fields(draw: st.DrawFn, convention: str, thick_sensor: bool,
+                         point_pixel: bool) -> dict:
     """DetectorConfig fields of the curved detector and the per-subpixel factors.
 
-    -oversample_thick only with a thick sensor (on a thin one the reference's image is 0)."""
+    -oversample_thick only with a thick sensor (on a thin one the reference's image is 0);
+    -oversample_omega not with point pixels (1/r^2 ~ 100 per sample overflows to inf)."""
     choice = draw(cst.sampled_from(FEATURE_CHOICES))
     every = choice == "all"
     return {
         "curved_detector": (every or choice == "curved") and convention in CURVED_CONVENTIONS,
         "oversample_thick": (every or choice == "thick") and thick_sensor,
         "oversample_polar": every or choice == "polar",
-        "oversample_omega": every or choice == "omega",
+        "oversample_omega": (every or choice == "omega") and not point_pixel,
     }
 
 
@@ -60,3 +62,49 @@ def unused_by_features(config: Config) -> set[str]:
     if float(config.crystal.water_size_um) == 0 or config.detector.oversample_omega:
         unused.add("water_size_um")
     return unused
+
+
+@st.composite
+def oracle_feature_words(draw: st.DrawFn, thick_sensor: bool, point_pixel: bool
+                         ) -> list[str]:
+    """Flags of the per-pixel features for the differential oracle, each present in about a
+    quarter of the examples (shrinking to absent), any convention; -oversample_thick mostly
+    with a thick sensor (on a thin one both programs give a black image). No
+    -oversample_omega with point pixels: 1/r^2 (~100 per metre^-2) multiplies the running sum
+    once per sample, and the reference's float32 file overflows to inf."""
+    words: list[str] = []
+    if draw(cst.integers(0, 3)) == 3:
+        words += ["-water", repr(draw(cst.floats(0.001, 0.05)))]
+    switches = ("-curved_det", "-oversample_polar") if point_pixel else (
+        "-curved_det", "-oversample_polar", "-oversample_omega")
+    for flag in switches:
+        if draw(cst.integers(0, 3)) == 3:
+            words.append(flag)
+    if draw(cst.integers(0, 3 if thick_sensor else 15)) == 3:
+        words.append("-oversample_thick")
+    return words
+
+
+BAD_FLAG_VALUES: dict[str, list[str]] = {
+    "-water": ["-1", "-0.001"],
+    "-printout_pixel": ["8 0", "0 8", "3 -1"],
+    "-stol": ["/nonexistent/file.stol", "."],
+    "-4stol": ["/nonexistent/file.stol"],
+}
+"""Bad values of the per-pixel and no-op flags, for the invalid-input properties (the 8x8
+detector of ``invalid_strategies.VALID_ARGS``)."""
+
+
+def without_pixel_features(config: Config) -> Config:
+    """``config`` without water, curved detector and per-subpixel factors: what the exact
+    forward relations (superposition of steps, independent solid angle and polarization,
+    closed-form spot values) are checked on. The features break those relations by design
+    (the running sum of -oversample_*, the background divided by the step count, the curved
+    positions), as the reference does; their own physics is checked against the reference
+    images and in tests/unit/test_pixel_features.py."""
+    det = config.detector
+    if not (float(config.crystal.water_size_um) or det.curved_detector or det.oversample_thick
+            or det.oversample_polar or det.oversample_omega):
+        return config
+    return config.replace(water_size_um=0.0, curved_detector=False, oversample_thick=False,
+                          oversample_polar=False, oversample_omega=False)

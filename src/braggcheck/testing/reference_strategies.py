@@ -33,6 +33,7 @@ from braggcheck.sim.sources import source_count
 from braggcheck.sim.state import build_state
 from braggcheck.testing.input_coverage import input_regions
 from braggcheck.testing.input_reference_strategies import input_words
+from braggcheck.testing.pixel_strategies import oracle_feature_words, pixel_feature_regions
 from braggcheck.testing.reference_exclusions import EXCLUDED, excluded_region
 from braggcheck.testing.strategies import ALL_SHAPES, angles, cells, spot_fudge
 from braggcheck.util.errors import ConfigError
@@ -250,6 +251,8 @@ def oracle_configs(draw: st.DrawFn) -> Config:
     beam, b_extra = draw(_beam_words())
     detector, d_extra = draw(_detector_words(b_extra["lambda"]))
     words = crystal + beam + detector
+    words += draw(oracle_feature_words("-detector_thick" in detector,  # pixel_strategies
+                                       "-point_pixel" in detector))
     try:
         config = from_nanobragg_args(words)
     except ConfigError:
@@ -324,6 +327,7 @@ def oracle_regions(config: Config) -> list[str]:
     }
     labels += [name for name, present in flags.items() if present]
     labels += input_regions(config)
+    labels += pixel_feature_regions(config)  # braggcheck.testing.pixel_strategies
     sources = beam.hdiv_steps * beam.vdiv_steps * beam.dispersion_steps
     if sources > 1 and crystal.mosaic_domains * crystal.phi_steps > 1:
         labels.append("several sources x several orientations")

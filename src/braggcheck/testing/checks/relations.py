@@ -30,6 +30,7 @@ from braggcheck.sim.state import baseline_value
 from braggcheck.testing.cases import Case
 from braggcheck.testing.checks import independent as ind
 from braggcheck.testing.checks.results import CheckResult, Row, bragg_signal, no_signal
+from braggcheck.testing.pixel_strategies import without_pixel_features
 
 SUPERPOSITION_RTOL = 1e-11
 """Image vs mean of its parts, relative to the image maximum. Phi parts are the same arithmetic
@@ -51,8 +52,9 @@ NODE_RTOL = 1e-12
 
 
 def _fixed(config: Config) -> Config:
-    """The config with its oversample written out, so both sides use the same subpixels."""
-    return config.replace(oversample=config.oversample)
+    """The config with its oversample written out, so both sides use the same subpixels (and
+    without the per-pixel features, which break the relations by design)."""
+    return without_pixel_features(config).replace(oversample=config.oversample)
 
 
 def _image(config: Config) -> torch.Tensor:
@@ -277,6 +279,7 @@ def node_config(config: Config) -> tuple[Config, tuple[int, int]]:
     """A one-source, one-step, one-domain, oversample-1, thin-detector config whose direct beam
     passes exactly through the centre of its middle pixel (BEAM pivot: pix0 + centre =
     distance x beam), so that pixel sits on the h = k = l = 0 node."""
+    config = without_pixel_features(config)  # braggcheck.testing.pixel_strategies
     det = config.detector
     node = (det.spixels // 2, det.fpixels // 2)
     reduced = config.replace(
