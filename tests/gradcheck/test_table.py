@@ -10,7 +10,8 @@ import torch
 
 from braggcheck import PARAMETERS
 from braggcheck.sim.compilation import compile_disabled, maybe_compile
-from braggcheck.sim.simulator import build_scene, pixel_values
+from braggcheck.sim.scene import build_scene
+from braggcheck.sim.simulator import pixel_values
 from braggcheck.sim.state import baseline_value, build_state
 from braggcheck.testing.tier2 import (
     CANONICAL_PINS,

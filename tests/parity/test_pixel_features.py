@@ -21,7 +21,8 @@ from braggcheck import simulate
 from braggcheck.cli.main import main
 from braggcheck.nanobragg.args import parse_nanobragg_args
 from braggcheck.nanobragg.output_files import read_float_image
-from braggcheck.sim.simulator import build_scene, fused_path
+from braggcheck.sim.scene import build_scene
+from braggcheck.sim.simulator import fused_path
 from braggcheck.sim.state import build_state
 
 from ..conftest import GOLDEN

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 import braggcheck.sim.crystal
 import braggcheck.sim.physics
+import braggcheck.sim.scene
 import braggcheck.sim.simulator
 from braggcheck.cli import replay
 from braggcheck.nanobragg.serialization import config_to_dict
@@ -153,12 +154,12 @@ def assert_caught(tmp_path, check: str, row: str, needed: set[str], max_changes:
 
 @pytest.mark.parametrize("shrink", SHRINK)
 def test_phi_sampled_at_mid_step_is_caught(tmp_path, monkeypatch, shrink):
-    original = braggcheck.sim.simulator.phi_angles
+    original = braggcheck.sim.scene.phi_angles
 
     def midpoint(state, step_deg, steps):  # a realistic slip: the middle of each step
         return original(state, step_deg, steps) + step_deg / 2 * math.pi / 180
 
-    monkeypatch.setattr(braggcheck.sim.simulator, "phi_angles", midpoint)
+    monkeypatch.setattr(braggcheck.sim.scene, "phi_angles", midpoint)
     assert_caught(tmp_path, "superposition", "phi steps", set(), 4, shrink, shapes=("square",))
 
 
@@ -170,14 +171,14 @@ def test_mosaic_before_phi_is_caught(tmp_path, monkeypatch, shrink):
         combined = spindle[:, None] @ mosaic[None]  # phi applied after the domain's tilt
         return torch.einsum("tmjk,ik->tmij", combined, real).reshape(-1, 3, 3)
 
-    monkeypatch.setattr(braggcheck.sim.simulator, "orientations", wrong_order)
+    monkeypatch.setattr(braggcheck.sim.scene, "orientations", wrong_order)
     assert_caught(tmp_path, "superposition", "mosaic domains",
                   {"mosaic_domains", "phi_start_deg"}, 6, shrink)
 
 
 @pytest.mark.parametrize("shrink", SHRINK)
 def test_first_source_counted_twice_is_caught(tmp_path, monkeypatch, shrink):
-    original = braggcheck.sim.simulator.source_grid
+    original = braggcheck.sim.scene.source_grid
 
     def double_first(*args, **kwargs):  # source 0 weighted 2, the last one dropped
         sources = original(*args, **kwargs)
@@ -186,7 +187,7 @@ def test_first_source_counted_twice_is_caught(tmp_path, monkeypatch, shrink):
         return Sources(torch.cat((sources.incident[:1], sources.incident[:-1])),
                        torch.cat((sources.wavelength[:1], sources.wavelength[:-1])))
 
-    monkeypatch.setattr(braggcheck.sim.simulator, "source_grid", double_first)
+    monkeypatch.setattr(braggcheck.sim.scene, "source_grid", double_first)
     assert_caught(tmp_path, "superposition", "sources", set(), 6, shrink)
 
 

@@ -22,9 +22,8 @@ import torch
 from braggcheck.sim.config import Config
 from braggcheck.sim.physics import nearest_integer
 from braggcheck.sim.pixel_features import PixelSums, pixel_sums
+from braggcheck.sim.scene import Scene, build_scene
 from braggcheck.sim.simulator import (
-    Scene,
-    build_scene,
     detector_plane,
     lattice_factor,
     lattice_intensity,

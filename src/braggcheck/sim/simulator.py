@@ -10,23 +10,17 @@ are evaluated without storing and recomputed during the backward pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields, is_dataclass, replace
-from typing import TypeVar
+from collections.abc import Callable, Mapping
 
 import torch
 
-from braggcheck.sim.amplitudes import AmplitudeLookup, amplitude_grid, structure_factor_values
+from braggcheck.sim.amplitudes import AmplitudeLookup, structure_factor_values
 from braggcheck.sim.compilation import maybe_compile
 from braggcheck.sim.config import Config
-from braggcheck.sim.constants import R_E_SQUARED_M2
-from braggcheck.sim.crystal import cell_basis, mosaic_matrices, orientations, phi_angles
 from braggcheck.sim.crystal_size import (
     continuous_lattice_factor,
-    continuous_sizes,
     continuous_stored_values,
 )
-from braggcheck.sim.detector import FRAMES, DetectorGeometry, detector_geometry
 from braggcheck.sim.fused_lattice import (
     LatticeSetup,
     SquaredAmplitudes,
@@ -39,8 +33,6 @@ from braggcheck.sim.fused_pixels import (
     fused_pixel_intensity,
     plain_pixel_intensity,
 )
-from braggcheck.sim.geometry_checks import check_geometry
-from braggcheck.sim.orientation import crystal_matrix
 from braggcheck.sim.physics import (
     gauss_lattice_factor,
     polarization_factor,
@@ -48,22 +40,19 @@ from braggcheck.sim.physics import (
     square_lattice_factor,
     tophat_lattice_factor,
 )
-from braggcheck.sim.pixel_features import PixelFeatures, feature_pixel_values, pixel_features
-from braggcheck.sim.pixel_mask import PixelMask, kept_pixels, placed
+from braggcheck.sim.pixel_features import feature_pixel_values
+from braggcheck.sim.pixel_mask import kept_pixels, placed
 from braggcheck.sim.resolution import (
-    ResolutionCut,
     polarization_of,
     polarization_samples,
-    resolution_cut,
     with_cut,
 )
-from braggcheck.sim.sensor import Sensor, capture_fraction, layered, sensor_model
-from braggcheck.sim.sources import Sources, source_grid
+from braggcheck.sim.scene import Scene, build_scene
+from braggcheck.sim.sensor import capture_fraction, layered
 from braggcheck.sim.state import build_state
+from braggcheck.sim.tensor_tree import dataclass_tensors, with_tensors
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import check_int
-
-T = TypeVar("T")
 
 STORED_BYTES_LIMIT = 2**30
 """With a gradient wanted, the first pixels (whole chunks) whose :func:`stored_bytes` fits in
@@ -72,103 +61,6 @@ without storing and recomputed in the backward pass, so memory does not grow wit
 
 ELEMENTS_PER_CHUNK = 1 << 16
 """Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
-
-
-@dataclass(frozen=True)
-class Scene:
-    """Everything the per-pixel kernel needs, already on the right device and dtype."""
-
-    detector: DetectorGeometry
-    sources: Sources
-    orientations: torch.Tensor  # (O, 3, 3): real basis vectors (m) per phi step x domain
-    projection: torch.Tensor  # (3*S*O, 3): rows a_i / lambda_s, ordered (axis i, source, orient.)
-    projection_offset: torch.Tensor  # (3*S*O, 1): incident_s . a_i / lambda_s, same order
-    reciprocal: torch.Tensor  # (3, 3): unrotated reciprocal basis (1/A), for GAUSS/TOPHAT
-    cells: tuple[int, int, int]
-    amplitudes: torch.Tensor | None  # dense F grid or None when every F is default_F
-    hkl_origin: tuple[int, int, int]
-    default_F: float
-    shape: str
-    fudge: float
-    oversample: int
-    kahn: torch.Tensor
-    sample_dtype: torch.dtype  # per-sample lattice math; geometry stays in the scene's dtype
-    nopolar: bool
-    point_pixel: bool
-    scale: torch.Tensor  # r_e^2 * fluence / steps
-    sensor: Sensor | None = None  # detector thickness layers; None for a thin detector
-    mask: PixelMask | None = None  # -mask: pixels evaluated (braggcheck.sim.pixel_mask)
-    resolution: ResolutionCut | None = None  # -dmin (braggcheck.sim.resolution)
-    features: PixelFeatures | None = None  # water, curved detector, per-subpixel factors
-    sizes: torch.Tensor | None = None  # (3,) real cell counts; None: the integers (crystal_size)
-    interpolate: bool = False  # tricubic F between reflections (braggcheck.sim.amplitudes)
-
-
-def build_scene(config: Config, state: dict[str, torch.Tensor],
-                sample_dtype: torch.dtype | None = None,
-                structure_factors: torch.Tensor | None = None) -> Scene:
-    crystal, beam, det = config.crystal, config.beam, config.detector
-    frame = FRAMES[det.convention]
-    geometry = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
-    check_geometry(config, geometry, state)
-    like = state["cell_a"]
-    basis = cell_basis(state, crystal_matrix(crystal, like))
-    spindle = torch.tensor(
-        [float(x) for x in (crystal.spindle_axis or frame.spindle)],
-        dtype=like.dtype, device=like.device,
-    )
-    phis = phi_angles(state, crystal.phi_step_deg, crystal.phi_steps)
-    mosaic = mosaic_matrices(state["mosaic_spread_deg"], crystal.mosaic_domains,
-                             crystal.mosaic_seed)
-    sources = source_grid(beam, geometry.beam, geometry.polar, state["lambda_A"],
-                          state["divergence_mrad"], state["dispersion"])
-    oversample = config.oversample
-    steps = sources.wavelength.shape[0] * crystal.mosaic_domains * crystal.phi_steps
-    steps *= oversample * oversample
-    table = crystal.hkl
-    oriented = orientations(basis.real, spindle, phis, mosaic)
-    projection, projection_offset = hkl_projection(sources, oriented)
-    return Scene(
-        detector=geometry,
-        sources=sources,
-        orientations=oriented,
-        projection=projection,
-        projection_offset=projection_offset,
-        reciprocal=basis.reciprocal,
-        cells=(crystal.n_a, crystal.n_b, crystal.n_c),
-        amplitudes=None if table is None else amplitude_grid(
-            table, structure_factors, sample_dtype or like.dtype, like.device),
-        hkl_origin=(0, 0, 0) if table is None else table.origin,
-        default_F=float(crystal.default_F),
-        shape=crystal.shape,
-        fudge=float(crystal.fudge),
-        oversample=oversample,
-        kahn=state["polarization"],
-        sample_dtype=sample_dtype or like.dtype,
-        nopolar=beam.nopolar,
-        point_pixel=det.point_pixel,
-        scale=R_E_SQUARED_M2 * state["fluence"] / steps,
-        sensor=sensor_model(det, state),
-        mask=det.mask,
-        resolution=resolution_cut(det.dmin_A, basis.real),
-        features=pixel_features(state, det.curved_detector, det.oversample_thick,
-                                det.oversample_polar, det.oversample_omega),
-        sizes=continuous_sizes((crystal.n_a, crystal.n_b, crystal.n_c), state),
-        interpolate=table is not None and crystal.interpolate,
-    )
-
-
-def hkl_projection(sources: Sources, oriented: torch.Tensor
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fold wavelength and incident direction into the Miller-index projection, once per image.
-
-    h_i = a_i . (d - i_s) / lambda_s = d . (a_i / lambda_s) - i_s . (a_i / lambda_s), so one
-    matrix product of the unit diffracted directions with ``projection`` minus ``offset`` gives
-    every (axis, source, orientation) index with no per-sample scattering vector.
-    """
-    scaled = oriented[None] / sources.wavelength[:, None, None, None]  # (S, O, 3 axes, 3)
-    offset = torch.einsum("sk,soik->iso", sources.incident, scaled)
-    return scaled.permute(2, 0, 1, 3).reshape(-1, 3), offset.reshape(-1, 1)
 
 
 def squared_amplitudes(scene: Scene) -> SquaredAmplitudes | None:
@@ -331,30 +223,6 @@ def pixel_values(scene: Scene, slow: torch.Tensor, fast: torch.Tensor,
     return (pixel_intensity(scene, slow, fast, chunk) + water) * factors
 
 
-def _tensors(node: object) -> list[torch.Tensor]:
-    """The tensors of a (nested) dataclass such as :class:`Scene`, in field order."""
-    found = []
-    for field in fields(node):
-        value = getattr(node, field.name)
-        if isinstance(value, torch.Tensor):
-            found.append(value)
-        elif is_dataclass(value):
-            found.extend(_tensors(value))
-    return found
-
-
-def _with_tensors(node: T, tensors: Iterator[torch.Tensor]) -> T:
-    """``node`` with its tensors replaced, in :func:`_tensors` order."""
-    changes = {}
-    for field in fields(node):
-        value = getattr(node, field.name)
-        if isinstance(value, torch.Tensor):
-            changes[field.name] = next(tensors)
-        elif is_dataclass(value):
-            changes[field.name] = _with_tensors(value, tensors)
-    return replace(node, **changes)
-
-
 class _RecomputedChunk(torch.autograd.Function):
     """One chunk of pixels whose intermediates are not stored: backward evaluates it again.
 
@@ -370,7 +238,7 @@ class _RecomputedChunk(torch.autograd.Function):
                 *tensors: torch.Tensor) -> torch.Tensor:
         ctx.kernel, ctx.scene = kernel, scene
         ctx.save_for_backward(slow, fast, *tensors)
-        return kernel(_with_tensors(scene, iter(tensors)), slow, fast)
+        return kernel(with_tensors(scene, iter(tensors)), slow, fast)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
@@ -386,7 +254,7 @@ class _RecomputedChunk(torch.autograd.Function):
                 aliases = [tensor.view_as(tensor) for tensor in tensors]
                 # Eager even when the forward was compiled: every chunk's fresh aliases and
                 # scene would fail the compiled guards and recompile the kernel per chunk.
-                values = pixel_values(_with_tensors(ctx.scene, iter(aliases)), slow, fast)
+                values = pixel_values(with_tensors(ctx.scene, iter(aliases)), slow, fast)
             found = torch.autograd.grad(values, [aliases[i] for i in wanted], grad,
                                         allow_unused=True,
                                         create_graph=torch.is_grad_enabled())
@@ -443,7 +311,7 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
     slow, fast = slow.reshape(-1), fast.reshape(-1)
     slow, fast, kept = kept_pixels(scene.mask, slow, fast)  # -mask
     kernel = maybe_compile(pixel_values, like.device)
-    tensors = _tensors(scene)
+    tensors = dataclass_tensors(scene)
     pixels = slow.shape[0]
     graph = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
     stored = 0  # pixels that keep their autograd state: whole chunks within the limit

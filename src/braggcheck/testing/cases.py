@@ -21,8 +21,9 @@ from braggcheck.sim import simulator
 from braggcheck.sim.config import Config
 from braggcheck.sim.detector import effective_pivot
 from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.scene import build_scene
 from braggcheck.sim.sensor_rules import unused_sensor_parameters
-from braggcheck.sim.simulator import build_scene, simulate, stored_bytes
+from braggcheck.sim.simulator import simulate, stored_bytes
 from braggcheck.sim.sources import axis_grid, divergence_pairs
 from braggcheck.sim.state import build_state
 from braggcheck.testing.pixel_strategies import unused_by_features

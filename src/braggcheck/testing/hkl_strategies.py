@@ -13,7 +13,8 @@ import torch
 from hypothesis import strategies as st
 
 from braggcheck.sim.config import Config
-from braggcheck.sim.simulator import build_scene, simulate
+from braggcheck.sim.scene import build_scene
+from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import build_state
 from braggcheck.testing.case_strategies import configs
 from braggcheck.testing.hkl_tables import random_table

@@ -18,7 +18,7 @@ from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorCon
 from braggcheck.sim.constants import MM
 from braggcheck.sim.detector import FRAMES, detector_geometry, effective_pivot
 from braggcheck.sim.registry import PARAMETERS
-from braggcheck.sim.simulator import build_scene
+from braggcheck.sim.scene import build_scene
 from braggcheck.sim.state import build_state
 from braggcheck.util.errors import ConfigError
 

@@ -30,7 +30,8 @@ import torch.autograd.forward_ad as fw
 from braggcheck.sim.amplitudes import STRUCTURE_FACTORS
 from braggcheck.sim.config import Config
 from braggcheck.sim.registry import VECTOR_PARAMETERS
-from braggcheck.sim.simulator import build_scene, simulate
+from braggcheck.sim.scene import build_scene
+from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import build_state
 from braggcheck.testing.differences import central_differences
 from braggcheck.testing.gradients import DEFAULT_EPS, NOISE_MARGIN, has_bragg_signal

@@ -21,7 +21,8 @@ from braggcheck.sim.crystal_size import (
     grating_ratio,
 )
 from braggcheck.sim.physics import sincg
-from braggcheck.sim.simulator import build_scene, fused_path
+from braggcheck.sim.scene import build_scene
+from braggcheck.sim.simulator import fused_path
 from braggcheck.sim.state import build_state
 
 F64 = torch.float64

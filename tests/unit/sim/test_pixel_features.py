@@ -19,7 +19,8 @@ from braggcheck.sim.pixel_features import (
     running_sum,
     water_background,
 )
-from braggcheck.sim.simulator import build_scene, build_state
+from braggcheck.sim.scene import build_scene
+from braggcheck.sim.simulator import build_state
 
 BASE = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -lambda 1 -distance 100 "
         "-detpixels 12 -oversample 2 -misset 10 20 30")

@@ -13,7 +13,8 @@ import torch
 
 from braggcheck import simulate
 from braggcheck.nanobragg.args import parse_nanobragg_args
-from braggcheck.sim.simulator import build_scene, fused_path
+from braggcheck.sim.scene import build_scene
+from braggcheck.sim.simulator import fused_path
 from braggcheck.sim.state import build_state
 
 F64 = torch.float64

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import braggcheck.sim.simulator as simulator_module
+import braggcheck.sim.scene as scene_module
 from braggcheck import PARAMETERS, Config, ConfigError, simulate
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.state import baseline_value
@@ -111,13 +111,13 @@ def test_one_detector_placement_per_simulate(monkeypatch):
     """The detector is placed once per image (the Config placed it once when it was built)."""
     config = Config().replace(fpixels=16, spixels=16)
     calls = []
-    original = simulator_module.detector_geometry
+    original = scene_module.detector_geometry
 
     def counted(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(simulator_module, "detector_geometry", counted)
+    monkeypatch.setattr(scene_module, "detector_geometry", counted)
     distance = torch.tensor(100.0, dtype=torch.float64, requires_grad=True)
     simulate(config, {"distance_mm": distance}).sum().backward()
     assert len(calls) == 1

@@ -17,6 +17,7 @@ from braggcheck import PARAMETERS, Config, simulate
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim import simulator
 from braggcheck.sim.crystal_size import AXES as CELL_COUNTS
+from braggcheck.sim.scene import build_scene
 from braggcheck.sim.state import build_state
 
 # Mosaic domains, phi steps, two sources and oversample 2: every axis of the sample grid.
@@ -53,7 +54,7 @@ def test_chunk_size_changes_nothing_but_rounding(config, reference, pixels_per_c
     if recompute == "all":
         monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", 0)
     elif recompute == "some":  # about half the image's state
-        scene = simulator.build_scene(config, build_state(config, None, torch.float64,
+        scene = build_scene(config, build_state(config, None, torch.float64,
                                                           torch.device("cpu")))
         half = simulator.stored_bytes(scene, 24 * 12, torch.empty((), dtype=torch.float64))
         monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", half)
@@ -90,7 +91,7 @@ def test_recompute_path_is_taken_above_the_limit(config, monkeypatch):
     assert len(calls) == 6  # ceil(576 / 100) chunks
     # A limit of two and a half chunks' state: the first two are stored, the other four not.
     calls.clear()
-    scene = simulator.build_scene(config, build_state(config, None, torch.float64,
+    scene = build_scene(config, build_state(config, None, torch.float64,
                                                       torch.device("cpu")))
     chunk = simulator.stored_bytes(scene, 100, torch.empty((), dtype=torch.float64))
     monkeypatch.setattr(simulator, "STORED_BYTES_LIMIT", chunk * 5 // 2)
@@ -143,7 +144,7 @@ def test_stored_bytes_estimates_what_autograd_keeps(extra, dtype):
         simulate(config, params, dtype=dtype, pixels_per_chunk=64 * 64)
     # The scene of the tensors passed: the cell counts among them select the continuous
     # lattice path (braggcheck.sim.crystal_size), which stores more.
-    scene = simulator.build_scene(config, params, dtype)
+    scene = build_scene(config, params, dtype)
     estimate = simulator.stored_bytes(scene, 64 * 64, torch.empty((), dtype=torch.float64))
     saved = sum(storages.values())
     assert saved <= estimate <= 1.5 * saved, (saved, estimate)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from braggcheck.testing.mutation.mutant import Mutant
 
-FP, FL, PH, SI = ("sim/fused_pixels.py", "sim/fused_lattice.py", "sim/physics.py",
-                  "sim/simulator.py")
+FP, FL, PH, SI, SC = ("sim/fused_pixels.py", "sim/fused_lattice.py", "sim/physics.py",
+                      "sim/simulator.py", "sim/scene.py")
 
 KERNEL_MUTANTS: tuple[Mutant, ...] = (
     # --- fused_pixels.py: hand-written backward -------------------------------------------
@@ -104,16 +104,16 @@ KERNEL_MUTANTS: tuple[Mutant, ...] = (
     Mutant("polarization-direction-detached", SI, "incident[0], diffracted, det.polar",
            "incident[0], diffracted.detach(), det.polar", "detached",
            "polarization: the diffracted direction is detached"),
-    Mutant("projection-order", SI, "scaled.permute(2, 0, 1, 3)", "scaled.permute(2, 1, 0, 3)",
+    Mutant("projection-order", SC, "scaled.permute(2, 0, 1, 3)", "scaled.permute(2, 1, 0, 3)",
            "axis-order",
            "Miller projection rows ordered (axis, orientation, source) against the offset's"),
-    Mutant("offset-transposed", SI, 'torch.einsum("sk,soik->iso"',
+    Mutant("offset-transposed", SC, 'torch.einsum("sk,soik->iso"',
            'torch.einsum("si,soik->kso"', "axis-order",
            "projection offset: the orientation matrix is used transposed"),
-    Mutant("steps-oversample-once", SI, "steps *= oversample * oversample",
+    Mutant("steps-oversample-once", SC, "steps *= oversample * oversample",
            "steps *= oversample", "normalisation",
            "normalisation: the step count has oversample, not oversample^2, subpixels"),
-    Mutant("steps-without-sources", SI,
+    Mutant("steps-without-sources", SC,
            "steps = sources.wavelength.shape[0] * crystal.mosaic_domains * crystal.phi_steps",
            "steps = crystal.mosaic_domains * crystal.phi_steps", "normalisation",
            "source-grid weighting: the image is not normalised by the number of sources"),
