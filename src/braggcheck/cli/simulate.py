@@ -11,7 +11,8 @@ import sys
 
 import torch
 
-from braggcheck.nanobragg.args import KNOWN_FLAGS, UNSUPPORTED, parse_nanobragg_args
+from braggcheck.nanobragg.args import parse_nanobragg_args
+from braggcheck.nanobragg.flags import KNOWN_FLAGS, UNSUPPORTED
 from braggcheck.nanobragg.output_files import check_output_path, write_float_image
 from braggcheck.nanobragg.printout import trace_lines
 from braggcheck.nanobragg.smv import write_requested_smv

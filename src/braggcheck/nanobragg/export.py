@@ -19,14 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from braggcheck.nanobragg.args import (
-    KNOWN_FLAGS,
-    UNSUPPORTED,
-    custom_pivot,
-    from_nanobragg_args,
-    read_flags,
-)
+from braggcheck.nanobragg.args import from_nanobragg_args
+from braggcheck.nanobragg.detector_flags import custom_pivot
 from braggcheck.nanobragg.export_inputs import input_file_flags
+from braggcheck.nanobragg.flags import KNOWN_FLAGS, UNSUPPORTED, read_flags
 from braggcheck.nanobragg.interpolation import interpolation_flags
 from braggcheck.nanobragg.pixel_flags import feature_flags
 from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from braggcheck.nanobragg.args import (
+from braggcheck.nanobragg.flags import (
     FLAG_ALIASES,
     INTEGER_FLAGS,
     KNOWN_FLAGS,

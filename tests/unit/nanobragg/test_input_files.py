@@ -16,7 +16,8 @@ import torch
 
 from braggcheck import Config, simulate
 from braggcheck.cli import main as cli
-from braggcheck.nanobragg.args import UNSUPPORTED, parse_nanobragg_args
+from braggcheck.nanobragg.args import parse_nanobragg_args
+from braggcheck.nanobragg.flags import UNSUPPORTED
 from braggcheck.nanobragg.input_files import header_value, mask_file_bytes
 from braggcheck.sim.config import CrystalConfig, DetectorConfig
 from braggcheck.sim.pixel_mask import PixelMask

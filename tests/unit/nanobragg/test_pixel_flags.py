@@ -8,8 +8,9 @@ import torch
 
 from braggcheck import Config, simulate
 from braggcheck.cli.main import main
-from braggcheck.nanobragg.args import UNSUPPORTED, parse_nanobragg_args
+from braggcheck.nanobragg.args import parse_nanobragg_args
 from braggcheck.nanobragg.export import to_nanobragg_args
+from braggcheck.nanobragg.flags import UNSUPPORTED
 from braggcheck.sim.config import CrystalConfig, DetectorConfig
 from braggcheck.util.errors import ConfigError
 

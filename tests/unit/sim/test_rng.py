@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from braggcheck.nanobragg.args import random_misset_angles
+from braggcheck.nanobragg.counting_rules import random_misset_angles
 from braggcheck.sim.crystal import mosaic_matrices
 from braggcheck.sim.rng import Ran1
 
