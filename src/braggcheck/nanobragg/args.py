@@ -20,10 +20,6 @@ from braggcheck.nanobragg.detector_flags import detector_from_flags
 from braggcheck.nanobragg.flag_values import last_flag, last_value
 from braggcheck.nanobragg.flags import (
     CONVENTION_FLAGS,
-    NO_VALUE_FLAGS,
-    NONNEGATIVE_FLAGS,
-    SCALAR_FLAGS,
-    TEXT_FLAGS,
     VECTOR_FLAGS,
     read_flags,
     split_words,
@@ -65,11 +61,6 @@ class ParsedArgs:
     """Beam-centre bookkeeping the SMV header reports (Xbeam, Ybeam in mm)."""
 
 
-# The per-pixel features and the reference's no-op flags (braggcheck.nanobragg.pixel_flags).
-NO_VALUE_FLAGS |= pixel_flags.NO_VALUE_FLAGS
-SCALAR_FLAGS |= pixel_flags.SCALAR_FLAGS
-NONNEGATIVE_FLAGS |= pixel_flags.NONNEGATIVE_FLAGS
-TEXT_FLAGS |= pixel_flags.TEXT_FLAGS
 
 
 def parse_nanobragg_args(args: str | list[str]) -> ParsedArgs:

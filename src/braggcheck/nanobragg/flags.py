@@ -158,6 +158,11 @@ POSITIVE_FLAGS = {
 """Lengths that must be > 0 even where a later flag would override them (-detpixels, -energy)."""
 
 
+# The per-pixel features and the reference's no-op flags (braggcheck.nanobragg.pixel_flags).
+NO_VALUE_FLAGS |= pixel_flags.NO_VALUE_FLAGS
+SCALAR_FLAGS |= pixel_flags.SCALAR_FLAGS
+NONNEGATIVE_FLAGS |= pixel_flags.NONNEGATIVE_FLAGS
+TEXT_FLAGS |= pixel_flags.TEXT_FLAGS
 KNOWN_FLAGS = (NO_VALUE_FLAGS | SCALAR_FLAGS | INTEGER_FLAGS | VECTOR_FLAGS | TEXT_FLAGS
                | {"-cell", "-misset", "-roi"} | set(FLAG_ALIASES) | pixel_flags.PAIR_FLAGS)
 
