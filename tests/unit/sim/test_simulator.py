@@ -28,7 +28,8 @@ def config() -> Config:
 EXTRA_FLAGS = {"divergence_mrad": " -hdivrange 0.4 -hdivsteps 2",
                "dispersion": " -dispersion 0.4 -dispsteps 2",
                "sensor_thickness_um": " -detector_thick 100",
-               "sensor_attenuation_um": " -detector_thick 100 -detector_abs 200"}
+               "sensor_attenuation_um": " -detector_thick 100 -detector_abs 200",
+               "water_size_um": " -water 0.01"}  # cubic: its derivative is 0 at no water
 
 
 @pytest.mark.parametrize("name", list(PARAMETERS))
