@@ -94,11 +94,12 @@ def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
 
 def fused_path(scene: Scene) -> bool:
     """Whether a recorded gradient uses :mod:`braggcheck.sim.fused_pixels` (parallelepiped
-    crystals with N <= 16 on every axis, none of them a tensor, no per-subpixel feature and
-    no interpolation) rather than plain autograd."""
+    crystals with N <= 16 on every axis, none of them a tensor, no per-subpixel feature, no
+    interpolation and no resolution cut: the node differentiates the amplitude grid itself,
+    which a cut's per-sample weights would hide) rather than plain autograd."""
     plain = scene.features is not None and scene.features.plain_only  # pixel_features
     return (scene.shape == "square" and fused_applies(scene.cells) and scene.sizes is None
-            and not plain and not scene.interpolate)
+            and not plain and not scene.interpolate and scene.resolution is None)
 
 
 def subpixels_per_pixel(scene: Scene) -> int:
