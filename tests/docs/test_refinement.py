@@ -12,7 +12,7 @@ DOC = Path(__file__).parents[2] / "docs" / "refinement.md"
 
 def _example(steps: int) -> str:
     """The document's python block, with its step count replaced."""
-    (block,) = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    block = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)[0]
     assert "\nsteps = 6\n" in block, "the example's step count moved: update this test"
     return block.replace("\nsteps = 6\n", f"\nsteps = {steps}\n")
 
@@ -30,3 +30,20 @@ def test_the_refinement_example_lowers_the_loss_and_approaches_the_truth(capsys)
     # the cell counts, the new continuous parameters, are each within 0.05 cells
     assert torch.all((refined[:3] - truth[:3]).abs() < 0.05), refined
     assert "2.400e-01" in capsys.readouterr().out  # the printed first line, as documented
+
+
+def test_the_structure_factor_example_recovers_the_amplitudes_on_the_window(capsys):
+    """The second block: every reflection whose spot is on the window comes back to 1e-3."""
+    block = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)[1]
+    assert "\nsteps = 4\n" in block, "the example's step count moved: update this test"
+    namespace: dict = {}
+    exec(compile(block.replace("\nsteps = 4\n", "\nsteps = 2\n"), str(DOC), "exec"), namespace)
+    F, truth, seen, losses = (namespace[k] for k in ("F", "truth", "seen", "losses"))
+    assert int(seen.sum()) >= 10, "the window must hold spots of several reflections"
+    final = namespace["closure"]().item()
+    assert final < 1e-4 * losses[0], (losses, final)
+    error = ((F.detach() - truth).abs() / truth)[seen]
+    assert float(error.max()) < 1e-2, error
+    start = namespace["start"]
+    unseen = ~(namespace["reach"] > 0)
+    assert torch.equal(F.detach()[unseen], start[unseen])  # no gradient, no change

@@ -23,7 +23,10 @@ def main(args: list[str]) -> int:
     if args and args[0] in ("-h", "--help", "--help-flags"):
         print(__doc__.strip())
         print("\naccepted flags:\n  " + " ".join(sorted(KNOWN_FLAGS)))
-        print("\nknown but not supported yet:\n  " + " ".join(sorted(UNSUPPORTED)))
+        if UNSUPPORTED:
+            print("\nknown but not supported yet:\n  " + " ".join(sorted(UNSUPPORTED)))
+        else:
+            print("\nevery image-affecting flag of the reference program is supported")
         return 0
     parsed = parse_nanobragg_args(args)
     outputs = parsed.outputs
