@@ -20,7 +20,12 @@ from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorCon
 from braggcheck.sim.detector import FRAMES
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.testing import strategy_cache as cst
-from braggcheck.testing.input_strategies import masks, resolution_cuts, source_lists
+from braggcheck.testing.input_strategies import (
+    flag_expressible,
+    masks,
+    resolution_cuts,
+    source_lists,
+)
 from braggcheck.testing.pixel_strategies import pixel_feature_fields
 from braggcheck.testing.placement import place_on_ray, ray_distance_mm, reflection_near
 from braggcheck.testing.strategies import (
@@ -128,6 +133,7 @@ def configs(draw: st.DrawFn, shapes=GRADIENT_SHAPES,
         if reflection is not None:
             beam = replace(beam, lambda_A=reflection.lambda_A)
     beam = draw(source_lists(beam, convention))  # -sourcefile
+    crystal = flag_expressible(crystal, beam.lambda_A)  # -mat round-trips exactly
     edge = cst.one_of(cst.just(BASELINE_PIXELS), cst.integers(*DETECTOR_PIXELS))
     fpixels, spixels = draw(edge), draw(edge)
     distance = draw(parameter_values("distance_mm"))

@@ -59,6 +59,18 @@ def matrix_orientations(draw: st.DrawFn, crystal: CrystalConfig):
     return tuple(tuple(float(x) * scale for x in row) for row in turned)
 
 
+def flag_expressible(crystal: CrystalConfig, lambda_A: float) -> CrystalConfig:
+    """``crystal`` with its matrix moved (by an ulp at most) to values ``-mat`` can state:
+    the parser divides the file's numbers by the run's wavelength, and x / lambda does not
+    reach every double, so the drawn matrix is snapped to (m lambda) / lambda."""
+    if crystal.reciprocal_matrix is None:
+        return crystal
+    wavelength = float(lambda_A)
+    snapped = tuple(tuple((float(x) * wavelength) / wavelength for x in row)
+                    for row in crystal.reciprocal_matrix)
+    return replace(crystal, reciprocal_matrix=snapped)
+
+
 def with_matrix(crystal: CrystalConfig, matrix) -> CrystalConfig:
     return crystal if matrix is None else replace(crystal, reciprocal_matrix=matrix)
 
