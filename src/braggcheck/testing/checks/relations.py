@@ -53,8 +53,13 @@ NODE_RTOL = 1e-12
 
 def _fixed(config: Config) -> Config:
     """The config with its oversample written out, so both sides use the same subpixels (and
-    without the per-pixel features, which break the relations by design)."""
-    return without_pixel_features(config).replace(oversample=config.oversample)
+    without the per-pixel features, which break the relations by design, nor a resolution
+    cut: its polarization is taken at each pixel's first sample inside the cut, as the
+    reference does, and which sample that is depends on the sources present)."""
+    changes = {"oversample": config.oversample}
+    if config.detector.dmin_A:
+        changes["dmin_A"] = 0.0
+    return without_pixel_features(config).replace(**changes)
 
 
 def _image(config: Config) -> torch.Tensor:
