@@ -6,11 +6,12 @@ interpolation (``braggcheck.testing.hkl_strategies``)."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from braggcheck.sim.registry import VECTOR_PARAMETERS
 from braggcheck.testing.case_strategies import derandomized_sample
+from braggcheck.testing.gradients import has_bragg_signal
 from braggcheck.testing.hkl_strategies import VECTOR_STRATEGIES, hkl_configs, table_labels
 from braggcheck.testing.vector_gradients import (
     VectorProbe,
@@ -26,13 +27,20 @@ from braggcheck.testing.vector_gradients import (
 @given(config=hkl_configs(), data=st.data(), seed=st.integers(0, 2**16))
 def test_structure_factor_gradient_along_drawn_directions(config, data, seed):
     probe = VectorProbe(config, weight_seed=seed)
+    # A drawn curved detector moves the placed spots off a 16-pixel window: a case with no
+    # Bragg signal is inconclusive, and rejected like every vacuous property case.
+    if not has_bragg_signal(probe.baseline_image()):
+        reject()
     on_detector = reflections_on_detector(config, probe.baseline_image())
     # The strategy lists the reflections of the drawn spots, so some are always on the detector.
     assert on_detector, "the strategy must list the reflections of the spots it draws"
     chosen = [data.draw(st.sampled_from(on_detector))]
     # (double backward is checked in Tier 2, tests/gradcheck/test_structure_factors.py)
     results = check_structure_factors(probe, seed, chosen, second=False)
-    problems = [problem for result in results for problem in result.problems]
+    if all(result.vacuity is not None for result in results):
+        reject()  # every derivative within the differences' noise: inconclusive, not a pass
+    problems = [problem for result in results for problem in result.problems
+                if problem != result.vacuity]
     assert not problems, "; ".join(problems)
 
 
