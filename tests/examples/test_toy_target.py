@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -32,6 +35,7 @@ from ..planted import ScaledGradient
 from ..toy import load_toy
 
 toy = load_toy()
+ROOT = Path(__file__).parents[2]
 
 HUNT = settings(max_examples=60, derandomize=True, database=None, deadline=None,
                 phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False,
@@ -85,14 +89,31 @@ def test_tier2_finds_the_planted_bug():
     assert run_gradcheck(case.probe(), eps=case.eps, atol=1e-5, rtol=1e-3)  # torch's: passes
 
 
-def test_the_planted_bug_is_found_shrunk_stored_and_replayed(tmp_path, capsys):
+def hunt(folder: str) -> str:
+    """Run the planted bug's property test; return its failure message (stored under folder)."""
     (test,) = property_tests(DistanceOffByOnePercent(), checks=["gradient"],
-                             failures_dir=tmp_path).values()
-    with pytest.raises(PropertyFailure) as caught:
+                             failures_dir=Path(folder)).values()
+    try:
         HUNT(test)()
+    except PropertyFailure as failure:
+        return str(failure)
+    return ""
+
+
+def test_the_planted_bug_is_found_shrunk_stored_and_replayed(tmp_path):
+    # In a fresh interpreter: inside the whole suite's session (tests/unit and
+    # tests/properties collected together) the same derandomized hunt stops shrinking at a
+    # two-parameter case; the cause is not found yet (issue #12 closing note), and the assertions
+    # below stay as strict as when the test runs alone.
+    code = (f"from tests.examples.test_toy_target import hunt; "
+            f"print(hunt({str(tmp_path)!r}), end='')")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, check=False)
+    message = run.stdout
+    assert run.returncode == 0, run.stderr
     path = tmp_path / "test_toy_gradient.json"
-    assert "derivative mismatch for distance_mm" in str(caught.value)
-    assert repr(str(path)) in str(caught.value)
+    assert "derivative mismatch for distance_mm" in message
+    assert repr(str(path)) in message
     stored = json.loads(path.read_text())
     assert stored["target"] == "toy" and stored["check"] == "gradient"
     shrunk = case_from_json(toy.TOY, stored["case"])
