@@ -61,10 +61,12 @@ def with_cut(amplitudes: Weights | None, cut: ResolutionCut | None) -> Weights |
 
 def polarization_samples(cut: ResolutionCut, positions: torch.Tensor, incident: torch.Tensor,
                          wavelength: torch.Tensor, per_pixel: int
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(incident (n, 3), diffracted (3, n)) of each pixel's first sample within the cut, in
-    the reference's order (layer, slow subpixel, fast subpixel outer; source inner); the
-    first subpixel and source where none is (the pixel is 0 then anyway).
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(incident (n, 3), diffracted (3, n), any (n,)) of each pixel's first sample within the
+    cut, in the reference's order (layer, slow subpixel, fast subpixel outer; source inner);
+    the first subpixel and source where none is. ``any`` says whether a sample is within the
+    cut at all: where none is, the reference never sets the pixel's polarization and solid
+    angle, so the whole pixel, water background included, is 0.
 
     ``positions`` (3, n * per_pixel): subpixel positions, pixel-major.
     """
@@ -72,10 +74,11 @@ def polarization_samples(cut: ResolutionCut, positions: torch.Tensor, incident: 
     scattering = (direction.T[:, None, :] - incident[None]) / wavelength[None, :, None]
     squared = (scattering * scattering).sum(-1).detach()  # (n * per_pixel, S)
     kept = (squared * (cut.limit_m * cut.limit_m) <= 1).reshape(-1, per_pixel * len(wavelength))
-    first = torch.where(kept.any(1), kept.to(torch.int8).argmax(1), 0)
+    inside = kept.any(1)
+    first = torch.where(inside, kept.to(torch.int8).argmax(1), 0)
     subpixel = first // len(wavelength) + torch.arange(kept.shape[0], device=kept.device) \
         * per_pixel
-    return incident[first % len(wavelength)], direction[:, subpixel]
+    return incident[first % len(wavelength)], direction[:, subpixel], inside
 
 
 def polarization_of(incident: torch.Tensor, diffracted: torch.Tensor, polar: torch.Tensor,

@@ -181,13 +181,15 @@ def pixel_factors(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch
     else:
         omega = det.pixel**2 * det.close * inverse**3
     value = scene.scale * omega
-    if not scene.nopolar and scene.resolution is not None:  # -dmin: first sample kept
+    if scene.resolution is not None:  # -dmin: the first sample kept, none: the pixel is 0
         positions = torch.addmm(det.pix0[:, None], detector_plane(scene),
                                 plane_offsets(scene)(slow, fast))
-        incident, direction = polarization_samples(
+        incident, direction, inside = polarization_samples(
             scene.resolution, positions, scene.sources.incident, scene.sources.wavelength,
             subpixels_per_pixel(scene))
-        value = value * polarization_of(incident, direction, det.polar, scene.kahn)
+        value = torch.where(inside, value, torch.zeros_like(value))
+        if not scene.nopolar:
+            value = value * polarization_of(incident, direction, det.polar, scene.kahn)
     elif not scene.nopolar:
         value = value * polarization_factor(scene.sources.incident[0], diffracted, det.polar,
                                             scene.kahn)
