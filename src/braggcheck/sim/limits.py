@@ -35,14 +35,10 @@ class Limits:
     integer: bool = False
     none_means: str = ""
     """Non-empty when None is valid: what it stands for."""
-    infinity_valid: bool = False
-    """+inf is valid (an infinite attenuation length: no absorption)."""
 
     def check(self, name: str, value: Any) -> None:
         """Raise ConfigError (one line naming ``name`` and the range) unless ``value`` is valid."""
         if value is None and self.none_means:
-            return
-        if self.infinity_valid and isinstance(value, float) and value == math.inf:
             return
         if self.integer:
             check_int(name, value, int(self.low or 0),
@@ -57,8 +53,6 @@ class Limits:
             text = f"an integer >= {self.low:g}{upper}"
         else:
             text = describe_range(self.low, self.high, self.low_inclusive, self.high_inclusive)
-        if self.infinity_valid:
-            text += ", or inf"
         return text
 
 

@@ -48,8 +48,6 @@ NOT_A_NUMBER = st.sampled_from(["1.0", "abc", "", b"1", [1.0], (1.0,), {"value":
 """Things that are not a real number (strings that look like one included)."""
 
 
-INFINITY_VALID = frozenset(name for name, limits in FIELD_LIMITS.items() if limits.infinity_valid)
-"""Fields where +inf is a valid value (an infinite attenuation length: no absorption)."""
 
 
 def _outside(low: float | None, high: float | None, low_inclusive: bool,
@@ -187,9 +185,7 @@ def invalid_values_for(section: str, name: str) -> st.SearchStrategy[Any] | None
         options.append(st.sampled_from(["false", "yes", 0, 1, 1.0]))
     elif kind in (int, float):
         integer = kind is int
-        non_finite = (st.sampled_from([math.nan, -math.inf]) if name in INFINITY_VALID
-                      else NON_FINITE)
-        options += [non_finite, NOT_A_NUMBER, st.booleans()]
+        options += [NON_FINITE, NOT_A_NUMBER, st.booleans()]
         if integer:
             options.append(st.sampled_from([1.0, 2.5, "3"]))
         if limits is not None:

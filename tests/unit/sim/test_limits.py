@@ -55,7 +55,14 @@ def test_none_is_valid_exactly_where_the_table_says():
                 section(**{name: None})
 
 
-def test_infinity_only_where_valid():
-    assert Limits(0.0, infinity_valid=True).check("x", math.inf) is None
+def test_infinity_is_refused_by_every_limit():
+    """+inf is valid only for the attenuation length, a registry parameter whose rule lives in
+    braggcheck.sim.sensor_rules; no field of this table takes it."""
     with pytest.raises(ConfigError, match="x = inf is not finite"):
         Limits(0.0).check("x", math.inf)
+    for name in FIELD_LIMITS:
+        section = _section_of(name)
+        if not FIELD_LIMITS[name].integer:
+            with pytest.raises(ConfigError, match=name):
+                section(**{name: math.inf})
+    assert DetectorConfig(sensor_thickness_um=100.0, sensor_attenuation_um=math.inf)
