@@ -76,6 +76,12 @@ def with_matrix(crystal: CrystalConfig, matrix) -> CrystalConfig:
     return crystal if matrix is None else replace(crystal, reciprocal_matrix=matrix)
 
 
+def _file_expressible(wavelength_A: float) -> float:
+    """``wavelength_A`` moved (by an ulp at most) to a value a source file can state: the file
+    holds metres and the parser multiplies by 1e10, which does not reach every double."""
+    return (wavelength_A * 1e-10) * 1e10
+
+
 @st.composite
 def source_lists(draw: st.DrawFn, beam: BeamConfig, convention: str) -> BeamConfig:
     """``beam`` unchanged (the baseline) or with 2-3 explicit sources near its direction,
@@ -93,7 +99,8 @@ def source_lists(draw: st.DrawFn, beam: BeamConfig, convention: str) -> BeamConf
         u, v = (draw(cst.floats(-SOURCE_OFFSET_M, SOURCE_OFFSET_M)) for _ in range(2))
         positions.append(tuple(float(x) for x in -10.0 * direction + u * e1 + v * e2))
         own = draw(cst.one_of(cst.just(None), cst.floats(-SOURCE_SPREAD, SOURCE_SPREAD)))
-        wavelengths.append(None if own is None else float(beam.lambda_A) * (1 + own))
+        wavelengths.append(None if own is None
+                           else _file_expressible(float(beam.lambda_A) * (1 + own)))
     return replace(beam, sources=SourceList(tuple(positions), tuple(wavelengths)))
 
 
