@@ -89,9 +89,15 @@ def test_gradgradcheck(case):
     assert run_gradgradcheck(probe, **_tolerances(case, order=2))
 
 
-def test_taylor_remainder_falls_at_second_order_for_all_parameters_jointly():
+@cache
+def _joint():
     probe = joint_probe()
-    result = taylor_run(probe, joint_direction(probe.names))
+    return probe, joint_direction(probe)
+
+
+def test_taylor_remainder_falls_at_second_order_for_all_parameters_jointly():
+    probe, direction = _joint()
+    result = taylor_run(probe, direction)
     assert abs(result.slope) > 1e-3, "the direction must have a first-order term to test"
     rounding = torch.finfo(torch.float64).eps * probe.magnitude()
     assert min(result.remainders) > 1e3 * rounding, "remainders must stand above rounding"
@@ -99,12 +105,37 @@ def test_taylor_remainder_falls_at_second_order_for_all_parameters_jointly():
     assert failure is None, failure
 
 
+@pytest.mark.parametrize("block", ["all", "scalars", "structure_factors"])
 @pytest.mark.parametrize("scale", [1.01, 0.99])
-def test_taylor_self_test_a_one_percent_wrong_gradient_gives_rate_one_and_fails(scale):
-    probe = joint_probe()
-    result = taylor_run(probe, joint_direction(probe.names), gradient_scale=scale)
+def test_taylor_self_test_a_one_percent_wrong_gradient_gives_rate_one_and_fails(scale, block):
+    """A 1 % error in the whole gradient, or in one block only (the scalars', or the
+    amplitudes': a planted F-gradient bug), shows as rate 1."""
+    probe, direction = _joint()
+    count = len(probe.names)
+    scales = torch.ones_like(direction)
+    if block == "all":
+        scales[:] = scale
+    elif block == "scalars":
+        scales[:count] = scale
+    else:
+        scales[count:] = scale
+    result = taylor_run(probe, direction, gradient_scale=scales)
     assert all(0.9 <= rate <= 1.1 for rate in result.rates), result.rates
     assert taylor_failure(result) is not None
+
+
+def test_the_joint_taylor_test_moves_every_structure_factor_with_its_share_of_the_slope():
+    """The amplitudes are in the joint test: every one moves, and they carry as much of the
+    first-order term as the scalars (measured here with the gradient, which the balance itself
+    does not use)."""
+    probe, direction = _joint()
+    count = len(probe.names)
+    assert probe.vector_size() > 100 and bool((direction[count:] != 0).all())
+    x = probe.point().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(probe.loss(x), x)
+    scalar = float((gradient[:count] * direction[:count]).sum())
+    amplitude = float((gradient[count:] * direction[count:]).sum())
+    assert amplitude == pytest.approx(scalar, rel=0.05)
 
 
 class _HundredfoldGradient(torch.autograd.Function):

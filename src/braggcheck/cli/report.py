@@ -131,7 +131,7 @@ def main(args: list[str]) -> int:
                 if not outcomes[-1].passed:
                     print(f"{case.id}: FAIL", file=sys.stderr)
         probe = joint_probe()
-        direction = joint_direction(probe.names, TAYLOR_SEED)
+        direction = joint_direction(probe, TAYLOR_SEED)
         taylor = taylor_run(probe, direction)
         self_test = taylor_run(probe, direction, gradient_scale=1.01)
         wall = time.perf_counter() - start

@@ -202,11 +202,12 @@ def taylor_run(
     *,
     first_step: float | None = None,
     halvings: int = 4,
-    gradient_scale: float = 1.0,
+    gradient_scale: float | torch.Tensor = 1.0,
     max_step: float = math.inf,
 ) -> TaylorResult:
     """The Taylor test with its steps and remainders; ``first_step=None`` picks it (see
-    :func:`taylor_first_step`), at most ``max_step`` (where the parameters stay valid)."""
+    :func:`taylor_first_step`), at most ``max_step`` (where the parameters stay valid).
+    ``gradient_scale`` (a number, or one per entry) plants a wrong gradient for self-tests."""
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
     (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)

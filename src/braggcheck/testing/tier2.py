@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from braggcheck.nanobragg.args import parse_nanobragg_args
+from braggcheck.sim.amplitudes import STRUCTURE_FACTORS
 from braggcheck.sim.config import Config
 from braggcheck.sim.parameter import Parameter
 from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS
@@ -30,6 +31,8 @@ from braggcheck.testing import table
 from braggcheck.testing.gradients import DEFAULT_EPS as DEFAULT_EPS
 from braggcheck.testing.gradients import TAYLOR_MIN_RATE as TAYLOR_MIN_RATE
 from braggcheck.testing.gradients import taylor_failure as taylor_failure
+from braggcheck.testing.hkl_strategies import reached_indices
+from braggcheck.testing.hkl_tables import random_table
 from braggcheck.testing.nanobragg_target import GRADGRAD_PREFIXES as GRADGRAD_PREFIXES
 from braggcheck.testing.nanobragg_target import NANOBRAGG, GradientProbe
 from braggcheck.testing.table import FORWARD_REVERSE_RTOL as FORWARD_REVERSE_RTOL
@@ -257,20 +260,86 @@ def missing_parameters(cases: tuple[GradcheckCase, ...] = CASES,
 
 # ---- checks shared by the tests and the report ----
 
-def joint_direction(names: tuple[str, ...], seed: int = 0) -> torch.Tensor:
-    """A fixed random unit direction in the scaled parameter space."""
+@dataclass(frozen=True)
+class JointProbe(GradientProbe):
+    """The Taylor test's probe: every scalar registry parameter plus every entry of the
+    vector parameter ``structure_factors`` (scaled by its registry scale), in one vector x:
+    the scalars first, the table's amplitudes after them, in the table's order."""
+
+    def _vector_scale(self) -> float:
+        return VECTOR_PARAMETERS[STRUCTURE_FACTORS].scale
+
+    def vector_size(self) -> int:
+        return len(self.config.crystal.hkl.reflection_amplitudes())
+
+    def point(self) -> torch.Tensor:
+        amplitudes = torch.tensor(self.config.crystal.hkl.reflection_amplitudes(),
+                                  dtype=torch.float64)
+        return torch.cat([super().point(), amplitudes / self._vector_scale()])
+
+    def params(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        count = len(self.names)
+        params = super().params(x[:count])
+        params[STRUCTURE_FACTORS] = x[count:] * self._vector_scale()
+        return params
+
+
+BALANCE_STEP = 1e-4
+"""Central-difference step (scaled units) that measures each block's slope for the balance."""
+
+
+def _block_slope(probe: JointProbe, block: torch.Tensor) -> float:
+    """Central difference of the loss along ``block``: a slope measured without the gradient
+    under test (for the amplitudes it is exact: the image is quadratic in F)."""
+    x = probe.point()
+    with torch.no_grad():
+        plus = probe.loss(x + BALANCE_STEP * block)
+        minus = probe.loss(x - BALANCE_STEP * block)
+    return float(plus - minus) / (2 * BALANCE_STEP)
+
+
+def joint_direction(probe: JointProbe, seed: int = 0) -> torch.Tensor:
+    """A fixed random direction in the scaled space of ``probe``: a unit vector over the
+    scalars plus an amplitude block balanced against it. The amplitudes' gradient is ~300x
+    smaller than the geometry's, so a plain random direction would leave F 1e-5 of the slope
+    and a wrong F gradient unseen. The amplitude
+    block (random over every reflection) is rescaled, by finite differences, so that it adds
+    as much slope as the scalar block, with the same sign (no cancellation)."""
     generator = torch.Generator().manual_seed(seed)
-    direction = torch.randn(len(names), generator=generator, dtype=torch.float64)
-    return direction / torch.linalg.norm(direction)
+    scalars = torch.randn(len(probe.names), generator=generator, dtype=torch.float64)
+    scalars = scalars / torch.linalg.norm(scalars)
+    amplitudes = torch.randn(probe.vector_size(), generator=generator, dtype=torch.float64)
+    scalar_block = torch.cat([scalars, torch.zeros_like(amplitudes)])
+    amplitude_block = torch.cat([torch.zeros_like(scalars), amplitudes])
+    scalar_slope = _block_slope(probe, scalar_block)
+    amplitude_slope = _block_slope(probe, amplitude_block)
+    if amplitude_slope == 0:
+        raise ValueError("the loss does not depend on the structure factors: no spot of a "
+                         "table reflection on the joint window")
+    return scalar_block + (scalar_slope / amplitude_slope) * amplitude_block
 
 
 def joint_parameters() -> tuple[str, ...]:
-    """Every registry parameter: the Taylor test moves them all at once."""
+    """Every scalar registry parameter: the Taylor test moves them all at once (and every
+    structure factor, :class:`JointProbe`)."""
     return tuple(PARAMETERS)
 
 
-def joint_probe() -> GradientProbe:
-    return _probe("joint", joint_parameters(), 0)
+@cache
+def joint_config() -> Config:
+    """The ``joint`` setup with a 60 %-dense table over every Miller index its window reaches
+    (fill 30) and tricubic interpolation: interpolated F is continuous in h, so moving the cell,
+    orientation and wavelength keeps the loss smooth enough for rate 2 (nearest-reflection F
+    jumps where a sample crosses h = n + 1/2, and the remainder would fall at rate 1)."""
+    config = SETUPS["joint"].config()
+    low, high = reached_indices(config)
+    table = random_table(low, high, seed=13, density=0.6, fill=30.0)
+    return config.replace(hkl=table, default_F=0.0, interpolate=True)
+
+
+@cache
+def joint_probe() -> JointProbe:
+    return JointProbe(joint_config(), joint_parameters(), weight_seed=0)
 
 
 TAYLOR_SEED = 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS
 from braggcheck.testing.gradients import TaylorResult
 from braggcheck.testing.tier2 import (
     CANONICAL_PINS,
@@ -19,8 +19,10 @@ from braggcheck.testing.tier2 import (
     MAX_MEASURED_RTOL,
     SETUPS,
     TAYLOR_MIN_RATE,
+    VECTOR_CASES,
     CaseOutcome,
     GradcheckCase,
+    joint_probe,
     taylor_failure,
 )
 from braggcheck.util.version import VERSION
@@ -105,7 +107,8 @@ def run_record(run: Tier2Run) -> dict[str, Any]:
                      "max_measured_rtol": MAX_MEASURED_RTOL},
         "wall_seconds": run.wall_seconds, "pytest": run.pytest,
         "cases": [outcome_record(o) for o in run.outcomes],
-        "taylor": {"setup": "joint", "parameters": list(PARAMETERS),
+        "taylor": {"setup": "joint", "parameters": [*PARAMETERS, *VECTOR_PARAMETERS],
+                   "structure_factors": joint_probe().vector_size(),
                    "min_rate": TAYLOR_MIN_RATE, "exact": _taylor_record(run.taylor),
                    "gradient_x_1.01": _taylor_record(run.taylor_self_test)},
     }
@@ -127,7 +130,8 @@ def markdown_report(run: Tier2Run) -> str:
         "rerun the command.",
         "",
         f"- **Result: {'PASS' if run.passed else 'FAIL'}**: {passed}/{len(run.outcomes)} cases "
-        f"passed; Taylor test over all {len(PARAMETERS)} parameters jointly: rates "
+        f"passed; Taylor test over all {len(PARAMETERS)} scalar parameters and the "
+        f"{joint_probe().vector_size()} structure factors of its table jointly: rates "
         f"{_rates(run.taylor)} (need >= {TAYLOR_MIN_RATE}); self-test with the gradient x 1.01: "
         f"rates {_rates(run.taylor_self_test)} "
         f"({'fails, as it must' if taylor_failure(run.taylor_self_test) else 'PASSES: broken'}).",
@@ -169,7 +173,8 @@ def markdown_report(run: Tier2Run) -> str:
     custom = [c for c in CASES if c.why]
     lines += ["", "## Steps that differ from torch's default eps", ""]
     lines += [f"- `{c.id}`: eps {c.eps:g}. {c.why}." for c in custom] or ["None."]
-    lines += ["", "## Taylor test (all parameters at once, setup `joint`)", "",
+    lines += ["", "## Taylor test (all parameters at once, setup `joint` with a table and "
+              "-interpolate)", "",
               "| h | remainder (exact gradient) | h (gradient x 1.01) | remainder |",
               "|---|---|---|---|"]
     for i in range(len(run.taylor.steps)):
@@ -207,6 +212,10 @@ def coverage_markdown() -> str:
         listed = ", ".join(f"`{c.id}`" for c in cases) or "**NONE**"
         lines.append(f"| `{name}` | {parameter.units} | {pin} | {listed} | "
                      f"{', '.join(tests) or '**NONE**'}, Taylor (joint) |")
+    for name, parameter in VECTOR_PARAMETERS.items():
+        rows = ", ".join(f"`{c.id}`" for c in VECTOR_CASES if c.parameter == name) or "**NONE**"
+        lines.append(f"| `{name}` (one per {parameter.vector}) | {parameter.units} | | {rows} | "
+                     "test_the_vector_rows_pass, Taylor (joint) |")
     lines += ["", f"{len(PARAMETERS)} registry parameters, {len(CASES)} cases; "
               "test ids are `tests/gradcheck/test_tier2.py::TEST[case]`."]
     return "\n".join(lines) + "\n"
