@@ -100,9 +100,15 @@ def test_a_mutant_that_does_not_apply_is_an_error(runner: Runner) -> None:
 def test_the_copy_holds_sources_and_tests_but_no_caches(tmp_path: Path) -> None:
     root = _toy_tree(tmp_path / "toy")
     (root / ".git").mkdir()
+    (root / ".venv").mkdir()
     (root / "src" / "braggcheck" / "__pycache__").mkdir()
+    for folder in ("examples", "docs"):  # the toy target's and the docs' tests read them
+        (root / folder).mkdir()
+        (root / folder / "page.md").write_text("x")
+    (root / "README.md").write_text("# toy")
     copy = copy_tree(root, tmp_path / "copy")
-    assert sorted(p.name for p in copy.iterdir()) == ["pyproject.toml", "src", "tests"]
+    assert sorted(p.name for p in copy.iterdir()) == ["README.md", "docs", "examples",
+                                                       "pyproject.toml", "src", "tests"]
     assert not (copy / "src" / "braggcheck" / "__pycache__").exists()
     env = suite_environment(copy, "/opt/nanoBragg")
     assert env["PYTHONPATH"] == str(copy / "src") and env["NANOBRAGG_DISABLE_COMPILE"] == "1"
@@ -114,7 +120,8 @@ def test_pytest_statuses_are_classified() -> None:
     output = "..F\nFAILED tests/a.py::test_b[x] - AssertionError: no\n1 failed"
     assert first_failure(output) == "tests/a.py::test_b[x]"
     assert classify(1, output) == ("killed", "tests/a.py::test_b[x]")
-    assert classify(2, "ERROR tests/c.py\n") == ("killed", "tests/c.py")
+    # A collection error (exit 2) is no kill: the copy may lack what a test module imports.
+    assert classify(2, "ERROR tests/c.py\n") == ("error", "pytest exit status 2: tests/c.py")
     assert classify(0, "") == ("survived", None)
     assert classify(None, "") == ("timeout", None)
     assert classify(5, "no tests ran")[0] == "error"

@@ -35,7 +35,9 @@ SUITES: dict[str, tuple[str, ...]] = {
             "--ignore=tests/unit/testing/test_mutation_catalogue.py",
             "--ignore=tests/unit/testing/test_mutation_runner.py"),
 }
-COPIED = ("src", "tests", "pyproject.toml")
+COPIED = ("src", "tests", "examples", "docs", "README.md", "pyproject.toml")
+"""What the suites read: the toy target's tests load examples/, the docs tests run README.md
+and docs/ (a copy without them fails at collection, which must not pass for a kill)."""
 IGNORED = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc", ".pytest_cache")
 STATUSES = ("killed", "survived", "timeout", "equivalent", "not-equivalent", "error")
 _FAILED = re.compile(r"^(FAILED|ERROR) (\S+?)(?: - .*)?$", re.MULTILINE)
@@ -100,9 +102,12 @@ def classify(returncode: int | None, output: str) -> tuple[str, str | None]:
         return "timeout", None
     if returncode == 0:
         return "survived", None
-    if returncode in (1, 2, 3):  # tests failed; interrupted (collection error); internal error
+    if returncode == 1:  # tests ran and some failed
         return "killed", first_failure(output) or _last_line(output)
-    return "error", f"pytest exit status {returncode}: {_last_line(output)}"
+    # 2: interrupted, collection errors among them (a test module that cannot even import is
+    # no evidence against the mutant: the copy may lack a file); 3: pytest's internal error.
+    what = first_failure(output) or _last_line(output)
+    return "error", f"pytest exit status {returncode}: {what}"
 
 
 def _last_line(output: str) -> str:
