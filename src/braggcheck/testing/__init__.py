@@ -102,6 +102,7 @@ from braggcheck.testing.target_checks import (
     AD_RTOL,
     MAX_ENVELOPE,
     RESOLVED,
+    RETRY_FACTORS,
     RTOL,
     STEP,
     TAYLOR_MAX_STEP,
@@ -112,6 +113,7 @@ from braggcheck.testing.target_checks import (
     check_gradient,
     check_taylor,
     derivative_row,
+    retried_row,
     taylor_reach,
 )
 from braggcheck.testing.target_harness import (
@@ -135,6 +137,7 @@ from braggcheck.testing.target_invariants import (
     check_periodicity,
     check_repeatable,
 )
+from braggcheck.testing.target_loader import TARGET_SPEC_FORM, load_target, target_spec
 from braggcheck.testing.target_strategies import (
     projections,
     target_cases,
@@ -164,12 +167,14 @@ __all__ = [
     "PERIOD_RTOL",
     "PROJECTIONS",
     "RESOLVED",
+    "RETRY_FACTORS",
     "ROUNDING_MARGIN",
     "RTOL",
     "STATUSES",
     "STEP",
     "TARGETED",
     "TARGET_CHECKS",
+    "TARGET_SPEC_FORM",
     "TAYLOR_CURVATURE_SHARE",
     "TAYLOR_MAX_STEP",
     "TAYLOR_MIN_RATE",
@@ -221,6 +226,7 @@ __all__ = [
     "image_close",
     "judge",
     "linear",
+    "load_target",
     "loss_and_grads",
     "measured_tolerance",
     "measured_tolerances",
@@ -233,6 +239,7 @@ __all__ = [
     "read_target_case",
     "registry_spec",
     "replay",
+    "retried_row",
     "run_case",
     "run_gradcheck",
     "run_gradgradcheck",
@@ -245,6 +252,7 @@ __all__ = [
     "stored_cases",
     "target_cases",
     "target_document",
+    "target_spec",
     "taylor_failure",
     "taylor_first_step",
     "taylor_reach",

@@ -29,6 +29,7 @@ from braggcheck.testing.target_invariants import (
     check_periodicity,
     check_repeatable,
 )
+from braggcheck.testing.target_loader import target_spec
 from braggcheck.testing.target_strategies import target_cases
 from braggcheck.util.errors import ConfigError
 
@@ -116,6 +117,9 @@ def run_target_property(target: Target, check: str, case: TargetCase, name: str 
         path = write_document(name or f"{target.name}_{check}",
                               target_document(target, check, case, failed.message),
                               failures_dir)
+        spec = target_spec(target)
+        if spec is not None:
+            return f"braggcheck replay {path} --target {spec}"
         return (f"braggcheck.testing.replay(TARGET, {str(path)!r})  (TARGET: the "
                 f"{target.name} target)")
 

@@ -9,6 +9,8 @@ from braggcheck import PARAMETERS
 from braggcheck.cli.main import main
 from braggcheck.testing.example_store import EXAMPLES_DIR
 
+from ...toy import EXAMPLES, TOY_EXAMPLES
+
 
 def test_replay_prints_per_parameter_derivatives(capsys):
     path = EXAMPLES_DIR / "triclinic_obtuse_misset.json"
@@ -63,3 +65,28 @@ def test_check_fails_on_a_broken_simulator_and_prints_the_replay(tmp_path, monke
     assert "gradient         FAIL" in out
     assert "braggcheck replay reports/failures/check_gradient.json" in out
     assert (tmp_path / "reports" / "failures" / "check_gradient.json").exists()
+
+
+def test_replay_a_case_of_another_target_by_naming_it(capsys):
+    path = TOY_EXAMPLES / "thin_textured_ring_odd_detector.json"
+    assert main(["replay", str(path), "--target", f"{EXAMPLES / 'toy_target.py'}:TOY"]) == 0
+    out = capsys.readouterr().out
+    assert "target toy" in out and "gradient: PASS" in out and "all checks passed" in out
+    assert main(["replay", str(path), "--target", f"{EXAMPLES / 'toy_target.py'}:TOY",
+                 "--check", "taylor"]) == 0
+    assert "taylor: PASS" in capsys.readouterr().out
+
+
+def test_replay_of_another_targets_case_without_target_says_how(capsys):
+    path = TOY_EXAMPLES / "thin_textured_ring_odd_detector.json"
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "target 'toy'" in err and "--target MODULE:NAME" in err
+
+
+def test_replay_with_a_check_the_target_lacks_exits_2(capsys):
+    path = TOY_EXAMPLES / "thin_textured_ring_odd_detector.json"
+    assert main(["replay", str(path), "--target", f"{EXAMPLES / 'toy_target.py'}:TOY",
+                 "--check", "brightest_spot"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "brightest_spot" in err and "gradient" in err

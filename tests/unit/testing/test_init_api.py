@@ -13,7 +13,7 @@ PACKAGE = Path(testing.__file__).parent
 FRAMEWORK_MODULES = (
     "check_support", "differences", "gradients", "nanobragg_target", "probe", "projection",
     "rows", "table", "target", "target_case", "target_checks", "target_harness",
-    "target_invariants", "target_strategies", "tier2_tolerance",
+    "target_invariants", "target_loader", "target_strategies", "tier2_tolerance",
 )
 """Modules whose public names make up the target framework."""
 NANOBRAGG_MODULES = (
