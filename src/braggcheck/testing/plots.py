@@ -22,6 +22,7 @@ from braggcheck.sim.state import baseline_value
 from braggcheck.testing.cases import Case
 from braggcheck.testing.gradients import TaylorResult, compare_derivatives
 from braggcheck.testing.nanobragg_target import GradientProbe
+from braggcheck.testing.target import steppable
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.file_writer import write_output
 
@@ -119,8 +120,11 @@ def directional_maps(probe: GradientProbe, direction: torch.Tensor,
 def fd_error_curve(probe: GradientProbe, steps: Sequence[float] = FD_STEPS
                    ) -> tuple[list[float], list[float]]:
     """Relative error |numerical - analytic| / |analytic| of the probe's first parameter, per
-    relative step: rounding dominates at small steps, truncation at large ones (the V)."""
+    relative step: rounding dominates at small steps, truncation at large ones (the V). Steps
+    that would leave the valid range (e.g. a Kahn factor of 0.9 stepped by 0.2) are left out."""
     errors = []
+    steps = [s for s in steps if all(steppable(probe.target, probe.config, n, 2 * s)
+                                     for n in probe.names)]
     for step in steps:
         result = compare_derivatives(probe, eps=step)[0]
         errors.append(result.error / max(abs(result.analytic), 1e-300))

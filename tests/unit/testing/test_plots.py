@@ -70,6 +70,16 @@ def test_the_step_curve_is_a_v():
     assert errors[0] > errors[len(errors) // 2] < errors[-1]
 
 
+def test_the_step_curve_leaves_out_steps_past_the_valid_range():
+    """A Kahn factor of 0.9 cannot step by 0.1 both ways (the range ends at 1): the curve
+    skips that step instead of failing with a ConfigError."""
+    case = next(c for c in CASES if c.parameters == ("polarization",))
+    probe = case.probe()
+    assert probe.config.beam.polarization == pytest.approx(0.9)
+    steps, errors = fd_error_curve(probe)
+    assert 1e-1 not in steps and max(steps) < 0.05 and len(steps) == len(errors) >= 6
+
+
 def test_a_case_figure_is_a_png_with_four_panels(tmp_path: Path):
     figure = case_figure(Case(config=SMALL, names=("cell_a", "lambda_A")))
     images = [a for a in figure.axes if a.images]
