@@ -74,6 +74,20 @@ def test_dmin_cuts_what_the_reference_cuts(monkeypatch):
     assert ((image == 0) == blank).all()
 
 
+def test_pixels_the_cut_empties_keep_their_water_under_nopolar(monkeypatch):
+    """Where no sample is within -dmin the reference never sets the polarization: its initial
+    0 blanks the pixel, but under -nopolar it starts at 1 and the water background stays."""
+    monkeypatch.chdir(GOLDEN)
+    config = parse_nanobragg_args(CASES["dmin_nopolar_water"]["args"]).config
+    reference = _reference("dmin_nopolar_water", config)
+    polarized = simulate(config.replace(nopolar=False)).numpy()
+    emptied = polarized == 0  # the same cut with the polarization on: those pixels are 0
+    assert 0.05 < emptied.mean() < 0.95, "the case must cut part of the detector"
+    assert (reference[emptied] > 0).all()
+    image = simulate(config, dtype=torch.float64).numpy()
+    assert np.abs(image - reference)[emptied].max() <= 1e-6 * reference[emptied].max()
+
+
 def test_cli_reads_the_input_files(tmp_path, monkeypatch):
     monkeypatch.chdir(GOLDEN)
     out = tmp_path / "out.bin"

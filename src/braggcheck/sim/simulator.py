@@ -181,15 +181,17 @@ def pixel_factors(scene: Scene, slow: torch.Tensor, fast: torch.Tensor) -> torch
     else:
         omega = det.pixel**2 * det.close * inverse**3
     value = scene.scale * omega
-    if scene.resolution is not None:  # -dmin: the first sample kept, none: the pixel is 0
+    if scene.resolution is not None and not scene.nopolar:
+        # -dmin: the polarization of the first sample within the cut; where none is, the
+        # reference never sets it and its initial 0 blanks the pixel, water included (under
+        # -nopolar it starts at 1: the pixel keeps its water background).
         positions = torch.addmm(det.pix0[:, None], detector_plane(scene),
                                 plane_offsets(scene)(slow, fast))
         incident, direction, inside = polarization_samples(
             scene.resolution, positions, scene.sources.incident, scene.sources.wavelength,
             subpixels_per_pixel(scene))
         value = torch.where(inside, value, torch.zeros_like(value))
-        if not scene.nopolar:
-            value = value * polarization_of(incident, direction, det.polar, scene.kahn)
+        value = value * polarization_of(incident, direction, det.polar, scene.kahn)
     elif not scene.nopolar:
         value = value * polarization_factor(scene.sources.incident[0], diffracted, det.polar,
                                             scene.kahn)
