@@ -25,6 +25,8 @@ from braggcheck.testing.strategies import BASELINE_PIXELS
 
 from ..planted import ScaledGradient
 
+pytestmark = pytest.mark.framework  # they plant their own bugs: no evidence on a mutant
+
 HUNT = settings(max_examples=200, database=None, derandomize=True, deadline=None,
                 phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False,
                 suppress_health_check=list(HealthCheck), print_blob=False)

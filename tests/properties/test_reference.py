@@ -67,6 +67,7 @@ def test_excluded_regions_really_differ(region, inside, nearby):
     assert compare(neighbour, reference_program()).passed
 
 
+@pytest.mark.framework
 def test_a_bug_planted_in_braggcheck_is_found_and_shrunk(monkeypatch, tmp_path):
     """A wrong point-pixel solid angle in braggcheck itself, against the real program."""
     factors = simulator.pixel_factors

@@ -3,9 +3,13 @@ user of the framework writes for their own simulator (docs/targets.md)."""
 
 from __future__ import annotations
 
+import pytest
+
 from braggcheck.testing import property_tests
 
 from ..toy import TOY_EXAMPLES, load_toy
+
+pytestmark = pytest.mark.framework  # the toy target runs no braggcheck physics
 
 TESTS = property_tests(load_toy().TOY, examples_dir=TOY_EXAMPLES)
 globals().update(TESTS)
