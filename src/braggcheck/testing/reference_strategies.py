@@ -328,6 +328,10 @@ def oracle_regions(config: Config) -> list[str]:
     labels += [name for name, present in flags.items() if present]
     labels += input_regions(config)
     labels += pixel_feature_regions(config)  # braggcheck.testing.pixel_strategies
+    if det.dmin_A > 0:  # what a pixel the cut empties still holds depends on these
+        labels += [f"resolution cut {name}" for name, present in (
+            ("with water", float(crystal.water_size_um) > 0), ("under -nopolar", beam.nopolar),
+            ("with a source file", beam.sources is not None)) if present]
     sources = beam.hdiv_steps * beam.vdiv_steps * beam.dispersion_steps
     if sources > 1 and crystal.mosaic_domains * crystal.phi_steps > 1:
         labels.append("several sources x several orientations")

@@ -22,7 +22,7 @@ NANOBRAGG_MODULES = (
     "reference_exclusions", "reference_strategies", "strategies", "strategy_cache", "tier2",
     "tier2_plots", "tier2_report", "hkl_strategies", "hkl_tables", "vector_gradients",
     "tier2_vectors", "input_strategies", "input_coverage", "input_reference_strategies",
-    "pixel_strategies", "case_strategies",
+    "pixel_strategies", "case_strategies", "reference_coverage",
 )
 """nanoBragg-specific (or tooling) modules: public on their own, not re-exported."""
 
