@@ -39,6 +39,7 @@ from braggcheck.sim.fused_lattice import (
     unit_directions,
 )
 from braggcheck.sim.physics import polarization_factor
+from braggcheck.sim.resolution import ResolutionCut, within_cut
 from braggcheck.sim.rotations import rotate_axis
 from braggcheck.sim.sensor import Sensor
 from braggcheck.sim.sources import Sources
@@ -117,6 +118,7 @@ class FeatureScene(Protocol):
     default_F: float
     sensor: Sensor | None
     features: PixelFeatures | None
+    resolution: ResolutionCut | None
 
 
 @dataclass(frozen=True)
@@ -198,15 +200,20 @@ def pixel_sums(scene: FeatureScene, position: torch.Tensor, pixels: int,
     shape = (sources, -1, pixels, per_pixel)
     terms = terms.to(position.dtype).view(shape).permute(2, 3, 0, 1)
     factors = subpixel_factors(scene, direction, inverse, pixels)
+    kept = None  # -dmin: which (pixel, subpixel, source) samples the cut keeps
+    if scene.resolution is not None:
+        kept = within_cut(scene.resolution, direction, scene.sources.incident,
+                          scene.sources.wavelength).view(pixels, per_pixel, sources)
+        terms = terms * kept[..., None].to(terms.dtype)
     if features.per_subpixel:
-        total = running_sum(terms, factors, features, squared_lattice.view(shape))
+        total = running_sum(terms, factors, features, squared_lattice.view(shape), kept)
     else:
         total = features.water + terms.sum((1, 2, 3))
     value = scene.scale * total
     if not features.omega:  # the first subpixel's, as without the features
         value = value * factors.omega[:, 0]
     if not features.polar and not scene.nopolar:
-        value = value * factors.polar[:, 0, 0]
+        value = value * first_kept_polarization(factors.polar, kept)
     if not features.thick and factors.capture is not None:  # the last layer's first subpixel
         layers = scene.sensor.layers if scene.sensor is not None else 1
         value = value * factors.capture[:, (layers - 1) * scene.oversample**2]
@@ -221,10 +228,25 @@ def feature_pixel_values(scene: FeatureScene, position: torch.Tensor, pixels: in
     return pixel_sums(scene, position, pixels, lattice, amplitudes).value
 
 
+def first_kept_polarization(polar: torch.Tensor, kept: torch.Tensor | None) -> torch.Tensor:
+    """Per pixel: the polarization (pixels, U, S) of its first sample, or under -dmin of its
+    first sample within the cut (where the reference first computes it), 0 where none is
+    (the reference's initial value: the pixel, water included, is then 0)."""
+    if kept is None:
+        return polar[:, 0, 0]
+    flat = kept.reshape(kept.shape[0], -1)
+    inside = flat.any(1)
+    first = torch.where(inside, flat.to(torch.int8).argmax(1), 0)
+    chosen = polar.reshape(polar.shape[0], -1).gather(1, first[:, None])[:, 0]
+    return torch.where(inside, chosen, torch.zeros_like(chosen))
+
+
 def running_sum(terms: torch.Tensor, factors: SubpixelFactors, features: PixelFeatures,
-                 squared_lattice: torch.Tensor) -> torch.Tensor:
+                squared_lattice: torch.Tensor, kept: torch.Tensor | None = None
+                ) -> torch.Tensor:
     """``I = I_bg; for each sample j: I = (I + t_j) f_j`` in closed form: every term times the
-    product of its own and all later factors (a reversed cumulative product)."""
+    product of its own and all later factors (a reversed cumulative product). Samples the
+    -dmin cut drops (``kept`` False, (pixels, U, S)) add and multiply nothing."""
     pixels, per_pixel, sources, orientations = terms.shape
     factor = torch.ones_like(factors.polar)
     if features.thick:  # a thin detector's capture is exp(0) - exp(0) = 0 in the reference
@@ -239,6 +261,8 @@ def running_sum(terms: torch.Tensor, factors: SubpixelFactors, features: PixelFe
     if not features.water_on:  # skipped samples (lattice factor exactly 0) multiply nothing
         skipped = (squared_lattice == 0).permute(2, 3, 0, 1)
         factor = torch.where(skipped, torch.ones_like(factor), factor)
+    if kept is not None:  # the reference skips a cut sample before its phi and mosaic loops
+        factor = torch.where(kept[..., None], factor, torch.ones_like(factor))
     factor = factor.reshape(pixels, -1)
     suffix = torch.cumprod(factor.flip(1), 1).flip(1)
     return features.water * suffix[:, 0] + (terms.reshape(pixels, -1) * suffix).sum(1)

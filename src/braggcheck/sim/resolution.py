@@ -59,6 +59,16 @@ def with_cut(amplitudes: Weights | None, cut: ResolutionCut | None) -> Weights |
     return weights
 
 
+def within_cut(cut: ResolutionCut, direction: torch.Tensor, incident: torch.Tensor,
+               wavelength: torch.Tensor) -> torch.Tensor:
+    """(M, S): whether the sample of diffracted unit ``direction`` (3, M) and source s
+    (``incident`` (S, 3), ``wavelength`` (S,)) is within the cut: |S| dmin <= 1, the
+    reference's ``dmin > 0.5 / stol`` skip turned around (a sample with stol = 0 is kept)."""
+    scattering = (direction.T[:, None, :] - incident[None]) / wavelength[None, :, None]
+    squared = (scattering * scattering).sum(-1).detach()
+    return squared * (cut.limit_m * cut.limit_m) <= 1
+
+
 def polarization_samples(cut: ResolutionCut, positions: torch.Tensor, incident: torch.Tensor,
                          wavelength: torch.Tensor, per_pixel: int
                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -71,9 +81,8 @@ def polarization_samples(cut: ResolutionCut, positions: torch.Tensor, incident: 
     ``positions`` (3, n * per_pixel): subpixel positions, pixel-major.
     """
     direction = positions / positions.norm(dim=0, keepdim=True)
-    scattering = (direction.T[:, None, :] - incident[None]) / wavelength[None, :, None]
-    squared = (scattering * scattering).sum(-1).detach()  # (n * per_pixel, S)
-    kept = (squared * (cut.limit_m * cut.limit_m) <= 1).reshape(-1, per_pixel * len(wavelength))
+    kept = within_cut(cut, direction, incident, wavelength).reshape(
+        -1, per_pixel * len(wavelength))
     inside = kept.any(1)
     first = torch.where(inside, kept.to(torch.int8).argmax(1), 0)
     subpixel = first // len(wavelength) + torch.arange(kept.shape[0], device=kept.device) \

@@ -276,12 +276,6 @@ class DetectorConfig:
         check_bool("point_pixel", self.point_pixel)
         for name in PIXEL_FEATURE_FLAGS:
             check_bool(name, getattr(self, name))
-        features = [name for name in PIXEL_FEATURE_FLAGS if getattr(self, name)]
-        if self.dmin_A and features:
-            # The per-subpixel running sums do not skip cut samples yet (the reference does).
-            raise ConfigError(f"dmin_A = {self.dmin_A:g} with {', '.join(features)}: a "
-                              "resolution cut together with the curved detector or the "
-                              "per-subpixel factors is not supported yet; valid: dmin_A = 0")
         _validate_optional_vector(
             self, ("twotheta_axis", "fdet_vector", "sdet_vector", "odet_vector")
         )

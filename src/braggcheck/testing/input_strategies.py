@@ -25,7 +25,6 @@ from braggcheck.sim.crystal import cell_basis
 from braggcheck.sim.detector import FRAMES, detector_geometry
 from braggcheck.sim.pixel_mask import PixelMask
 from braggcheck.sim.rotations import rotate_xyz
-from braggcheck.sim.sections import PIXEL_FEATURE_FLAGS
 from braggcheck.sim.source_list import SourceList
 from braggcheck.sim.state import build_state
 from braggcheck.testing import strategy_cache as cst
@@ -119,10 +118,8 @@ def masks(draw: st.DrawFn, config: Config) -> Config:
 
 @st.composite
 def resolution_cuts(draw: st.DrawFn, config: Config) -> Config:
-    """``config`` unchanged (the baseline) or with a ``dmin`` that cuts part of its detector
-    (never with the per-subpixel features or the curved detector: not supported together)."""
-    det = config.detector
-    if not draw(cst.booleans()) or any(getattr(det, name) for name in PIXEL_FEATURE_FLAGS):
+    """``config`` unchanged (the baseline) or with a ``dmin`` that cuts part of its detector."""
+    if not draw(cst.booleans()):
         return config
     det, beam = config.detector, config.beam
     with torch.no_grad():
