@@ -25,7 +25,6 @@ from braggcheck.sim.crystal import cell_basis
 from braggcheck.sim.detector import FRAMES
 from braggcheck.sim.rotations import rotate_xyz
 from braggcheck.sim.state import build_state
-from braggcheck.testing.input_strategies import resolution_cuts
 from braggcheck.util.file_writer import write_output
 
 INPUT_DIR = Path(tempfile.gettempdir()) / "braggcheck_oracle_inputs"
@@ -95,9 +94,6 @@ def input_words(draw: st.DrawFn, words: list[str], config: Config) -> list[str]:
         seed = draw(st.integers(0, 2**32 - 1))
         kept = np.random.default_rng(seed).random((det.spixels, det.fpixels)) < 0.7
         words = [*words, "-mask", _written(mask_file_bytes(kept), ".img")]
-    # A cut between two pixels' resolutions (20-80 % of the detector cut), so the drawn cut
-    # always both keeps and empties pixels (a uniform 0.8-20 A mostly did neither).
-    cut = draw(resolution_cuts(parse_nanobragg_args(words).config)).detector.dmin_A
-    if cut:
-        words = [*words, "-dmin", repr(cut)]
+    if draw(st.booleans()):
+        words = [*words, "-dmin", repr(draw(st.floats(0.8, 20.0)))]
     return words
