@@ -7,6 +7,11 @@ A mismatch shrinks to a minimal configuration, is stored in reports/failures/ (r
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +26,7 @@ from braggcheck.testing.reference_exclusions import EXCLUDED, excluded_region
 from braggcheck.testing.reference_strategies import oracle_configs
 
 pytestmark = pytest.mark.reference
+ROOT = Path(__file__).resolve().parents[2]
 
 PHI = "-cell 70 80 90 75 85 95 -default_F 100 -N 8 -detpixels 24 -pixel 0.2 -misset 10 20 30"
 ROUND = ("-cell 100 100 100 90 90 90 -N 5 -default_F 100 -round_xtal -detpixels_f 9 "
@@ -67,24 +73,42 @@ def test_excluded_regions_really_differ(region, inside, nearby):
     assert compare(neighbour, reference_program()).passed
 
 
-@pytest.mark.framework
-def test_a_bug_planted_in_braggcheck_is_found_and_shrunk(monkeypatch, tmp_path):
-    """A wrong point-pixel solid angle in braggcheck itself, against the real program."""
+def planted_hunt(folder: str) -> dict:
+    """The derandomized oracle run with a wrong point-pixel solid angle planted in braggcheck:
+    its shrunk flags and failure message."""
     factors = simulator.pixel_factors
 
     def planted(scene, slow, fast):
         value = factors(scene, slow, fast)
         return value * 1.001 if scene.point_pixel else value
 
-    monkeypatch.setattr(simulator, "pixel_factors", planted)
-    # Without the stored examples: some hold point pixels and would fail first, unshrunk.
-    # 60 examples: the per-pixel feature draws moved the first point-pixel example past 30.
-    outcome = run_differential(str(reference_program()), 60, seed_value=0,
-                               failures_dir=tmp_path, settings_overrides={"derandomize": True},
-                               stored=False)
-    assert outcome.failure is not None and outcome.flags is not None
-    flags = [w for w in outcome.flags if w.startswith("-") and w[1:2].isalpha()]
+    simulator.pixel_factors = planted
+    try:
+        # Without the stored examples: some hold point pixels and would fail first, unshrunk.
+        # 60 examples: the per-pixel feature draws moved the first point-pixel example past 30.
+        outcome = run_differential(str(reference_program()), 60, seed_value=0,
+                                   failures_dir=Path(folder),
+                                   settings_overrides={"derandomize": True}, stored=False)
+    finally:
+        simulator.pixel_factors = factors
+    return {"flags": outcome.flags, "failure": outcome.failure}
+
+
+@pytest.mark.framework
+def test_a_bug_planted_in_braggcheck_is_found_and_shrunk(tmp_path):
+    """A wrong point-pixel solid angle in braggcheck itself, against the real program."""
+    # In a fresh interpreter, as the toy target's hunt: Hypothesis draws constants from the
+    # loaded modules, and inside the whole `-m reference` session the same derandomized hunt
+    # shrank to a case without -point_pixel (alone it shrinks to the six-flag baseline).
+    code = (f"import json; from tests.properties.test_reference import planted_hunt; "
+            f"print(json.dumps(planted_hunt({str(tmp_path)!r})))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr
+    outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    assert outcome["failure"] is not None and outcome["flags"] is not None
+    flags = [w for w in outcome["flags"] if w.startswith("-") and w[1:2].isalpha()]
     assert "-point_pixel" in flags
-    assert len(flags) <= 8, outcome.flags
+    assert len(flags) <= 8, outcome["flags"]
     assert (tmp_path / "diff_reference.json").is_file()
-    assert "replay with: braggcheck replay" in outcome.failure
+    assert "replay with: braggcheck replay" in outcome["failure"]
