@@ -8,6 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from braggcheck.sim.compilation import DISABLE_VARIABLES
+
+# This repository's own tests check the eager code (and compiling costs minutes on a 2-core
+# CPU): torch.compile is off for this test session only, set here and not by the installed
+# plugin, so another project's pytest run never inherits it.
+os.environ[DISABLE_VARIABLES[0]] = "1"
+
 GOLDEN = Path(__file__).parent / "data" / "golden"
 
 

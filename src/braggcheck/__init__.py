@@ -1,17 +1,41 @@
 """braggcheck: a differentiable nanoBragg and a property-based gradient testing framework.
 
 The public facade: the simulator (``braggcheck.sim``), nanoBragg's flags
-(``braggcheck.nanobragg``); the testing framework is ``braggcheck.testing``.
+(``braggcheck.nanobragg``); the testing framework is ``braggcheck.testing``. Names are loaded on
+first use, so ``import braggcheck.testing.framework`` (which works on any target) does not load
+the simulator.
 """
 
-from braggcheck.nanobragg.args import from_nanobragg_args
-from braggcheck.nanobragg.export import to_nanobragg_args
-from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
-from braggcheck.sim.parameter import Parameter
-from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS
-from braggcheck.sim.simulator import simulate
-from braggcheck.util.errors import ConfigError, WriteError
+from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
+
 from braggcheck.util.version import VERSION
+
+if _typing.TYPE_CHECKING:
+    from braggcheck.nanobragg.args import from_nanobragg_args
+    from braggcheck.nanobragg.export import to_nanobragg_args
+    from braggcheck.sim.config import BeamConfig, Config, CrystalConfig, DetectorConfig
+    from braggcheck.sim.parameter import Parameter
+    from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS
+    from braggcheck.sim.simulator import simulate
+    from braggcheck.util.errors import ConfigError, WriteError
+
+_HOMES = {
+    "from_nanobragg_args": "braggcheck.nanobragg.args",
+    "to_nanobragg_args": "braggcheck.nanobragg.export",
+    "BeamConfig": "braggcheck.sim.config",
+    "Config": "braggcheck.sim.config",
+    "CrystalConfig": "braggcheck.sim.config",
+    "DetectorConfig": "braggcheck.sim.config",
+    "Parameter": "braggcheck.sim.parameter",
+    "PARAMETERS": "braggcheck.sim.registry",
+    "VECTOR_PARAMETERS": "braggcheck.sim.registry",
+    "simulate": "braggcheck.sim.simulator",
+    "ConfigError": "braggcheck.util.errors",
+    "WriteError": "braggcheck.util.errors",
+}
 
 __all__ = [
     "PARAMETERS",
@@ -28,3 +52,17 @@ __all__ = [
     "to_nanobragg_args",
 ]
 __version__ = VERSION
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """A facade name, imported from its home module on first use (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'braggcheck' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

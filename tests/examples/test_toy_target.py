@@ -20,15 +20,15 @@ from braggcheck.testing import (
     TargetCase,
     case_from_json,
     case_to_json,
-    gradcheck_error,
-    measured_tolerances,
     missing_parameters,
     property_tests,
     replay,
     run_case,
-    run_gradcheck,
     target_cases,
 )
+from braggcheck.testing.framework.derivatives import run_gradcheck
+from braggcheck.testing.framework.measured_tolerance import measured_tolerances
+from braggcheck.testing.framework.table import gradcheck_error
 from braggcheck.util.errors import ConfigError
 
 from ..planted import ScaledGradient

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from braggcheck.sim.registry import VECTOR_PARAMETERS
-from braggcheck.testing.tier2 import missing_parameters
-from braggcheck.testing.tier2_vectors import ONE_HOT, VECTOR_CASES
-from braggcheck.testing.vector_gradients import VectorProbe, check_structure_factors
+from braggcheck.testing.nanobragg.tier2.table import missing_parameters
+from braggcheck.testing.nanobragg.tier2.vectors import ONE_HOT, VECTOR_CASES
+from braggcheck.testing.nanobragg.vector_gradients import VectorProbe, check_structure_factors
 
 from ..planted import ScaledGradient
 

@@ -13,7 +13,8 @@ from braggcheck.sim.compilation import compile_disabled, maybe_compile
 from braggcheck.sim.scene import build_scene
 from braggcheck.sim.simulator import pixel_values
 from braggcheck.sim.state import baseline_value, build_state
-from braggcheck.testing.tier2 import (
+from braggcheck.testing.nanobragg.tier2.report import coverage_markdown
+from braggcheck.testing.nanobragg.tier2.table import (
     CANONICAL_PINS,
     CASES,
     DIRECT_BEAM_MM,
@@ -22,7 +23,6 @@ from braggcheck.testing.tier2 import (
     case,
     missing_parameters,
 )
-from braggcheck.testing.tier2_report import coverage_markdown
 
 
 def test_every_registry_parameter_has_a_deterministic_gradcheck():

@@ -1,5 +1,5 @@
 """Tier 2: deterministic float64 gradient checks, parametrized from
-``braggcheck.testing.tier2.CASES``.
+``braggcheck.testing.nanobragg.tier2.table.CASES``.
 
 Every test first proves it can fail (``_assert_meaningful``): the image holds Bragg spots, the
 derivative it checks is >= 1e3 x the finite-difference noise floor, and its tolerance, measured
@@ -15,27 +15,27 @@ import pytest
 import torch
 from torch.autograd.gradcheck import GradcheckError
 
-from braggcheck.testing.gradients import (
+from braggcheck.testing.framework.derivatives import (
     compare_derivatives,
     forward_reverse_gap,
     run_gradcheck,
     run_gradgradcheck,
+    taylor_failure,
     taylor_run,
 )
-from braggcheck.testing.nanobragg_target import GradientProbe
-from braggcheck.testing.tier2 import (
-    CASES,
-    FORWARD_REVERSE_RTOL,
-    MAX_MEASURED_RTOL,
-    GradcheckCase,
+from braggcheck.testing.framework.measured_tolerance import measured_tolerance, measured_tolerances
+from braggcheck.testing.framework.table import (
     first_order_vacuity,
-    joint_direction,
-    joint_probe,
-    measured_tolerance,
-    measured_tolerances,
     second_derivative,
     second_order_vacuity,
-    taylor_failure,
+)
+from braggcheck.testing.framework.tolerances import AD_RTOL, MAX_MEASURED_RTOL
+from braggcheck.testing.nanobragg.target import GradientProbe
+from braggcheck.testing.nanobragg.tier2.table import (
+    CASES,
+    GradcheckCase,
+    joint_direction,
+    joint_probe,
 )
 
 from ..planted import ScaledGradient
@@ -76,7 +76,7 @@ def test_forward_mode(case):
     assert run_gradcheck(probe, check_forward_ad=True, check_backward_ad=False,
                          **_tolerances(case))
     jvp, vjp = forward_reverse_gap(probe, torch.ones(1, dtype=torch.float64))
-    assert jvp == pytest.approx(vjp, rel=FORWARD_REVERSE_RTOL, abs=0)
+    assert jvp == pytest.approx(vjp, rel=AD_RTOL, abs=0)
 
 
 @pytest.mark.parametrize("case", GRADGRAD_CASES, ids=lambda c: c.id)

@@ -12,12 +12,16 @@ import dataclasses
 import pytest
 
 from braggcheck import PARAMETERS, Config
-from braggcheck.testing.case_strategies import cases, derandomized_sample, differentiated_names
-from braggcheck.testing.cases import applicable_parameters
-from braggcheck.testing.coverage import REGIONS, unreachable_parameters, unreached_regions
-from braggcheck.testing.harness import run_check
-from braggcheck.testing.input_coverage import DMIN_ONLY
-from braggcheck.testing.strategies import ALL_SHAPES
+from braggcheck.sim.applicability import applicable_parameters
+from braggcheck.testing.nanobragg.coverage import REGIONS, unreachable_parameters, unreached_regions
+from braggcheck.testing.nanobragg.harness import run_check
+from braggcheck.testing.nanobragg.input_coverage import DMIN_ONLY
+from braggcheck.testing.nanobragg.strategies.cases import (
+    cases,
+    derandomized_sample,
+    differentiated_names,
+)
+from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES
 
 SAMPLE = 150
 """Generated cases checked for applicability (nothing is simulated)."""

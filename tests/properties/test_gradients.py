@@ -1,8 +1,8 @@
 """Gradient properties: analytic vs numerical derivatives, forward vs reverse mode.
 
 Parameter subsets, configurations, pixel weights and directions are all drawn by Hypothesis
-(``braggcheck.testing.case_strategies.cases``); the checks live in
-``braggcheck.testing.checks`` so that
+(``braggcheck.testing.nanobragg.strategies.cases.cases``); the checks live in
+``braggcheck.testing.nanobragg.checks`` so that
 ``braggcheck replay`` reruns exactly what failed here.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from hypothesis import given
 
-from braggcheck.testing.case_strategies import cases
-from braggcheck.testing.harness import run_property, with_stored_examples
+from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
+from braggcheck.testing.nanobragg.strategies.cases import cases
 
 
 @with_stored_examples("gradient")

@@ -17,7 +17,7 @@ from braggcheck.cli.main import main as cli_main
 from braggcheck.nanobragg.args import from_nanobragg_args, parse_nanobragg_args
 from braggcheck.sim.sections import MIN_VOLUME_FRACTION, volume_fraction
 from braggcheck.sim.state import baseline_value
-from braggcheck.testing.invalid_strategies import (
+from braggcheck.testing.nanobragg.strategies.invalid import (
     SECTIONS,
     config_fields,
     flag_soup,
@@ -67,7 +67,8 @@ def test_dataclass_field_out_of_range_is_rejected(case: tuple[str, str, object])
 
 
 def test_every_dataclass_field_has_an_invalid_value_rule() -> None:
-    """A new field needs a rule in braggcheck.testing.invalid_strategies (and validation)."""
+    """A new field needs a rule in braggcheck.testing.nanobragg.strategies.invalid (and
+    validation)."""
     missing = [f"{s}.{n}" for s, n in config_fields() if invalid_values_for(s, n) is None]
     assert not missing, missing
 

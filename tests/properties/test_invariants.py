@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 
 from braggcheck import PARAMETERS
-from braggcheck.testing.case_strategies import cases
-from braggcheck.testing.harness import run_property, with_stored_examples
-from braggcheck.testing.strategies import ALL_SHAPES
+from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
+from braggcheck.testing.nanobragg.strategies.cases import cases
+from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES
 
 
 @with_stored_examples("fluence_linearity")

@@ -14,14 +14,15 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 import braggcheck.sim.physics
 import braggcheck.sim.simulator
-import braggcheck.testing.checks.invariants
-import braggcheck.testing.nanobragg_target
+import braggcheck.testing.nanobragg.checks.invariants
+import braggcheck.testing.nanobragg.target
 from braggcheck.cli import replay
 from braggcheck.nanobragg.serialization import config_to_dict
 from braggcheck.sim.config import Config
-from braggcheck.testing.case_strategies import cases
-from braggcheck.testing.harness import PropertyFailure, run_property
-from braggcheck.testing.strategies import BASELINE_PIXELS
+from braggcheck.testing.framework.harness import PropertyFailure
+from braggcheck.testing.nanobragg.harness import run_property
+from braggcheck.testing.nanobragg.strategies.cases import cases
+from braggcheck.testing.nanobragg.strategies.configs import BASELINE_PIXELS
 
 from ..planted import ScaledGradient
 
@@ -143,8 +144,8 @@ def test_stored_direct_beam_example_catches_the_naive_sincg(monkeypatch):
     exactly on a Bragg node; the stored edge case does, and the finite property catches it."""
     import math
 
-    from braggcheck.testing.checks import check_finite
-    from braggcheck.testing.example_store import stored_examples
+    from braggcheck.testing.nanobragg.checks.gradient import check_finite
+    from braggcheck.testing.nanobragg.store import stored_examples
 
     def naive_sincg(h, cells):
         x = math.pi * h
@@ -194,8 +195,8 @@ def test_nan_gradient_ends_as_a_stored_replayable_failure(tmp_path, monkeypatch,
 
 def test_nan_image_is_a_failure_not_a_rejection(monkeypatch):
     """A NaN pixel must fail every image check (``no Bragg signal`` would reject it)."""
-    from braggcheck.testing.cases import Case
-    from braggcheck.testing.harness import run_check
+    from braggcheck.testing.nanobragg.case import Case
+    from braggcheck.testing.nanobragg.harness import run_check
 
     original = braggcheck.sim.simulator.simulate
 
@@ -204,8 +205,8 @@ def test_nan_image_is_a_failure_not_a_rejection(monkeypatch):
         return image + torch.where(image == image.max(), float("nan"), 0.0)
 
     case = Case(config=FULLY_SHRUNK)
-    for module in (braggcheck.testing.checks.invariants, braggcheck.testing.nanobragg_target,
-                   braggcheck.testing.cases):
+    for module in (braggcheck.testing.nanobragg.checks.invariants,
+                   braggcheck.testing.nanobragg.target, braggcheck.testing.nanobragg.case):
         # every module the checks use
         monkeypatch.setattr(module, "simulate", nan_pixel)
     for check in ("gradient", "forward_reverse", "finite", "fluence_linearity",

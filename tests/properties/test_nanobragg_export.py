@@ -19,9 +19,9 @@ from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.export import canonical, first_difference, to_nanobragg_args
 from braggcheck.sim.detector import FRAMES, resolved_beam_center_mm, resolved_close_mm
 from braggcheck.sim.hkl import HKLTable, read_hkl
-from braggcheck.testing.case_strategies import configs
-from braggcheck.testing.reference_strategies import oracle_configs
-from braggcheck.testing.strategies import ALL_SHAPES
+from braggcheck.testing.nanobragg.oracle.strategies import oracle_configs
+from braggcheck.testing.nanobragg.strategies.cases import configs
+from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES
 
 DERIVED = ("close_f_mm", "close_s_mm", "beam_center_f_mm", "beam_center_s_mm")
 """Fields the parser derives by arithmetic (-ORGX, -Xbeam + pixel / 2, ...): some floats are

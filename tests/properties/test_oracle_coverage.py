@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from braggcheck.testing.case_strategies import derandomized_sample
-from braggcheck.testing.reference_coverage import ORACLE_REGIONS, unreached_oracle_regions
-from braggcheck.testing.reference_strategies import oracle_configs
+from braggcheck.testing.nanobragg.oracle.coverage import ORACLE_REGIONS, unreached_oracle_regions
+from braggcheck.testing.nanobragg.oracle.strategies import oracle_configs
+from braggcheck.testing.nanobragg.strategies.cases import derandomized_sample
 
 SAMPLE = 200
 """Configurations drawn (about 10 s); the rarest region is reached ~3 times in them."""

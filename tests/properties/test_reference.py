@@ -20,10 +20,10 @@ from braggcheck.cli.diff import run_differential
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.reference import compare, reference_program
 from braggcheck.sim import simulator
-from braggcheck.testing.cases import Case
-from braggcheck.testing.harness import run_property, with_stored_examples
-from braggcheck.testing.reference_exclusions import EXCLUDED, excluded_region
-from braggcheck.testing.reference_strategies import oracle_configs
+from braggcheck.testing.nanobragg.case import Case
+from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
+from braggcheck.testing.nanobragg.oracle.exclusions import EXCLUDED, excluded_region
+from braggcheck.testing.nanobragg.oracle.strategies import oracle_configs
 
 pytestmark = pytest.mark.reference
 ROOT = Path(__file__).resolve().parents[2]

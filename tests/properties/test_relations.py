@@ -19,12 +19,13 @@ from braggcheck.cli import replay
 from braggcheck.nanobragg.serialization import config_to_dict
 from braggcheck.sim.config import Config
 from braggcheck.sim.sources import Sources
-from braggcheck.testing.case_strategies import cases
-from braggcheck.testing.cases import Case
-from braggcheck.testing.checks import CHECKS
-from braggcheck.testing.checks import independent as ind
-from braggcheck.testing.harness import PropertyFailure, run_property, with_stored_examples
-from braggcheck.testing.strategies import ALL_SHAPES
+from braggcheck.testing.framework.harness import PropertyFailure
+from braggcheck.testing.nanobragg.case import Case
+from braggcheck.testing.nanobragg.checks import CHECKS
+from braggcheck.testing.nanobragg.checks import independent as ind
+from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
+from braggcheck.testing.nanobragg.strategies.cases import cases
+from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES
 
 
 @with_stored_examples("superposition")

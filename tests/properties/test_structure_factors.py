@@ -2,7 +2,7 @@
 one-hot on drawn reflections whose spots are on the detector) against the project's finite
 differences, forward mode against reverse mode, and double backward, on drawn configurations
 with dense and sparse hkl tables, the ``default_F`` fill on and off, and with and without
-interpolation (``braggcheck.testing.hkl_strategies``)."""
+interpolation (``braggcheck.testing.nanobragg.strategies.hkl``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from braggcheck.sim.registry import VECTOR_PARAMETERS
-from braggcheck.testing.case_strategies import derandomized_sample
-from braggcheck.testing.gradients import has_bragg_signal
-from braggcheck.testing.hkl_strategies import VECTOR_STRATEGIES, hkl_configs, table_labels
-from braggcheck.testing.vector_gradients import (
+from braggcheck.testing.framework.derivatives import has_bragg_signal
+from braggcheck.testing.nanobragg.strategies.cases import derandomized_sample
+from braggcheck.testing.nanobragg.strategies.hkl import VECTOR_STRATEGIES, hkl_configs, table_labels
+from braggcheck.testing.nanobragg.vector_gradients import (
     VectorProbe,
     check_structure_factors,
     reflections_on_detector,

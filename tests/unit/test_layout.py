@@ -1,16 +1,20 @@
 """The package's shape: layers import one way, no cycles, small modules, a complete public API.
 
-The layers, bottom to top: ``util`` (errors, safe file writing, validators) <- ``sim`` (the
-differentiable simulator) <- ``nanobragg`` (flags, files, the reference program) <- ``testing``
-(the property framework) <- ``cli``. The top-level ``braggcheck`` package is the public facade
-over all of them; nothing inside imports it. Imports under ``if TYPE_CHECKING:`` are for
-annotations only and are not followed.
+The layers and what each may import (besides itself): ``util`` (errors, safe file writing,
+validators) <- ``sim`` (the differentiable simulator) <- ``nanobragg`` (flags, files, the
+reference program) <- ``testing.nanobragg`` (braggcheck's simulator as a target) <- ``cli``;
+and ``util`` <- ``testing.framework`` (the generic framework: any target) <- ``testing.nanobragg``.
+The top-level ``braggcheck`` and ``braggcheck.testing`` packages are public facades; nothing
+inside imports them. Imports under ``if TYPE_CHECKING:`` are for annotations only and are not
+followed.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,17 @@ import pytest
 import braggcheck
 
 PACKAGE = Path(braggcheck.__file__).parent
-LAYERS = ("util", "sim", "nanobragg", "testing", "cli")
+ALLOWED = {
+    "util": {"util"},
+    "sim": {"util", "sim"},
+    "nanobragg": {"util", "sim", "nanobragg"},
+    "testing.framework": {"util", "testing.framework"},
+    "testing.nanobragg": {"util", "sim", "nanobragg", "testing.framework", "testing.nanobragg"},
+    "cli": {"util", "sim", "nanobragg", "testing.framework", "testing.nanobragg", "cli"},
+}
+"""Which layers each layer may import at run time (the facades ``braggcheck`` and
+``braggcheck.testing`` are imported by none)."""
+FACADES = ("braggcheck", "braggcheck.testing", "braggcheck.__main__")
 MAX_LINES = 400
 
 
@@ -72,20 +86,60 @@ def _graph() -> dict[str, list[tuple[str, str | None, bool]]]:
 GRAPH = _graph()
 
 
-def _layer(module: str) -> int | None:
+def _layer(module: str) -> str | None:
+    """The layer of a braggcheck module (None for the facades)."""
     parts = module.split(".")
-    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+    if len(parts) > 2 and parts[1] == "testing":
+        return f"testing.{parts[2]}"
+    return parts[1] if len(parts) > 1 and parts[1] in ALLOWED else None
+
+
+def _against_the_layers(module: str, target: str) -> bool:
+    if target in FACADES[:2]:
+        return True
+    mine, theirs = _layer(module), _layer(target)
+    return mine is not None and theirs is not None and theirs not in ALLOWED[mine]
+
+
+def test_every_module_has_a_layer():
+    assert [m for m in MODULES if m not in FACADES and _layer(m) is None
+            and m != "braggcheck.testing.framework" and m != "braggcheck.testing.nanobragg"
+            ] == []
 
 
 def test_imports_run_one_way_through_the_layers():
     upward = [f"{module} -> {target}" for module, edges in GRAPH.items()
               for target, _, _ in edges
-              if module not in ("braggcheck", "braggcheck.__main__")
-              and (target == "braggcheck"
-                   or (_layer(target) or 0) > (_layer(module) if _layer(module) is not None
-                                               else len(LAYERS)))]
-    assert not upward, "imports against the layer order (util <- sim <- nanobragg <- testing " \
-                       "<- cli; nothing imports the facade):\n" + "\n".join(upward)
+              if module not in FACADES and _against_the_layers(module, target)]
+    assert not upward, "imports against the allowed layer map (util <- sim <- nanobragg <- " \
+                       "testing.nanobragg <- cli; util <- testing.framework <- " \
+                       "testing.nanobragg; nothing imports a facade):\n" + "\n".join(upward)
+
+
+def test_the_framework_loads_no_simulator_module():
+    """In a fresh interpreter, every framework module and the public facade's names load no
+    ``braggcheck.sim``, ``braggcheck.nanobragg`` or ``braggcheck.testing.nanobragg`` module."""
+    framework = [m for m in MODULES if m.startswith("braggcheck.testing.framework")]
+    code = ("import importlib, sys\n"
+            f"for m in {framework!r}: importlib.import_module(m)\n"
+            "import braggcheck.testing as t\n"
+            "[getattr(t, n) for n in t.__all__]\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('braggcheck.sim', "
+            "'braggcheck.nanobragg', 'braggcheck.testing.nanobragg'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=300)
+    assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_no_name_is_re_exported_under_its_own_name():
+    """``from m import X as X`` makes X importable from two paths; outside the facades each
+    name has one home."""
+    aliased = [f"{module}: {alias.name}" for module, path in MODULES.items()
+               if module not in FACADES
+               for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("braggcheck")
+               for alias in node.names if alias.asname == alias.name]
+    assert not aliased, "\n".join(aliased)
 
 
 def test_the_import_graph_has_no_cycle():
@@ -136,13 +190,17 @@ def test_every_module_is_small():
 
 def test_the_checker_sees_a_planted_upward_import(tmp_path):
     """The checks above parse real code: a planted sim -> testing import is an edge they see."""
-    tree = ast.parse("from braggcheck.testing.cases import Case\n"
+    tree = ast.parse("from braggcheck.testing.nanobragg.case import Case\n"
                      "def f():\n    from braggcheck.cli import main\n")
     edges = [(target, local) for node, local in _runtime_imports(tree)
              for target, _ in _targets(node)]
-    assert ("braggcheck.testing.cases", False) in edges
+    assert ("braggcheck.testing.nanobragg.case", False) in edges
     assert ("braggcheck.cli.main", True) in edges
-    assert _layer("braggcheck.testing.cases") > _layer("braggcheck.sim.config")
+    assert _against_the_layers("braggcheck.sim.config", "braggcheck.testing.nanobragg.case")
+    assert _against_the_layers("braggcheck.testing.framework.checks",
+                               "braggcheck.testing.nanobragg.case")
+    assert not _against_the_layers("braggcheck.testing.nanobragg.case",
+                                   "braggcheck.testing.framework.checks")
 
 
 @pytest.mark.parametrize("package", ["braggcheck", "braggcheck.sim", "braggcheck.nanobragg",

@@ -26,12 +26,14 @@ from braggcheck.cli.main import argument_parser
 from braggcheck.cli.progress import Progress
 from braggcheck.nanobragg.reference import ENVIRONMENT_VARIABLE
 from braggcheck.sim.registry import PARAMETERS
-from braggcheck.testing.case_strategies import cases
-from braggcheck.testing.checks import CHECKS, CheckResult
-from braggcheck.testing.coverage import coverage_labels
-from braggcheck.testing.example_store import stored_examples
-from braggcheck.testing.harness import PropertyFailure, run_property, with_stored_examples
-from braggcheck.testing.strategies import ALL_SHAPES, GRADIENT_SHAPES
+from braggcheck.testing.framework.harness import PropertyFailure
+from braggcheck.testing.framework.results import CheckResult
+from braggcheck.testing.nanobragg.checks import CHECKS
+from braggcheck.testing.nanobragg.coverage import coverage_labels
+from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
+from braggcheck.testing.nanobragg.store import stored_examples
+from braggcheck.testing.nanobragg.strategies.cases import cases
+from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES, GRADIENT_SHAPES
 from braggcheck.util.errors import ConfigError
 
 DEFAULT_CHECKS = ("gradient", "forward_reverse", "finite")

@@ -1,6 +1,7 @@
 """``braggcheck coverage [--examples N] [--plot OUT.png]``: what the property strategies draw.
 
-Draws the same derandomized sample of property cases on every run (``braggcheck.testing.strategies
+Draws the same derandomized sample of property cases on every run
+(``braggcheck.testing.nanobragg.strategies.configs
 .cases``) and prints, per coverage event, how many cases reached it, and per registry
 parameter the range of its drawn values. ``--plot`` draws both as histograms (needs
 ``braggcheck[plots]``).
@@ -14,9 +15,9 @@ from braggcheck.cli.main import argument_parser
 from braggcheck.nanobragg.output_files import check_output_path
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.state import baseline_value
-from braggcheck.testing.case_strategies import cases, derandomized_sample
-from braggcheck.testing.coverage import coverage_labels
-from braggcheck.testing.plots import coverage_figure, pyplot, save
+from braggcheck.testing.nanobragg.coverage import coverage_labels
+from braggcheck.testing.nanobragg.plots import coverage_figure, pyplot, save
+from braggcheck.testing.nanobragg.strategies.cases import cases, derandomized_sample
 from braggcheck.util.errors import ConfigError
 
 

@@ -22,10 +22,12 @@ from braggcheck.cli.progress import Progress
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.export import to_nanobragg_args
 from braggcheck.nanobragg.reference import ENVIRONMENT_VARIABLE, compare, reference_program
-from braggcheck.testing.cases import Case
-from braggcheck.testing.example_store import FAILURES_DIR, stored_examples
-from braggcheck.testing.harness import PropertyFailure, run_property, with_stored_examples
-from braggcheck.testing.reference_strategies import oracle_configs
+from braggcheck.testing.framework.harness import PropertyFailure
+from braggcheck.testing.framework.store import FAILURES_DIR
+from braggcheck.testing.nanobragg.case import Case
+from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
+from braggcheck.testing.nanobragg.oracle.strategies import oracle_configs
+from braggcheck.testing.nanobragg.store import stored_examples
 from braggcheck.util.errors import ConfigError
 
 FAILURE_NAME = "diff_reference"

@@ -17,9 +17,9 @@ from typing import NoReturn
 
 from braggcheck.cli.progress import Progress
 from braggcheck.nanobragg.output_files import check_output_path
-from braggcheck.testing.mutation.catalogue import catalogue, select
-from braggcheck.testing.mutation.report import score, write_report
-from braggcheck.testing.mutation.runner import SUITES, MutantResult, Runner
+from braggcheck.testing.nanobragg.mutation.catalogue import catalogue, select
+from braggcheck.testing.nanobragg.mutation.report import score, write_report
+from braggcheck.testing.nanobragg.mutation.runner import SUITES, MutantResult, Runner
 from braggcheck.util.errors import ConfigError
 
 

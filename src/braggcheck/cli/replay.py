@@ -15,13 +15,14 @@ from braggcheck.cli.main import argument_parser
 from braggcheck.nanobragg.output_files import check_output_path
 from braggcheck.nanobragg.reference import reference_program
 from braggcheck.nanobragg.serialization import config_to_json
-from braggcheck.testing.checks import CHECKS
-from braggcheck.testing.example_store import read_case_file, read_document
-from braggcheck.testing.harness import run_check
-from braggcheck.testing.nanobragg_target import NANOBRAGG
-from braggcheck.testing.plots import case_figure, pyplot, save
-from braggcheck.testing.target_harness import TARGET_CHECKS, read_target_case, replay
-from braggcheck.testing.target_loader import load_target
+from braggcheck.testing.framework.harness import TARGET_CHECKS, read_target_case, replay
+from braggcheck.testing.framework.loader import load_target
+from braggcheck.testing.framework.store import read_document
+from braggcheck.testing.nanobragg.checks import CHECKS
+from braggcheck.testing.nanobragg.harness import run_check
+from braggcheck.testing.nanobragg.plots import case_figure, pyplot, save
+from braggcheck.testing.nanobragg.store import read_case_file
+from braggcheck.testing.nanobragg.target import NANOBRAGG
 from braggcheck.util.errors import ConfigError
 
 

@@ -24,16 +24,22 @@ import torch
 from braggcheck.cli.main import argument_parser
 from braggcheck.cli.progress import Progress
 from braggcheck.sim.compilation import DISABLE_VARIABLES
-from braggcheck.testing.gradients import taylor_run
-from braggcheck.testing.plots import pyplot
-from braggcheck.testing.tier2 import CASES, TAYLOR_SEED, joint_direction, joint_probe, run_case
-from braggcheck.testing.tier2_plots import panel_count, write_tier2_pictures
-from braggcheck.testing.tier2_report import (
+from braggcheck.testing.framework.derivatives import taylor_run
+from braggcheck.testing.framework.table import run_case
+from braggcheck.testing.nanobragg.plots import pyplot
+from braggcheck.testing.nanobragg.tier2.plots import panel_count, write_tier2_pictures
+from braggcheck.testing.nanobragg.tier2.report import (
     Tier2Run,
     coverage_markdown,
     environment,
     markdown_report,
     run_record,
+)
+from braggcheck.testing.nanobragg.tier2.table import (
+    CASES,
+    TAYLOR_SEED,
+    joint_direction,
+    joint_probe,
 )
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.file_writer import write_output

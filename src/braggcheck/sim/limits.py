@@ -1,7 +1,7 @@
 """The valid range of every numeric configuration field outside the registry, in one table.
 
 Read by the sections' validation (:func:`check_fields`), by the invalid-input strategies
-(``braggcheck.testing.invalid_strategies``) and by the generated field reference
+(``braggcheck.testing.nanobragg.strategies.invalid``) and by the generated field reference
 (``docs/fields.md``, :func:`markdown_table`). Registry parameters carry their own
 ranges in :mod:`braggcheck.sim.registry`.
 """

@@ -346,7 +346,7 @@ VECTOR_PARAMETERS: MappingProxyType[str, Parameter] = MappingProxyType(
     {p.name: p for p in _VECTOR_ENTRIES})
 """Refinable vector parameters (one tensor of configuration-dependent length each). Kept out of
 PARAMETERS, whose consumers (strategies, Tier-2 scalar cases, the Taylor test) perturb scalars;
-each has its own Tier-2 row and strategies (braggcheck.testing.vector_gradients)."""
+each has its own Tier-2 row and strategies (braggcheck.testing.nanobragg.vector_gradients)."""
 
 REFINABLE: MappingProxyType[str, Parameter] = MappingProxyType(
     {**PARAMETERS, **VECTOR_PARAMETERS})

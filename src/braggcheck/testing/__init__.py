@@ -1,192 +1,120 @@
 """braggcheck's property-based gradient testing framework, for any differentiable target.
 
-The public API of the target protocol and everything built on it (``__all__`` below; a test
-checks it is complete). Declare a :class:`Target` (docs/targets.md, ``examples/toy_target.py``)
-and get the property suite (:func:`property_tests`), a Tier-2 table (:class:`TableCase`,
-:func:`run_case`), stored failures and :func:`replay`. braggcheck's own simulator is the target
-:data:`NANOBRAGG`; its nanoBragg-specific strategies, checks and Tier-2 table live in
-``braggcheck.testing.strategies``, ``.checks``, ``.cases`` and ``.tier2``.
+The public API (``__all__``): declare a :class:`Target` (docs/targets.md,
+``examples/toy_target.py``) and get the property suite (:func:`property_tests`), a Tier-2 table
+(:class:`TableCase`, :func:`run_case`), stored failures and :func:`replay`. Everything here
+comes from :mod:`braggcheck.testing.framework`, which works on any target and loads none of
+braggcheck's simulator; the tolerances are in :mod:`braggcheck.testing.framework.tolerances`.
+braggcheck's own simulator is target number one, in :mod:`braggcheck.testing.nanobragg`
+(``braggcheck.testing.nanobragg.target.NANOBRAGG``).
+
+The names are loaded on first use (PEP 562), so importing this package, e.g. for the pytest
+plugin below it, costs nothing until a name is used.
 """
 
-from braggcheck.testing.check_support import (
-    EPS,
-    derivative_verdict,
-    gradient_of,
-    image_close,
-    loss_and_grads,
-    tolerance_row,
-    unusable,
-)
-from braggcheck.testing.differences import (
-    ROUNDING_MARGIN,
-    Differences,
-    central_differences,
-    coordinate_differences,
-    unit_vector,
-)
-from braggcheck.testing.gradients import (
-    DEFAULT_EPS,
-    TAYLOR_CURVATURE_SHARE,
-    TAYLOR_MIN_RATE,
-    TaylorResult,
-    compare_derivatives,
-    convergence_rates,
-    first_derivative_errors,
-    forward_mode_derivative,
-    forward_reverse_gap,
-    has_bragg_signal,
-    no_grad_value,
-    run_gradcheck,
-    run_gradgradcheck,
-    second_derivative_errors,
-    taylor_failure,
-    taylor_first_step,
-    taylor_remainders,
-    taylor_run,
-)
-from braggcheck.testing.nanobragg_target import (
-    CELL_ANGLES,
-    GRADGRAD_PREFIXES,
-    LINEAR_PARAMETERS,
-    NANOBRAGG,
-    GradientProbe,
-    NanoBraggTarget,
-    bragg_signal,
-    registry_spec,
-)
-from braggcheck.testing.probe import (
-    Probe,
-    pixel_weights,
-)
-from braggcheck.testing.projection import (
-    PROJECTIONS,
-    Projection,
-)
-from braggcheck.testing.rows import (
-    NOISE_MARGIN,
-    STATUSES,
-    CheckResult,
-    Row,
-)
-from braggcheck.testing.table import (
-    FORWARD_REVERSE_RTOL,
-    CaseOutcome,
-    TableCase,
-    first_order_vacuity,
-    gradcheck_error,
-    missing_parameters,
-    run_case,
-    second_derivative,
-    second_order_vacuity,
-)
-from braggcheck.testing.target import (
-    ParameterSpec,
-    Target,
-    always,
-    applicable,
-    linear,
-    periodic,
-    steppable,
-)
-from braggcheck.testing.target_case import (
-    CaseLike,
-    TargetCase,
-    case_from_json,
-    case_to_json,
-    scaled_direction,
-    validate_case,
-    weights_for,
-)
-from braggcheck.testing.target_checks import (
-    AD_FLOOR,
-    AD_RTOL,
-    MAX_ENVELOPE,
-    RESOLVED,
-    RETRY_FACTORS,
-    RTOL,
-    STEP,
-    TAYLOR_MAX_STEP,
-    TAYLOR_NOISE_MARGIN,
-    TAYLOR_RETRIES,
-    case_probe,
-    check_forward_reverse,
-    check_gradient,
-    check_taylor,
-    derivative_row,
-    retried_row,
-    taylor_reach,
-)
-from braggcheck.testing.target_harness import (
-    TARGET_CHECKS,
-    TARGETED,
-    PropertyFailure,
-    TargetCheck,
-    judge,
-    property_tests,
-    read_target_case,
-    replay,
-    run_target_property,
-    stored_cases,
-    target_document,
-)
-from braggcheck.testing.target_invariants import (
-    LINEAR_ULPS,
-    PERIOD_RTOL,
-    check_finite,
-    check_linearity,
-    check_periodicity,
-    check_repeatable,
-)
-from braggcheck.testing.target_loader import TARGET_SPEC_FORM, load_target, target_spec
-from braggcheck.testing.target_strategies import (
-    projections,
-    target_cases,
-)
-from braggcheck.testing.tier2_tolerance import (
-    MAX_MEASURED_RTOL,
-    MeasuredTolerance,
-    measured_tolerance,
-    measured_tolerances,
-    unresolved,
-)
+from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from braggcheck.testing.framework.case import TargetCase, case_from_json, case_to_json
+    from braggcheck.testing.framework.checks import (
+        check_forward_reverse,
+        check_gradient,
+        check_taylor,
+    )
+    from braggcheck.testing.framework.derivatives import (
+        TaylorResult,
+        convergence_rates,
+        taylor_remainders,
+    )
+    from braggcheck.testing.framework.differences import Differences, central_differences
+    from braggcheck.testing.framework.harness import (
+        TARGET_CHECKS,
+        PropertyFailure,
+        TargetCheck,
+        property_tests,
+        read_target_case,
+        replay,
+        stored_cases,
+    )
+    from braggcheck.testing.framework.invariants import (
+        check_finite,
+        check_linearity,
+        check_periodicity,
+        check_repeatable,
+    )
+    from braggcheck.testing.framework.loader import load_target, target_spec
+    from braggcheck.testing.framework.probe import Probe
+    from braggcheck.testing.framework.profiles import register_profiles
+    from braggcheck.testing.framework.projection import Projection
+    from braggcheck.testing.framework.results import CheckResult, Row
+    from braggcheck.testing.framework.strategies import projections, target_cases
+    from braggcheck.testing.framework.table import (
+        CaseOutcome,
+        TableCase,
+        missing_parameters,
+        run_case,
+    )
+    from braggcheck.testing.framework.target import (
+        ParameterSpec,
+        Target,
+        applicable,
+        linear,
+        periodic,
+        steppable,
+    )
+
+_HOMES = {
+    "TARGET_CHECKS": "braggcheck.testing.framework.harness",
+    "CaseOutcome": "braggcheck.testing.framework.table",
+    "CheckResult": "braggcheck.testing.framework.results",
+    "Differences": "braggcheck.testing.framework.differences",
+    "ParameterSpec": "braggcheck.testing.framework.target",
+    "Probe": "braggcheck.testing.framework.probe",
+    "Projection": "braggcheck.testing.framework.projection",
+    "PropertyFailure": "braggcheck.testing.framework.harness",
+    "Row": "braggcheck.testing.framework.results",
+    "TableCase": "braggcheck.testing.framework.table",
+    "Target": "braggcheck.testing.framework.target",
+    "TargetCase": "braggcheck.testing.framework.case",
+    "TargetCheck": "braggcheck.testing.framework.harness",
+    "TaylorResult": "braggcheck.testing.framework.derivatives",
+    "applicable": "braggcheck.testing.framework.target",
+    "case_from_json": "braggcheck.testing.framework.case",
+    "case_to_json": "braggcheck.testing.framework.case",
+    "central_differences": "braggcheck.testing.framework.differences",
+    "check_finite": "braggcheck.testing.framework.invariants",
+    "check_forward_reverse": "braggcheck.testing.framework.checks",
+    "check_gradient": "braggcheck.testing.framework.checks",
+    "check_linearity": "braggcheck.testing.framework.invariants",
+    "check_periodicity": "braggcheck.testing.framework.invariants",
+    "check_repeatable": "braggcheck.testing.framework.invariants",
+    "check_taylor": "braggcheck.testing.framework.checks",
+    "convergence_rates": "braggcheck.testing.framework.derivatives",
+    "linear": "braggcheck.testing.framework.target",
+    "load_target": "braggcheck.testing.framework.loader",
+    "missing_parameters": "braggcheck.testing.framework.table",
+    "periodic": "braggcheck.testing.framework.target",
+    "projections": "braggcheck.testing.framework.strategies",
+    "property_tests": "braggcheck.testing.framework.harness",
+    "read_target_case": "braggcheck.testing.framework.harness",
+    "register_profiles": "braggcheck.testing.framework.profiles",
+    "replay": "braggcheck.testing.framework.harness",
+    "run_case": "braggcheck.testing.framework.table",
+    "steppable": "braggcheck.testing.framework.target",
+    "stored_cases": "braggcheck.testing.framework.harness",
+    "target_cases": "braggcheck.testing.framework.strategies",
+    "target_spec": "braggcheck.testing.framework.loader",
+    "taylor_remainders": "braggcheck.testing.framework.derivatives",
+}
 
 __all__ = [
-    "AD_FLOOR",
-    "AD_RTOL",
-    "CELL_ANGLES",
-    "DEFAULT_EPS",
-    "EPS",
-    "FORWARD_REVERSE_RTOL",
-    "GRADGRAD_PREFIXES",
-    "LINEAR_PARAMETERS",
-    "LINEAR_ULPS",
-    "MAX_ENVELOPE",
-    "MAX_MEASURED_RTOL",
-    "NANOBRAGG",
-    "NOISE_MARGIN",
-    "PERIOD_RTOL",
-    "PROJECTIONS",
-    "RESOLVED",
-    "RETRY_FACTORS",
-    "ROUNDING_MARGIN",
-    "RTOL",
-    "STATUSES",
-    "STEP",
-    "TARGETED",
     "TARGET_CHECKS",
-    "TARGET_SPEC_FORM",
-    "TAYLOR_CURVATURE_SHARE",
-    "TAYLOR_MAX_STEP",
-    "TAYLOR_MIN_RATE",
-    "TAYLOR_NOISE_MARGIN",
-    "TAYLOR_RETRIES",
-    "CaseLike",
     "CaseOutcome",
     "CheckResult",
     "Differences",
-    "GradientProbe",
-    "MeasuredTolerance",
-    "NanoBraggTarget",
     "ParameterSpec",
     "Probe",
     "Projection",
@@ -197,11 +125,8 @@ __all__ = [
     "TargetCase",
     "TargetCheck",
     "TaylorResult",
-    "always",
     "applicable",
-    "bragg_signal",
     "case_from_json",
-    "case_probe",
     "case_to_json",
     "central_differences",
     "check_finite",
@@ -211,57 +136,34 @@ __all__ = [
     "check_periodicity",
     "check_repeatable",
     "check_taylor",
-    "compare_derivatives",
     "convergence_rates",
-    "coordinate_differences",
-    "derivative_row",
-    "derivative_verdict",
-    "first_derivative_errors",
-    "first_order_vacuity",
-    "forward_mode_derivative",
-    "forward_reverse_gap",
-    "gradcheck_error",
-    "gradient_of",
-    "has_bragg_signal",
-    "image_close",
-    "judge",
     "linear",
     "load_target",
-    "loss_and_grads",
-    "measured_tolerance",
-    "measured_tolerances",
     "missing_parameters",
-    "no_grad_value",
     "periodic",
-    "pixel_weights",
     "projections",
     "property_tests",
     "read_target_case",
-    "registry_spec",
+    "register_profiles",
     "replay",
-    "retried_row",
     "run_case",
-    "run_gradcheck",
-    "run_gradgradcheck",
-    "run_target_property",
-    "scaled_direction",
-    "second_derivative",
-    "second_derivative_errors",
-    "second_order_vacuity",
     "steppable",
     "stored_cases",
     "target_cases",
-    "target_document",
     "target_spec",
-    "taylor_failure",
-    "taylor_first_step",
-    "taylor_reach",
     "taylor_remainders",
-    "taylor_run",
-    "tolerance_row",
-    "unit_vector",
-    "unresolved",
-    "unusable",
-    "validate_case",
-    "weights_for",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """A public name, imported from its framework module on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'braggcheck.testing' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -10,8 +10,8 @@ import torch
 from braggcheck import PARAMETERS
 from braggcheck.cli.main import main as cli_main
 from braggcheck.cli.report import main
-from braggcheck.testing.tier2 import CASES
-from braggcheck.testing.tier2_report import coverage_markdown, node_ids
+from braggcheck.testing.nanobragg.tier2.report import coverage_markdown, node_ids
+from braggcheck.testing.nanobragg.tier2.table import CASES
 
 # torch loads its forward-mode decompositions with torch.jit.script on first use (torch 2.13).
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")

@@ -19,8 +19,8 @@ from braggcheck.cli import main as cli
 from braggcheck.nanobragg.args import parse_nanobragg_args
 from braggcheck.nanobragg.flags import UNSUPPORTED
 from braggcheck.nanobragg.input_files import header_value, mask_file_bytes
-from braggcheck.sim.config import CrystalConfig, DetectorConfig
 from braggcheck.sim.pixel_mask import PixelMask
+from braggcheck.sim.sections import CrystalConfig, DetectorConfig
 from braggcheck.sim.source_list import SourceList
 
 from ...conftest import GOLDEN

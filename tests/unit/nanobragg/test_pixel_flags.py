@@ -11,7 +11,7 @@ from braggcheck.cli.main import main
 from braggcheck.nanobragg.args import parse_nanobragg_args
 from braggcheck.nanobragg.export import to_nanobragg_args
 from braggcheck.nanobragg.flags import UNSUPPORTED
-from braggcheck.sim.config import CrystalConfig, DetectorConfig
+from braggcheck.sim.sections import CrystalConfig, DetectorConfig
 from braggcheck.util.errors import ConfigError
 
 BASE = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -lambda 1 -distance 100 "

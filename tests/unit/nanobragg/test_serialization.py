@@ -16,8 +16,8 @@ from braggcheck.nanobragg.serialization import (
     config_to_dict,
     config_to_json,
 )
-from braggcheck.testing.case_strategies import configs
-from braggcheck.testing.strategies import ALL_SHAPES
+from braggcheck.testing.nanobragg.strategies.cases import configs
+from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES
 
 from ...conftest import GOLDEN
 

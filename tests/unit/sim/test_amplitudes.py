@@ -10,7 +10,7 @@ from braggcheck import Config, simulate
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim import simulator
 from braggcheck.sim.amplitudes import STRUCTURE_FACTORS, AmplitudeLookup, lagrange_weights
-from braggcheck.testing.hkl_tables import random_table
+from braggcheck.testing.nanobragg.strategies.hkl_tables import random_table
 from braggcheck.util.errors import ConfigError
 
 F64 = torch.float64

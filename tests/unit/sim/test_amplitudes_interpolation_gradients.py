@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from braggcheck.nanobragg.args import parse_nanobragg_args
-from braggcheck.testing.gradients import (
+from braggcheck.testing.framework.derivatives import (
     compare_derivatives,
     first_derivative_errors,
     forward_reverse_gap,
 )
-from braggcheck.testing.hkl_tables import random_table
-from braggcheck.testing.nanobragg_target import GradientProbe
+from braggcheck.testing.nanobragg.strategies.hkl_tables import random_table
+from braggcheck.testing.nanobragg.target import GradientProbe
 
 WINDOW = ("-cell 100 100 100 90 90 90 -N 2 -lambda 1 -distance 100 -pixel 0.1 -detpixels 24 "
           "-default_F 10 -mosflm -misset 10 20 30")

@@ -16,7 +16,6 @@ from braggcheck.sim.compilation import (
     compile_wanted,
     maybe_compile,
 )
-from braggcheck.testing import pytest_plugin
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
@@ -92,8 +91,10 @@ def test_maybe_compile_compiles_when_wanted(clean_env, monkeypatch):
     assert calls == [{"dynamic": True}]
 
 
-def test_the_pytest_plugin_sets_the_canonical_switch():
-    assert pytest_plugin.DISABLE_VARIABLES[0] == "NANOBRAGG_DISABLE_COMPILE"
+def test_this_repositorys_test_session_sets_the_canonical_switch():
+    """tests/conftest.py turns compilation off for braggcheck's own tests (not the plugin,
+    which must leave other projects alone: tests/unit/testing/framework/test_pytest_plugin.py)."""
+    assert DISABLE_VARIABLES[0] == "NANOBRAGG_DISABLE_COMPILE"
     assert os.environ.get("NANOBRAGG_DISABLE_COMPILE") == "1"
 
 

@@ -20,7 +20,7 @@ from braggcheck.sim.pixel_features import (
     water_background,
 )
 from braggcheck.sim.scene import build_scene
-from braggcheck.sim.simulator import build_state
+from braggcheck.sim.state import build_state
 
 BASE = ("-cell 100 100 100 90 90 90 -default_F 100 -N 5 -lambda 1 -distance 100 "
         "-detpixels 12 -oversample 2 -misset 10 20 30")

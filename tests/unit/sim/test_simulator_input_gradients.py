@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from braggcheck import Config, simulate
-from braggcheck.sim.config import BeamConfig, CrystalConfig, DetectorConfig
 from braggcheck.sim.pixel_mask import PixelMask
+from braggcheck.sim.sections import BeamConfig, CrystalConfig, DetectorConfig
 from braggcheck.sim.source_list import SourceList
 from braggcheck.sim.state import baseline_value
 

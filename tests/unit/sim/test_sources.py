@@ -12,8 +12,8 @@ import torch
 from braggcheck import simulate
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.sources import divergence_pairs, source_count, source_grid
-from braggcheck.testing.gradients import compare_derivatives
-from braggcheck.testing.nanobragg_target import GradientProbe
+from braggcheck.testing.framework.derivatives import compare_derivatives
+from braggcheck.testing.nanobragg.target import GradientProbe
 
 CELL = "-cell 100 100 100 90 90 90 -default_F 100 -N 5"
 

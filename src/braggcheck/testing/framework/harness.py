@@ -1,0 +1,167 @@
+"""The property suite, stored examples and replay for any target.
+
+``property_tests(target)`` returns one Hypothesis test per check, ready for a test module
+(``globals().update(property_tests(MY_TARGET))``). Each replays the stored examples of a folder
+first, then draws cases of the target; it records coverage (``event``), steers generation
+toward large errors (``target``), rejects inconclusive examples (counted, never passed), and on
+failure writes the shrunk case to ``reports/failures/<name>.json`` and raises with the call that
+replays it, :func:`replay`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from hypothesis import event, example, given, note, reject
+from hypothesis import target as hypothesis_target
+
+from braggcheck.testing.framework.case import CaseLike, TargetCase, case_from_json, case_to_json
+from braggcheck.testing.framework.checks import check_forward_reverse, check_gradient, check_taylor
+from braggcheck.testing.framework.invariants import (
+    check_finite,
+    check_linearity,
+    check_periodicity,
+    check_repeatable,
+)
+from braggcheck.testing.framework.loader import target_spec
+from braggcheck.testing.framework.results import CheckResult
+from braggcheck.testing.framework.store import FAILURES_DIR, read_document, write_document
+from braggcheck.testing.framework.strategies import target_cases
+from braggcheck.testing.framework.target import Target
+from braggcheck.util.errors import ConfigError
+
+TargetCheck = Callable[[Target, CaseLike], CheckResult]
+
+TARGET_CHECKS: dict[str, TargetCheck] = {
+    "gradient": check_gradient,
+    "forward_reverse": check_forward_reverse,
+    "taylor": check_taylor,
+    "finite": check_finite,
+    "repeatable": check_repeatable,
+    "periodicity": check_periodicity,
+    "linearity": check_linearity,
+}
+"""Every target-generic check by name (the name stored in failure files)."""
+
+TARGETED = ("gradient", "forward_reverse")
+"""Checks whose worst relative error Hypothesis maximises (``hypothesis.target``)."""
+
+
+class PropertyFailure(AssertionError):
+    """A property check failed; the message holds the table and the replay command."""
+
+
+def judge(check: str, result: CheckResult, labels: Iterable[str],
+          write: Callable[[CheckResult], str]) -> CheckResult:
+    """Hypothesis's side of a check: events, target, rejection; on failure ``write`` stores the
+    case and returns how to replay it, and PropertyFailure is raised."""
+    for label in [*labels, *result.events]:
+        event(label)
+    # A NaN or Inf error is a failure (below), never a target: Hypothesis refuses non-finite
+    # targets with InvalidArgument, which would end the run with a traceback and no file.
+    if (check in TARGETED and result.rows and not result.inconclusive
+            and math.isfinite(result.worst)):
+        hypothesis_target(result.worst, label=f"{check}: worst relative error")
+    note(result.report())
+    if result.inconclusive:
+        event(f"{check}: inconclusive ({result.message})")
+        reject()
+    if not result.passed:
+        raise PropertyFailure(f"{result.report()}\n\nreplay with: {write(result)}")
+    return result
+
+
+def target_document(target: Target, check: str | None, case: TargetCase, description: str
+             ) -> dict[str, Any]:
+    return {"description": description, "target": target.name, "check": check,
+            "case": case_to_json(target, case)}
+
+
+def read_target_case(target: Target, path: str | Path) -> tuple[str | None, TargetCase, str]:
+    """(check name or None, case, description) of a stored file of ``target``."""
+    data = read_document(path)
+    stored = data.get("target", target.name)
+    if stored != target.name:
+        raise ConfigError(f"replay: {str(path)!r} is a case of target {stored!r}, not "
+                          f"{target.name!r}")
+    check = data.get("check")
+    if check is not None and check not in TARGET_CHECKS:
+        raise ConfigError(f"replay: unknown check {check!r} in {path}; valid: "
+                          f"{', '.join(TARGET_CHECKS)}")
+    case = case_from_json(target, data["case"], Path(path).parent)
+    return check, case, str(data.get("description", ""))
+
+
+def stored_cases(target: Target, directory: str | Path | None, check: str
+                 ) -> list[TargetCase]:
+    """The cases of ``directory/*.json`` that apply to ``check`` (all, for a file naming none)."""
+    if directory is None:
+        return []
+    found = []
+    for path in sorted(Path(directory).glob("*.json")):
+        stored, case, _ = read_target_case(target, path)
+        if stored is None or stored == check:
+            found.append(case)
+    return found
+
+
+def run_target_property(target: Target, check: str, case: TargetCase, name: str | None = None,
+                        failures_dir: str | Path = FAILURES_DIR) -> CheckResult:
+    """One check on one drawn case, inside Hypothesis (see :func:`judge`)."""
+    result = TARGET_CHECKS[check](target, case)
+
+    def write(failed: CheckResult) -> str:
+        path = write_document(name or f"{target.name}_{check}",
+                              target_document(target, check, case, failed.message),
+                              failures_dir)
+        spec = target_spec(target)
+        if spec is not None:
+            return f"braggcheck replay {path} --target {spec}"
+        return (f"braggcheck.testing.replay(TARGET, {str(path)!r})  (TARGET: the "
+                f"{target.name} target)")
+
+    return judge(check, result, [f"{check}: {n}" for n in case.names], write)
+
+
+def replay(target: Target, path: str | Path, check: str | None = None) -> list[CheckResult]:
+    """Rerun a stored case of ``target``: the check it names (or ``check``, or every one)."""
+    stored, case, _ = read_target_case(target, path)
+    chosen = check or stored
+    names = [chosen] if chosen else list(TARGET_CHECKS)
+    return [TARGET_CHECKS[name](target, case) for name in names]
+
+
+def property_tests(target: Target, checks: Iterable[str] | None = None,
+                   examples_dir: str | Path | None = None,
+                   failures_dir: str | Path = FAILURES_DIR,
+                   max_names: int = 3) -> dict[str, Callable[..., None]]:
+    """``{"test_<target>_<check>": test}`` for every check (default: all that apply: the
+    periodicity and linearity checks only for a target with such parameters)."""
+    specs = target.parameters.values()
+    default = [c for c in TARGET_CHECKS if not (
+        (c == "periodicity" and all(s.period is None for s in specs))
+        or (c == "linearity" and not any(s.linear for s in specs)))]
+    tests = {}
+    for check in (list(checks) if checks is not None else default):
+        if check not in TARGET_CHECKS:
+            raise ConfigError(f"property_tests: unknown check {check!r}; valid: "
+                              f"{', '.join(TARGET_CHECKS)}")
+        name = f"test_{target.name}_{check}"
+        tests[name] = _property_test(target, check, name, examples_dir, failures_dir, max_names)
+    return tests
+
+
+def _property_test(target: Target, check: str, name: str, examples_dir: str | Path | None,
+                   failures_dir: str | Path, max_names: int) -> Callable[..., None]:
+    def test(case: TargetCase) -> None:
+        run_target_property(target, check, case, name, failures_dir)
+
+    test.__name__ = test.__qualname__ = name
+    test.__doc__ = f"The {check} check of target {target.name} on drawn cases."
+    decorated: Callable[..., None] = given(case=target_cases(target, max_names))(test)
+    for case in reversed(stored_cases(target, examples_dir, check)):
+        decorated = example(case=case)(decorated)
+    return decorated

@@ -1,0 +1,59 @@
+"""The mutation report: a Markdown table and the same results as JSON beside it, both written
+atomically (:func:`braggcheck.util.file_writer.write_output`), rewritten after every mutant so
+an interrupted run still leaves a consistent partial report."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from braggcheck.testing.nanobragg.mutation.runner import STATUSES, MutantResult, result_dict
+from braggcheck.util.file_writer import write_output
+
+
+def score(results: Sequence[MutantResult]) -> tuple[int, int]:
+    """(killed, mutants that count): equivalent ones do not count; timeouts count as killed
+    by no test, i.e. not killed."""
+    counted = [r for r in results if r.status != "equivalent"]
+    return sum(r.status == "killed" for r in counted), len(counted)
+
+
+def markdown(results: Sequence[MutantResult], meta: dict) -> str:
+    counts = Counter(r.status for r in results)
+    killed, counted = score(results)
+    percent = f"{100 * killed / counted:.0f}%" if counted else "n/a"
+    lines = [
+        "# Mutation score",
+        "",
+        f"Suite: `{meta['suite_command']}` (timeout {meta['timeout_s']:g} s per mutant, "
+        f"reference program: {meta['reference'] or 'none'}).",
+        f"Unmutated suite: {meta.get('baseline', 'not run')}.",
+        f"Mutants run: {len(results)} of {meta['selected']} selected.",
+        "",
+        f"**Score: {killed} / {counted} killed ({percent})**; "
+        + ", ".join(f"{status} {counts[status]}" for status in STATUSES if counts[status]),
+        "",
+        "| mutant | file | category | status | time (s) | killed by / detail | slip |",
+        "|---|---|---|---|---:|---|---|",
+    ]
+    for r in results:
+        killer = f"`{r.killer}`" if r.killer else ""
+        lines.append(f"| `{r.id}` | {r.file} | {r.category} | {r.status} | {r.seconds:.1f} "
+                     f"| {killer} | {r.description} |")
+    survivors = [r for r in results if r.status in ("survived", "timeout", "not-equivalent")]
+    if survivors:
+        lines += ["", "## Not killed", ""]
+        lines += [f"- `{r.id}` ({r.file}, {r.status}): {r.description}" for r in survivors]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(path: Path, results: Sequence[MutantResult], meta: dict) -> None:
+    """``path`` (Markdown) and ``path`` with suffix ``.json``."""
+    killed, counted = score(results)
+    payload = {**meta, "killed": killed, "counted": counted,
+               "results": [result_dict(r) for r in results]}
+    write_output(path.with_suffix(".json"),
+                     (json.dumps(payload, indent=2) + "\n").encode())
+    write_output(path, markdown(results, meta).encode())

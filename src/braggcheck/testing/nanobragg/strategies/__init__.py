@@ -1,0 +1,1 @@
+"""Hypothesis strategies of valid (and invalid) nanoBragg configurations and property cases."""

@@ -1,0 +1,41 @@
+"""Naming a target on the command line, and the name a failure message prints for one."""
+
+from __future__ import annotations
+
+import pytest
+
+from braggcheck.testing.framework.loader import load_target, target_spec
+from braggcheck.testing.nanobragg.target import NANOBRAGG
+from braggcheck.util.errors import ConfigError
+
+from ....toy import EXAMPLES, load_toy
+
+
+def test_a_module_target_is_named_by_its_module():
+    assert target_spec(NANOBRAGG) == "braggcheck.testing.nanobragg.target:NANOBRAGG"
+    assert load_target("braggcheck.testing.nanobragg.target:NANOBRAGG") is NANOBRAGG
+
+
+def test_a_file_target_is_named_by_its_path_and_loads_back_as_the_same_object():
+    toy = load_toy()
+    spec = target_spec(toy.TOY)
+    assert spec is not None and spec.endswith("toy_target.py:TOY")
+    assert load_target(spec) is toy.TOY
+    assert load_target(f"{EXAMPLES / 'toy_target.py'}:TOY") is toy.TOY
+
+
+def test_an_unbound_target_has_no_name():
+    assert target_spec(type(load_toy().TOY)()) is None
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("TOY", "expected MODULE:NAME"),
+    ("examples/missing.py:TOY", "does not exist"),
+    ("no_such_module_here:TOY", "cannot import module"),
+    ("braggcheck.testing.nanobragg.target:NOTHING", "has no attribute 'NOTHING'"),
+    ("braggcheck.testing.nanobragg.target:GRADGRAD_PREFIXES", "is a tuple, not a target"),
+])
+def test_a_bad_target_name_is_a_one_line_error(spec, expected):
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_target(spec)
+    assert "\n" not in str(caught.value) and "--target" in str(caught.value)

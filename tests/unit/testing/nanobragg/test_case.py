@@ -1,0 +1,102 @@
+"""Property-test cases and their JSON form; the stored example files load and are valid."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from braggcheck import PARAMETERS, Config, ConfigError
+from braggcheck.sim.applicability import applicable_parameters
+from braggcheck.testing.framework.projection import Projection
+from braggcheck.testing.nanobragg.case import Case
+from braggcheck.testing.nanobragg.store import EXAMPLES_DIR, read_case_file, stored_examples
+from braggcheck.testing.nanobragg.target import GradientProbe
+
+
+def test_case_round_trip():
+    case = Case(names=("cell_a", "twotheta_deg"), projection=Projection("pixel", pixel=(3, 4)),
+                direction=(0.5, -1.0), factor=3.0, turns=-2, angle="phi_start_deg")
+    assert Case.from_dict(case.to_dict()) == case
+
+
+def test_direction_is_scaled_to_unit_max():
+    case = Case(names=("cell_a", "cell_b"), direction=(1e-300, -2e-300))
+    assert torch.equal(case.direction_tensor(), torch.tensor([0.5, -1.0], dtype=torch.float64))
+
+
+def test_pixel_projection_picks_one_pixel():
+    weights = Projection("pixel", pixel=(20, 3)).weights((16, 8))
+    assert float(weights.sum()) == 1.0 and float(weights[4, 3]) == 1.0
+
+
+@pytest.mark.parametrize("bad", [
+    {"names": ("nothing",)}, {"names": ()}, {"angle": "cell_a"}, {"factor": 0.0},
+    {"names": ("cell_a",), "direction": (1.0, 2.0)},
+])
+def test_bad_cases_are_config_errors(bad):
+    with pytest.raises(ConfigError):
+        Case(**bad)
+
+
+def test_stored_examples_load():
+    found = stored_examples()
+    assert len(found) == len(list(EXAMPLES_DIR.glob("*.json"))) >= 10
+    names = {name for name, _ in found}
+    assert {"direct_beam_on_sample_point", "misset_89_degrees",
+            "exact_right_angles_orthorhombic"} <= names
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_case_file(tmp_path / "none.json")
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="no 'case'"):
+        read_case_file(tmp_path / "bad.json")
+
+
+def test_applicable_parameters_follow_the_registry_needs():
+    baseline = applicable_parameters(Config())
+    assert {"divergence_mrad", "dispersion", "mosaic_spread_deg"}.isdisjoint(baseline)
+    assert "polarization" in baseline
+    grid = Config().replace(hdiv_range_mrad=1.0, hdiv_steps=3, dispersion_pct=0.5,
+                            dispersion_steps=2, nopolar=True)
+    names = applicable_parameters(grid)
+    assert {"divergence_mrad", "dispersion"} <= set(names) and "polarization" not in names
+    # Steps without a range (or a range with one step) is still a single source.
+    single = Config().replace(hdiv_steps=3, dispersion_pct=0.5)
+    assert {"divergence_mrad", "dispersion"}.isdisjoint(applicable_parameters(single))
+
+
+def test_parameters_left_out_have_an_identically_zero_derivative():
+    config = Config().replace(fpixels=12, spixels=12, oversample=1, nopolar=True,
+                              hdiv_steps=3, dispersion_pct=0.5)
+    left_out = [n for n in PARAMETERS if n not in applicable_parameters(config)]
+    assert {"divergence_mrad", "dispersion", "polarization", "mosaic_spread_deg"} <= set(
+        left_out)
+    probe = GradientProbe(config, tuple(left_out))
+    leaf = probe.point().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, allow_unused=True)
+    assert grad is None or torch.equal(grad, torch.zeros_like(grad))
+
+
+def test_chunking_round_trips_and_applies_only_inside_the_context():
+    from braggcheck.sim import simulator
+
+    config = Config().replace(fpixels=6, spixels=5, oversample=1)
+    case = Case(config=config, pixels_per_chunk=7, stored_chunks=1)
+    assert Case.from_dict(case.to_dict()) == case
+    limit = simulator.STORED_BYTES_LIMIT
+    with case.simulation():
+        assert simulator.simulate.__kwdefaults__["pixels_per_chunk"] == 7
+        assert 0 < simulator.STORED_BYTES_LIMIT < limit
+        chunked = simulator.simulate(config)
+    assert simulator.simulate.__kwdefaults__["pixels_per_chunk"] is None
+    assert simulator.STORED_BYTES_LIMIT == limit
+    assert torch.equal(chunked, simulator.simulate(config))
+
+
+@pytest.mark.parametrize("bad", [{"pixels_per_chunk": 0}, {"stored_chunks": 1},
+                                 {"pixels_per_chunk": 4, "stored_chunks": -1}])
+def test_bad_chunking_is_a_config_error(bad):
+    with pytest.raises(ConfigError):
+        Case(**bad)
