@@ -10,7 +10,6 @@ prints its flag list and the replay command, exit status 1. A program that canno
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from braggcheck.cli.main import argument_parser
 from braggcheck.cli.progress import Progress
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.export import to_nanobragg_args
-from braggcheck.nanobragg.reference import ENVIRONMENT_VARIABLE, compare, reference_program
+from braggcheck.nanobragg.reference import compare, reference_program, using_reference
 from braggcheck.testing.framework.harness import PropertyFailure
 from braggcheck.testing.framework.store import FAILURES_DIR
 from braggcheck.testing.nanobragg.case import Case
@@ -93,23 +92,17 @@ def run_differential(program: str, examples: int, seed_value: int = 0,
     }
     values.update(settings_overrides or {})
     prop = seed(seed_value)(settings(**values)(prop))
-    previous = os.environ.get(ENVIRONMENT_VARIABLE)
-    os.environ[ENVIRONMENT_VARIABLE] = chosen  # the check reads it, as replay does
     start = time.perf_counter()
     total = examples + (len(stored_examples("reference")) if stored else 0)
     bar = Progress(total, "diff", unit="example", summary=False)
     try:
-        with bar:
+        with bar, using_reference(chosen):  # the check's program, passed down explicitly
             prop()
     except PropertyFailure as failure:
         outcome.failure = str(failure)
         outcome.flags = to_nanobragg_args(failing[-1].config)
     finally:
         outcome.seconds = time.perf_counter() - start
-        if previous is None:
-            os.environ.pop(ENVIRONMENT_VARIABLE, None)
-        else:
-            os.environ[ENVIRONMENT_VARIABLE] = previous
     return outcome
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 import torch
 
 from braggcheck.sim.amplitudes import AmplitudeLookup, structure_factor_values
+from braggcheck.sim.chunking import current_chunking
 from braggcheck.sim.compilation import maybe_compile
 from braggcheck.sim.config import Config
 from braggcheck.sim.crystal_size import (
@@ -321,7 +322,9 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
     graph = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
     stored = 0  # pixels that keep their autograd state: whole chunks within the limit
     if graph:
-        fitting = STORED_BYTES_LIMIT // max(1, stored_bytes(scene, 1, like))
+        limit = current_chunking().stored_bytes_limit
+        limit = STORED_BYTES_LIMIT if limit is None else limit
+        fitting = limit // max(1, stored_bytes(scene, 1, like))
         stored = min(pixels, fitting - fitting % pixels_per_chunk)
     pieces = []
     first = 0
@@ -380,6 +383,8 @@ def simulate(
     scene = build_scene(config, state, dtype, structure_factor_values(params, config.crystal.hkl))
     det = config.detector
     roi = det.roi_bounds
+    if pixels_per_chunk is None:
+        pixels_per_chunk = current_chunking().pixels_per_chunk  # a ``with chunking(...)``
     if pixels_per_chunk is None:
         per_pixel = scene.oversample**2 * scene.sources.wavelength.shape[0]
         per_pixel *= scene.orientations.shape[0]

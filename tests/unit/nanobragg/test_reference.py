@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import pytest
 
 from braggcheck.nanobragg.args import from_nanobragg_args
-from braggcheck.nanobragg.reference import ReferenceError, compare, reference_program, run_reference
+from braggcheck.nanobragg.reference import (
+    ENVIRONMENT_VARIABLE,
+    ReferenceError,
+    compare,
+    reference_program,
+    run_reference,
+    using_reference,
+)
 
 CONFIG = from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
                                     "-detpixels 8")
@@ -112,3 +122,29 @@ def test_the_automatic_oversample_tie_found_by_the_oracle():
     config = from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 1 -N 5 "
                                         "-lambda 0.5 -detpixels 8")
     assert config.oversample == 3
+
+
+def test_a_chosen_program_reaches_the_checks_of_this_thread_only(tmp_path, monkeypatch):
+    """``braggcheck diff --reference`` passes its program down explicitly (a context variable),
+    never through the environment: another thread and the code after the block do not see it."""
+    monkeypatch.delenv(ENVIRONMENT_VARIABLE, raising=False)
+    program = tmp_path / "fake_nanoBragg"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    elsewhere: list[str] = []
+
+    def look() -> None:
+        try:
+            reference_program()
+        except ReferenceError as exc:
+            elsewhere.append(str(exc))
+
+    with using_reference(program):
+        assert reference_program() == program.absolute()
+        assert ENVIRONMENT_VARIABLE not in os.environ
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join()
+    assert len(elsewhere) == 1 and "none given" in elsewhere[0]
+    with pytest.raises(ReferenceError, match="none given"):
+        reference_program()

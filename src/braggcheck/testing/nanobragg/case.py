@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from braggcheck.nanobragg.serialization import config_from_dict, config_to_dict
-from braggcheck.sim import simulator
+from braggcheck.sim.chunking import chunking
 from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.scene import build_scene
@@ -72,27 +72,19 @@ class Case:
 
     @contextmanager
     def simulation(self) -> Iterator[None]:
-        """While active, every ``simulate`` call uses this case's chunking.
-
-        The checks (and the probes they build) call ``simulate`` in many places; they all get
-        the case's ``pixels_per_chunk`` as the default of that keyword, and the stored/recomputed
-        split is moved by setting ``simulator.STORED_BYTES_LIMIT`` to what ``stored_chunks``
-        chunks of this case's configuration need. Both are restored on exit.
-        """
-
+        """While active, every ``simulate`` call in this thread uses this case's chunking:
+        ``pixels_per_chunk``, and a stored-bytes limit that keeps exactly ``stored_chunks``
+        chunks' autograd state (the rest is recomputed in the backward pass). A context
+        variable (:func:`braggcheck.sim.chunking.chunking`), so threads do not share it."""
         if self.pixels_per_chunk is None:
             yield
             return
-        defaults = simulator.simulate.__kwdefaults__
-        saved = defaults["pixels_per_chunk"], simulator.STORED_BYTES_LIMIT
-        defaults["pixels_per_chunk"] = self.pixels_per_chunk
+        limit = None
         if self.stored_chunks is not None:
-            simulator.STORED_BYTES_LIMIT = self.stored_chunks * self.pixels_per_chunk * \
+            limit = self.stored_chunks * self.pixels_per_chunk * \
                 _stored_bytes_per_pixel(self.config)
-        try:
+        with chunking(self.pixels_per_chunk, limit):
             yield
-        finally:
-            defaults["pixels_per_chunk"], simulator.STORED_BYTES_LIMIT = saved
 
     @property
     def shape(self) -> tuple[int, int]:
