@@ -30,8 +30,7 @@ from braggcheck.testing.framework.harness import PropertyFailure
 from braggcheck.testing.framework.results import CheckResult
 from braggcheck.testing.nanobragg.checks import CHECKS
 from braggcheck.testing.nanobragg.coverage import coverage_labels
-from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
-from braggcheck.testing.nanobragg.store import stored_examples
+from braggcheck.testing.nanobragg.harness import run_property, stored_examples, with_stored_examples
 from braggcheck.testing.nanobragg.strategies.cases import cases
 from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES, GRADIENT_SHAPES
 from braggcheck.util.errors import ConfigError

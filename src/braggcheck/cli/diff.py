@@ -24,9 +24,8 @@ from braggcheck.nanobragg.reference import compare, reference_program, using_ref
 from braggcheck.testing.framework.harness import PropertyFailure
 from braggcheck.testing.framework.store import FAILURES_DIR
 from braggcheck.testing.nanobragg.case import Case
-from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
+from braggcheck.testing.nanobragg.harness import run_property, stored_examples, with_stored_examples
 from braggcheck.testing.nanobragg.oracle.strategies import oracle_configs
-from braggcheck.testing.nanobragg.store import stored_examples
 from braggcheck.util.errors import ConfigError
 
 FAILURE_NAME = "diff_reference"

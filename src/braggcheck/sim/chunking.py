@@ -23,7 +23,8 @@ class Chunking:
     """Autograd state kept before chunks are recomputed in the backward pass (bytes)."""
 
 
-_CURRENT: ContextVar[Chunking] = ContextVar("braggcheck_chunking", default=Chunking())
+_CURRENT: ContextVar[Chunking] = ContextVar(
+    "braggcheck_chunking", default=Chunking())  # noqa: B039 (frozen, so immutable)
 
 
 def current_chunking() -> Chunking:
