@@ -7,9 +7,11 @@ rule below.
 CUDA: every chunk is one more round of kernel launches (tens of them), so 2^16-sample chunks
 leave the GPU waiting on the launches (issue 23: 64 chunks of a 1024^2 image took 95 ms where
 one took 9 ms). The chunk is sized from the device memory free at call time instead: its working
-memory gets :data:`CHUNK_MEMORY_FRACTION` of it, the stored autograd state
-:data:`STORED_MEMORY_FRACTION`, the rest is headroom for the image-sized arrays (values, per-pixel
-factors, pixel indices) and the allocator's rounding.
+memory (temporaries, and its own autograd state while it is recomputed in the backward pass)
+gets :data:`CHUNK_MEMORY_FRACTION` of it, the stored autograd state of the other pixels
+:data:`STORED_MEMORY_FRACTION`, the rest is headroom for the image-sized arrays (values,
+per-pixel factors, pixel indices) and the allocator's rounding. tests/cuda/test_chunk_memory.py
+checks the peak against the free memory on a real GPU.
 
 The rules are pure functions of :class:`DeviceMemory` (tested with made-up devices on CPU);
 :func:`device_memory` reads the real one.

@@ -290,12 +290,18 @@ def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
     samples = subpixels * scene.sources.wavelength.shape[0] * scene.orientations.shape[0]
     sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
     geometry_size = like.element_size()
-    per_sample, per_subpixel = (3, 0) if fused_path(scene) else (12, 12)
-    per_sample = continuous_stored_values(scene.shape, scene.sizes) or per_sample
-    per_sample += amplitude_state(scene)
+    per_subpixel = 0 if fused_path(scene) else 12
     per_pixel = 24 if scene.sensor is None else 40  # the capture fraction adds ~16
-    return (samples * per_sample * sample_size
+    return (samples * stored_values_per_sample(scene) * sample_size
             + (subpixels * per_subpixel + pixels * per_pixel) * geometry_size)
+
+
+def stored_values_per_sample(scene: Scene) -> int:
+    """Sample-dtype values :func:`stored_bytes` counts per sample: 3 on the fused path, ~12
+    by plain autograd, the continuous-N path's own count, plus the amplitudes' state."""
+    per_sample = 3 if fused_path(scene) else 12
+    per_sample = continuous_stored_values(scene.shape, scene.sizes) or per_sample
+    return per_sample + amplitude_state(scene)
 
 
 def amplitude_state(scene: Scene) -> int:
@@ -313,7 +319,11 @@ def default_pixels_per_chunk(scene: Scene, memory: DeviceMemory, pixels: int) ->
     samples = subpixels_per_pixel(scene) * scene.sources.wavelength.shape[0]
     samples *= scene.orientations.shape[0]
     sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
-    extra = (continuous_stored_values(scene.shape, scene.sizes) or 0) + amplitude_state(scene)
+    # A chunk recomputed in the backward pass holds its own autograd state next to its
+    # temporaries; the costlier paths (continuous N, interpolation) also have temporaries in
+    # proportion to their state.
+    extra = stored_values_per_sample(scene)
+    extra += (continuous_stored_values(scene.shape, scene.sizes) or 0) + amplitude_state(scene)
     return chunk_pixels(memory, samples, pixels, sample_size, extra)
 
 

@@ -53,9 +53,9 @@ def test_4096_image_with_10_domains_fits_a_16_gb_gpu(sample_size):
     """4096^2 pixels x 4 subpixels x 10 mosaic domains = 671 M samples: chunked, and the
     chunk's temporaries plus the stored state stay under the free memory with headroom."""
     pixels, samples = 4096**2, 4 * 10
-    chunk = chunk_pixels(SMALL_GPU, samples, pixels, sample_size)
+    chunk = chunk_pixels(SMALL_GPU, samples, pixels, sample_size, extra_values=3)
     assert 1 < chunk < pixels
-    working = chunk * samples * working_bytes_per_sample(sample_size)
+    working = chunk * samples * working_bytes_per_sample(sample_size, 3)
     assert working <= CHUNK_MEMORY_FRACTION * SMALL_GPU.free_bytes
     assert working >= 0.9 * CHUNK_MEMORY_FRACTION * SMALL_GPU.free_bytes  # not needlessly small
     total = working + stored_bytes_limit(SMALL_GPU)
@@ -127,7 +127,8 @@ def test_simulate_sizes_from_the_device_and_the_user_chunk_wins(monkeypatch):
     stored limit; ``pixels_per_chunk`` passed by the caller still wins; the image is the same."""
     config = from_nanobragg_args(ARGS)
     reference = simulate(config, pixels_per_chunk=10**6)
-    per_pixel = 4 * 2 * 2 * working_bytes_per_sample(8)
+    # 16 samples a pixel, each with the temporaries and the 3 stored values of the fused path
+    per_pixel = 4 * 2 * 2 * working_bytes_per_sample(8, 3)
     free = int(100 * per_pixel / CHUNK_MEMORY_FRACTION) + 1  # room for 100 pixels per chunk
     monkeypatch.setattr(simulator, "device_memory", lambda device: DeviceMemory("cuda", free))
     seen = _spied(monkeypatch)
