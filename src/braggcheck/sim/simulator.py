@@ -408,6 +408,8 @@ def simulate(
     the result has a gradient with respect to each. Pixels outside the ROI are 0. Discrete
     choices (the automatic oversample, the source grid's shape) are those of ``config``
     (``config.oversample``), so the image is a smooth function of ``params``.
+    ``pixels_per_chunk`` (default: :mod:`braggcheck.sim.chunk_sizing`'s rule for the device)
+    bounds the working memory; it changes nothing but rounding.
     """
     if not isinstance(config, Config):
         raise ConfigError(f"config: expected a braggcheck.Config, got {type(config).__name__}")
