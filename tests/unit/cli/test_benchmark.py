@@ -6,15 +6,17 @@ No timing is asserted (timings belong to the benchmark's report, not to tests).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 
 import pytest
 import torch
 
-from braggcheck import ConfigError
+from braggcheck import ConfigError, simulate
 from braggcheck.cli import bench, benchmark
 from braggcheck.cli import main as cli
 from braggcheck.cli.benchmark import CASES, DEFAULT_CASES, Measurement, table
+from braggcheck.sim.state import build_state
 
 from ...fake_reference import fake_reference
 
@@ -122,3 +124,56 @@ def test_explicit_cpu_device_with_the_c_program_timed(tmp_path, monkeypatch, cap
     assert float(c_row.split("|")[2]) > 0
     (raw,) = json.loads(out.read_text())
     assert raw["device"] == "cpu" and raw["c_program_s"] > 0
+
+
+class _FakeEvent:
+    """A CUDA event on a CPU clock: record() reads perf_counter."""
+
+    made = 0
+
+    def __init__(self, enable_timing: bool = False) -> None:
+        assert enable_timing
+        self.at = 0.0
+        _FakeEvent.made += 1
+
+    def record(self) -> None:
+        self.at = time.perf_counter()
+
+    def synchronize(self) -> None:
+        pass
+
+    def elapsed_time(self, end: _FakeEvent) -> float:
+        return (end.at - self.at) * 1000  # ms, as CUDA's
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_cuda_worker_path_with_a_faked_device(backward, monkeypatch):
+    """The worker's CUDA branch without a GPU: CUDA's events, synchronisation and memory
+    counters faked, the simulation on CPU. It must time with the events, ask the simulator for
+    the device, and report device memory (peak over base) instead of the resident set."""
+    devices = []
+
+    def on_cpu(config, params=None, *, device=None, **kwargs):
+        devices.append(torch.device(device).type)
+        return simulate(config, params, **kwargs)
+
+    monkeypatch.setattr(benchmark, "simulate", on_cpu)
+    monkeypatch.setattr(benchmark, "build_state",
+                        lambda config, params, dtype, device: build_state(
+                            config, params, dtype, torch.device("cpu")))
+    monkeypatch.setattr(torch.cuda, "init", lambda: None)
+    monkeypatch.setattr(torch.cuda, "Event", _FakeEvent)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: 3 * 2**20)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: 70 * 2**20)
+    monkeypatch.setattr(_FakeEvent, "made", 0)
+    flags = CASES["sources9"].flags(8)
+    result = benchmark.measure_in_process(flags, torch.float32, backward, 2, device="cuda")
+    assert set(devices) == {"cuda"}
+    calls = 3 if not backward else 3 + 2 * 2  # first + 2 timed (+ paired forward and fwd+bwd)
+    assert _FakeEvent.made == 2 * calls  # every timed call between two events
+    assert result["peak_mb"] == 70.0 and result["base_mb"] == 3.0
+    assert result["first_s"] > 0 and result["best_s"] > 0
+    if backward:
+        assert 0 < result["paired_forward_s"] < float("inf")
