@@ -13,13 +13,12 @@ import torch
 from braggcheck import PARAMETERS, Config
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.sim.amplitudes import STRUCTURE_FACTORS
+from braggcheck.sim.applicability import applicable_parameters
 from braggcheck.sim.crystal_size import AXES as CELL_COUNTS
 from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import build_state
-from braggcheck.testing.nanobragg_target import NanoBraggTarget
-from braggcheck.testing.target import applicable
-from braggcheck.testing.tier2_vectors import ONE_HOT, VECTOR_CASES
-from braggcheck.testing.vector_gradients import (
+from braggcheck.testing.nanobragg.tier2.vectors import ONE_HOT, VECTOR_CASES
+from braggcheck.testing.nanobragg.vector_gradients import (
     VectorProbe,
     check_structure_factors,
     reflections_on_detector,
@@ -76,7 +75,7 @@ def test_registry_gradients_equal_on_cpu_and_cuda(name, counts):
     image, grads = _gradients(config, DEVICE, counts)
     assert cpu_image.max() > 10 * cpu_image.median(), "the case must hold Bragg spots"
     torch.testing.assert_close(image, cpu_image, rtol=1e-10, atol=1e-10 * float(cpu_image.max()))
-    wanted = set(applicable(NanoBraggTarget(), config))
+    wanted = set(applicable_parameters(config))
     if not counts:
         wanted -= set(CELL_COUNTS)
     assert set(grads) == set(cpu_grads) and wanted <= set(grads)

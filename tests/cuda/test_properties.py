@@ -1,5 +1,5 @@
 """A short property run on CUDA: the framework's gradient and forward-vs-reverse checks
-(braggcheck.testing.target_harness.property_tests) on configurations Hypothesis draws, with
+(braggcheck.testing.framework.harness.property_tests) on configurations Hypothesis draws, with
 the nanoBragg target rendering on CUDA. A failure is written (for ``braggcheck replay`` on
 CPU) under $OUT, or the temporary folder, in braggcheck_cuda_failures/."""
 
@@ -14,8 +14,8 @@ import torch
 from hypothesis import HealthCheck, settings
 
 from braggcheck import Config, simulate
-from braggcheck.testing.nanobragg_target import NanoBraggTarget
-from braggcheck.testing.target_harness import property_tests
+from braggcheck.testing.framework.harness import property_tests
+from braggcheck.testing.nanobragg.target import NanoBraggTarget
 
 from .conftest import DEVICE
 
