@@ -11,8 +11,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 OUT_DIR="${OUT:-reports/cuda_checks}"
-PY="${PYTHON:-python3}"
-[ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ] && PY=.venv/bin/python
+PY="${PYTHON:-python3}"  # needs torch with CUDA, numpy, hypothesis, pytest
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"  # works without `pip install -e .`
 
 if ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
