@@ -23,6 +23,7 @@ from braggcheck.sim.chunk_sizing import (
     stored_bytes_limit,
     working_bytes_per_sample,
 )
+from braggcheck.sim.chunking import chunking
 from braggcheck.sim.scene import build_scene
 from braggcheck.sim.state import build_state
 
@@ -147,3 +148,16 @@ def test_a_set_stored_limit_wins_on_every_device(monkeypatch):
     assert simulator.stored_limit(H200) == stored_bytes_limit(H200)
     assert simulator.stored_limit(CPU) == CPU_STORED_BYTES_LIMIT
     assert chunk_sizing.CPU_STORED_BYTES_LIMIT == simulator.STORED_BYTES_LIMIT
+
+
+def test_a_chunking_block_wins_over_the_device(monkeypatch):
+    """``with chunking(...)`` (braggcheck.sim.chunking: the property cases' settings) sets the
+    chunk and the stored-state limit on every device, a made-up large GPU included."""
+    monkeypatch.setattr(simulator, "device_memory", lambda device: H200)
+    seen = _spied(monkeypatch)
+    config = from_nanobragg_args(ARGS)
+    with chunking(pixels_per_chunk=50, stored_bytes_limit=1234):
+        simulate(config)
+        assert simulator.stored_limit(H200) == 1234
+    simulate(config)
+    assert seen == [(50, 1234), (24 * 24, stored_bytes_limit(H200))]
