@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hypothesis import event, example, given, note, reject
+from hypothesis import HealthCheck, event, example, given, note, reject, seed, settings
+from hypothesis import strategies as st
 from hypothesis import target as hypothesis_target
+from hypothesis.errors import Unsatisfiable
 
 from braggcheck.testing.framework.case import TargetCase, case_from_json, case_to_json
 from braggcheck.testing.framework.checks import check_forward_reverse, check_gradient, check_taylor
@@ -199,3 +201,31 @@ def _property_test(target: Target, check: str, name: str, examples_dir: str | Pa
     for case in reversed(stored_cases(target, examples_dir, check)):
         decorated = example(case=case)(decorated)
     return decorated
+
+
+def run_outside_pytest(test: Callable[[Any], None], strategy: st.SearchStrategy[Any],
+                       examples: int, seed_value: int,
+                       explicit: Iterable[Any] = (),
+                       overrides: Mapping[str, Any] | None = None) -> str | None:
+    """Run ``test(case)`` over the ``explicit`` cases, then ``examples`` cases drawn from
+    ``strategy`` with ``seed_value``, as a command does outside pytest (``braggcheck check``,
+    ``diff``): no example database, no deadline. Returns the shrunk failure's message (a
+    :class:`PropertyFailure`), or None when every case passed or was inconclusive; every other
+    error propagates. The one runner behind the commands, so they share the property tests'
+    judge, store and shrinking."""
+    prop: Callable[..., None] = given(case=strategy)(lambda case: test(case))
+    for case in reversed(list(explicit)):
+        prop = example(case=case)(prop)
+    values: dict[str, Any] = {
+        "max_examples": examples, "database": None, "deadline": None, "derandomize": False,
+        "print_blob": False,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much]}
+    values.update(overrides or {})
+    prop = seed(seed_value)(settings(**values)(prop))
+    try:
+        prop()
+    except PropertyFailure as failure:
+        return str(failure)
+    except Unsatisfiable:  # every drawn case was inconclusive: nothing resolved, no failure
+        return None
+    return None
