@@ -3,8 +3,8 @@ checks reach it in every example rather than by a joint chance.
 
 :func:`braggcheck.testing.nanobragg.strategies.cases.cases` reaches each branch on its own,
 but a gradient check needs several conditions at once (a square crystal with every N <= 16,
-no cell count differentiated, no per-subpixel feature, and the branch itself). In a ``ci`` run of the property
-suite none of the fused node's 667 evaluations covered more than one chunk, and no
+no cell count differentiated, no per-subpixel feature, and the branch itself). In a ``ci`` run
+of the property suite none of the fused node's 667 evaluations covered more than one chunk, and no
 finite-difference gradient check drew a square crystal with N = 2 on an axis, so a wrong stored
 derivative there passed (the mutants ``bwd-chunk-slice`` and ``lattice-two-cell-slope``).
 """
