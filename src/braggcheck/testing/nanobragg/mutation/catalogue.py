@@ -1,9 +1,13 @@
 """The mutant catalogue: small realistic bugs planted in the simulator, as data.
 
 A :class:`Mutant` names a file under ``src/braggcheck``, an exact snippet that occurs there
-exactly once, and its replacement. The entries live in :mod:`.kernel_mutants` (the per-sample
-kernel: fused backward/jvp, lattice math, physics, simulator) and :mod:`.geometry_mutants`
-(crystal, detector, sources, sensor, rotations).
+exactly once, and its replacement. The entries live in groups: :mod:`.kernel_mutants` (the
+per-sample kernel: fused backward/jvp, lattice math, physics, simulator),
+:mod:`.geometry_mutants` (crystal, detector, sources, sensor, rotations),
+:mod:`.fallback_mutants` (wrong derivatives on a fallback branch, forward unchanged),
+:mod:`.strategy_mutants` (a strategy that stops drawing one component),
+:mod:`.framework_mutants` (a framework guard disabled) and :mod:`.flag_mutants` (flags and
+files). ``--only`` takes mutant ids and group names.
 ``tests/unit/testing/nanobragg/mutation/test_catalogue.py``
 applies every one to the current tree, so a refactor that breaks a mutant names it.
 """
@@ -12,9 +16,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from braggcheck.testing.nanobragg.mutation.fallback_mutants import FALLBACK_MUTANTS
+from braggcheck.testing.nanobragg.mutation.flag_mutants import FLAG_MUTANTS
+from braggcheck.testing.nanobragg.mutation.framework_mutants import FRAMEWORK_MUTANTS
 from braggcheck.testing.nanobragg.mutation.geometry_mutants import GEOMETRY_MUTANTS
 from braggcheck.testing.nanobragg.mutation.kernel_mutants import KERNEL_MUTANTS
 from braggcheck.testing.nanobragg.mutation.mutant import Mutant
+from braggcheck.testing.nanobragg.mutation.strategy_mutants import STRATEGY_MUTANTS
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.file_writer import write_output
 
@@ -51,20 +59,38 @@ def mutate_tree(root: Path, mutant: Mutant) -> Path:
     return path
 
 
+GROUPS: dict[str, tuple[Mutant, ...]] = {
+    "kernel": KERNEL_MUTANTS,
+    "geometry": GEOMETRY_MUTANTS,
+    "fallback": FALLBACK_MUTANTS,
+    "strategy": STRATEGY_MUTANTS,
+    "framework": FRAMEWORK_MUTANTS,
+    "flags": FLAG_MUTANTS,
+}
+"""The catalogue's groups, in catalogue order; a group name selects all of its mutants."""
+
+
 def catalogue() -> tuple[Mutant, ...]:
-    """Every mutant, kernel first."""
-    return KERNEL_MUTANTS + GEOMETRY_MUTANTS
+    """Every mutant, group by group (kernel first)."""
+    return tuple(m for group in GROUPS.values() for m in group)
+
+
+def group_of(mutant: Mutant) -> str:
+    return next(name for name, group in GROUPS.items() if mutant in group)
 
 
 def select(ids: str | None) -> tuple[Mutant, ...]:
-    """The mutants named in a comma-separated ``ids`` (all when None), in catalogue order."""
+    """The mutants named in a comma-separated ``ids`` of mutant ids and group names (all when
+    None), in catalogue order."""
     mutants = catalogue()
     if ids is None:
         return mutants
-    wanted = [name.strip() for name in ids.split(",") if name.strip()]
+    wanted = {name.strip() for name in ids.split(",") if name.strip()}
     known = {m.id for m in mutants}
-    unknown = [name for name in wanted if name not in known]
+    unknown = [name for name in sorted(wanted) if name not in known and name not in GROUPS]
     if not wanted or unknown:
         raise ConfigError(f"--only: unknown mutant id(s) {', '.join(unknown) or repr(ids)}; "
-                          "'braggcheck mutants --list' names them")
-    return tuple(m for m in mutants if m.id in wanted)
+                          "valid: group names (" + ", ".join(GROUPS) + ") and the ids "
+                          "'braggcheck mutants --list' names")
+    chosen = wanted | {m.id for name in wanted & GROUPS.keys() for m in GROUPS[name]}
+    return tuple(m for m in mutants if m.id in chosen)

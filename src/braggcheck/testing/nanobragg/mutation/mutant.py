@@ -14,6 +14,8 @@ CATEGORIES = (
     "convention",  # a wrong pivot, convention vector or unit
     "composition",  # a wrong composition order of rotations
     "normalisation",  # a wrong count in a normalisation
+    "dropped",  # a strategy that silently stops drawing one component
+    "default",  # a wrong default value of a flag
 )
 
 
