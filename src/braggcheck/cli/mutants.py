@@ -2,7 +2,10 @@
 
 Prints one line per mutant as it finishes (killed / survived / timeout / equivalent, the time,
 the test that killed it) and, with ``--report``, writes a Markdown report and its JSON beside
-it. The property suite (ci profile) is the default; ``--suite all`` runs ``pytest -q``.
+it. The property suite (ci profile) is the default; ``--suite all`` runs ``pytest -q``;
+``--suite commands`` runs the four commands a developer runs (properties ci, gradcheck, the
+rest of tests/, ``braggcheck check``), each only while the mutant lives, and with
+``--per-command`` all four on every mutant so the report has a score per command.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from braggcheck.cli.progress import Progress
 from braggcheck.nanobragg.output_files import check_output_path
 from braggcheck.testing.nanobragg.mutation.catalogue import catalogue, select
 from braggcheck.testing.nanobragg.mutation.report import score, write_report
-from braggcheck.testing.nanobragg.mutation.runner import SUITES, MutantResult, Runner
+from braggcheck.testing.nanobragg.mutation.runner import COMMANDS, SUITES, MutantResult, Runner
 from braggcheck.util.errors import ConfigError
 
 
@@ -32,7 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="braggcheck mutants", description=__doc__.strip().splitlines()[0])
     parser.add_argument("--list", action="store_true", help="list the catalogue and stop")
     parser.add_argument("--only", metavar="ID,...", help="run only these mutants")
-    parser.add_argument("--suite", default="properties", help="properties (default) or all")
+    parser.add_argument("--suite", default="properties",
+                        help="properties (default), gradcheck, rest, check, all, commands (the "
+                             "first four in turn), or a comma-separated list of them")
+    parser.add_argument("--per-command", action="store_true",
+                        help="run every command of the suite on every mutant (default: stop "
+                             "at the first that kills it)")
     parser.add_argument("--reference", metavar="PROGRAM",
                         help="nanoBragg program: sets NANOBRAGG_REFERENCE for the runs")
     parser.add_argument("--timeout", type=float, default=600.0, metavar="S",
@@ -60,9 +68,19 @@ def _checked_root(root: Path) -> Path:
     return root
 
 
+def suite_commands(suite: str) -> dict[str, tuple[str, ...]]:
+    """The commands of ``--suite`` by name, in order."""
+    names = [name.strip() for name in suite.split(",") if name.strip()]
+    names = [part for name in names for part in (COMMANDS if name == "commands" else (name,))]
+    unknown = [name for name in names if name not in SUITES]
+    if not names or unknown or len(set(names)) != len(names):
+        raise ConfigError(f"--suite = {suite!r}; valid: {', '.join(SUITES)}, commands, or a "
+                          "comma-separated list of them without repeats")
+    return {name: SUITES[name] for name in names}
+
+
 def _checked(options: argparse.Namespace) -> None:
-    if options.suite not in SUITES:
-        raise ConfigError(f"--suite = {options.suite!r}; valid: {', '.join(SUITES)}")
+    suite_commands(options.suite)
     if not 1 <= options.jobs <= 64:
         raise ConfigError(f"--jobs = {options.jobs}; valid: 1 to 64")
     if not options.timeout > 0:
@@ -89,12 +107,15 @@ def main(args: list[str]) -> int:
     _checked(options)
     mutants = select(options.only)
     root = _checked_root((options.root or default_root()).resolve())
-    suite = SUITES[options.suite]
-    command = "python " + shlex.join(suite)
+    commands = suite_commands(options.suite)
+    command = "; ".join("python " + shlex.join(argv) for argv in commands.values())
     reference = os.path.abspath(options.reference) if options.reference else None
-    runner = Runner(root, suite, options.timeout, reference)
+    runner = Runner(root, commands if len(commands) > 1 else next(iter(commands.values())),
+                    options.timeout, reference, per_command=options.per_command)
     meta = {"suite": options.suite, "suite_command": command, "timeout_s": options.timeout,
-            "reference": reference, "root": str(root), "selected": len(mutants)}
+            "reference": reference, "root": str(root), "selected": len(mutants),
+            "commands": {name: "python " + shlex.join(argv) for name, argv in commands.items()},
+            "per_command": options.per_command}
     if not options.no_baseline:
         returncode, output, seconds = runner.baseline()
         if returncode != 0:
@@ -113,8 +134,10 @@ def main(args: list[str]) -> int:
             result = future.result()
             bar.advance(result.id)
             finished[running[future]] = result
+            by = ",".join(name for name, status, _ in result.commands if status == "killed")
+            by = f"[{by}] " if by else ""
             print(f"{result.id:<34} {result.status:<14} {result.seconds:7.1f} s  "
-                  f"{result.killer or ''}", flush=True)
+                  f"{by}{result.killer or ''}", flush=True)
             if options.report is not None:  # in catalogue order, whatever finished first
                 write_report(options.report, [finished[i] for i in sorted(finished)], meta)
     results = [finished[i] for i in sorted(finished)]

@@ -42,11 +42,43 @@ def markdown(results: Sequence[MutantResult], meta: dict) -> str:
         killer = f"`{r.killer}`" if r.killer else ""
         lines.append(f"| `{r.id}` | {r.file} | {r.category} | {r.status} | {r.seconds:.1f} "
                      f"| {killer} | {r.description} |")
+    lines += per_command_tables(results)
     survivors = [r for r in results if r.status in ("survived", "timeout", "not-equivalent")]
     if survivors:
         lines += ["", "## Not killed", ""]
         lines += [f"- `{r.id}` ({r.file}, {r.status}): {r.description}" for r in survivors]
     return "\n".join(lines) + "\n"
+
+
+def per_command_tables(results: Sequence[MutantResult]) -> list[str]:
+    """With several commands: their score each and the union's, and which command killed
+    which mutant ("-": not run, the mutant was already killed by an earlier command)."""
+    names: list[str] = []
+    for r in results:
+        names += [name for name, _, _ in r.commands if name not in names]
+    if len(names) < 2:
+        return []
+    counted = [r for r in results if r.status != "equivalent"]
+    status = {(r.id, name): s for r in counted for name, s, _ in r.commands}
+    lines = ["", "## Per command", "",
+             "| command | killed | survived | other | not run | score among run |",
+             "|---|---:|---:|---:|---:|---|"]
+    for name in names:
+        seen = [status[(r.id, name)] for r in counted if (r.id, name) in status]
+        killed = seen.count("killed")
+        lines.append(f"| {name} | {killed} | {seen.count('survived')} | "
+                     f"{len(seen) - killed - seen.count('survived')} | "
+                     f"{len(counted) - len(seen)} | {killed} / {len(seen)} |")
+    union = sum(r.status == "killed" for r in counted)
+    lines.append(f"| **union** | {union} | {sum(r.status == 'survived' for r in counted)} | "
+                 f"{len(counted) - union - sum(r.status == 'survived' for r in counted)} | "
+                 f"0 | {union} / {len(counted)} |")
+    lines += ["", "| mutant | " + " | ".join(names) + " |",
+              "|---|" + "---|" * len(names)]
+    for r in counted:
+        lines.append(f"| `{r.id}` | " + " | ".join(status.get((r.id, n), "-") for n in names)
+                     + " |")
+    return lines
 
 
 def write_report(path: Path, results: Sequence[MutantResult], meta: dict) -> None:

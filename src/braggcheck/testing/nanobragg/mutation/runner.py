@@ -1,11 +1,13 @@
-"""Run a test suite against each mutant in a throw-away copy of the tree.
+"""Run one or more commands against each mutant in a throw-away copy of the tree.
 
 For each mutant: copy ``src/``, ``tests/`` and ``pyproject.toml`` to a temporary folder, apply
-the mutant there (:func:`.catalogue.mutate_tree` checks it applied), and run the suite with
-``PYTHONPATH=<copy>/src`` so the copy is what gets imported. A failing suite kills the
-mutant; a passing one lets it survive; one past the time limit is a timeout. An equivalent
-mutant is not given to the suite: its probe (:mod:`.probes`) must find the copy's outputs
-bit-identical to the unmutated tree's.
+the mutant there (:func:`.catalogue.mutate_tree` checks it applied), and run the commands
+(:data:`SUITES`, in the order given) with ``PYTHONPATH=<copy>/src`` so the copy is what gets
+imported. A command that fails kills the mutant; one that passes lets it survive; one past
+the time limit is a timeout. By default the next command runs only while no command has
+killed the mutant; ``per_command`` runs them all, so the report can say which commands kill
+which mutant. An equivalent mutant is not given to the commands: its probe (:mod:`.probes`)
+must find the copy's outputs bit-identical to the unmutated tree's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,19 +28,29 @@ from braggcheck.testing.nanobragg.mutation.catalogue import MutantError, mutate_
 from braggcheck.testing.nanobragg.mutation.mutant import Mutant
 from braggcheck.testing.nanobragg.mutation.probes import tree_fingerprint
 
+# The catalogue's own tests check that every snippet is still in the tree, which a mutated
+# copy fails by construction: they are left out.
+_OWN_TESTS = ("--ignore=tests/unit/testing/nanobragg/mutation/test_catalogue.py",
+              "--ignore=tests/unit/testing/nanobragg/mutation/test_runner.py")
 SUITES: dict[str, tuple[str, ...]] = {
     # The framework's self-tests (bugs they plant themselves, the toy target) are left out:
     # they say nothing about a mutant of the simulator, and a failure there would be a kill
     # for the wrong reason.
     "properties": ("-m", "pytest", "tests/properties", "--hypothesis-profile", "ci", "-x",
                    "-q", "-p", "no:cacheprovider", "-m", "not slow and not framework"),
-    # The catalogue's own tests check that every snippet is still in the tree, which a
-    # mutated copy fails by construction: they are left out.
-    "all": ("-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-            "--ignore=tests/unit/testing/nanobragg/mutation/test_catalogue.py",
-            "--ignore=tests/unit/testing/nanobragg/mutation/test_runner.py"),
+    "gradcheck": ("-m", "pytest", "tests/gradcheck", "-x", "-q", "-p", "no:cacheprovider"),
+    # The rest of tests/: unit, parity, docs (and the framework's self-tests, which are
+    # where a mutant of the framework's guards can die).
+    "rest": ("-m", "pytest", "tests", "-x", "-q", "-p", "no:cacheprovider",
+             "--ignore=tests/properties", "--ignore=tests/gradcheck", *_OWN_TESTS),
+    # The short check a user runs (exit status 1 on a failed check, as pytest's).
+    "check": ("-m", "braggcheck", "check"),
+    "all": ("-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *_OWN_TESTS),
 }
-COPIED = ("src", "tests", "examples", "docs", "README.md", "pyproject.toml")
+"""Each command, as the interpreter's arguments (run in the copy of the tree)."""
+COMMANDS = ("properties", "gradcheck", "rest", "check")
+"""The four commands a developer runs, in the order ``--suite commands`` runs them."""
+COPIED = ("src", "tests", "examples", "docs", "reports", "README.md", "pyproject.toml")
 """What the suites read: the toy target's tests load examples/, the docs tests run README.md
 and docs/ (a copy without them fails at collection, which must not pass for a kill)."""
 IGNORED = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc", ".pytest_cache")
@@ -55,6 +67,9 @@ class MutantResult:
     status: str  # one of STATUSES
     seconds: float
     killer: str | None  # the first failing test (killed), or what went wrong (error)
+    commands: tuple[tuple[str, str, str | None], ...] = ()
+    """(command, status, killer) of each command run, in order; a command not listed was not
+    run (an earlier one had killed the mutant)."""
 
 
 def copy_tree(root: Path, destination: Path) -> Path:
@@ -118,25 +133,55 @@ def _last_line(output: str) -> str:
     return lines[-1][:200] if lines else "(no output)"
 
 
-class Runner:
-    """Runs mutants of the tree at ``root``; ``suite`` is the interpreter's arguments."""
+def combined(commands: Sequence[tuple[str, str, str | None]]) -> tuple[str, str | None]:
+    """(status, killer) of a mutant from its commands': killed by any; else an error, a
+    timeout or survived, in that order (an error or a timeout leaves the verdict open)."""
+    for wanted in ("killed", "error", "timeout"):
+        for _, status, killer in commands:
+            if status == wanted:
+                return status, killer
+    return "survived", None
 
-    def __init__(self, root: Path, suite: Sequence[str], timeout: float,
-                 reference: str | None = None,
-                 fingerprint: Callable[[Path], str] = tree_fingerprint) -> None:
-        self.root, self.suite, self.timeout = root, tuple(suite), timeout
-        self.reference = reference
+
+class Runner:
+    """Runs mutants of the tree at ``root``. ``suite`` is the interpreter's arguments of one
+    command, or a mapping of command names to them (run in its order). With several commands
+    the next one runs only while the mutant lives, unless ``per_command``; ``timeout`` bounds
+    each command."""
+
+    def __init__(self, root: Path, suite: Sequence[str] | Mapping[str, Sequence[str]],
+                 timeout: float, reference: str | None = None,
+                 fingerprint: Callable[[Path], str] = tree_fingerprint,
+                 per_command: bool = False) -> None:
+        commands = suite if isinstance(suite, Mapping) else {"suite": suite}
+        self.commands = {name: tuple(argv) for name, argv in commands.items()}
+        self.root, self.timeout = root, timeout
+        self.reference, self.per_command = reference, per_command
         self._fingerprint = fingerprint
         self._original_fingerprint: str | None = None
 
+    @property
+    def suite(self) -> tuple[str, ...]:
+        """The first command's arguments."""
+        return next(iter(self.commands.values()))
+
     def baseline(self) -> tuple[int | None, str, float]:
-        """The suite on the unmutated copy (it must pass for any kill to mean something)."""
+        """The commands on the unmutated copy (each must pass for any kill to mean something):
+        the first nonzero exit status (or None on a timeout) and its output, or 0; seconds in
+        all."""
+        start = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="braggcheck-baseline-") as folder:
             copy = copy_tree(self.root, Path(folder))
-            return run_suite(copy, self.suite, self.timeout, self.reference)
+            for name, argv in self.commands.items():
+                returncode, output, _ = run_suite(copy, argv, self.timeout, self.reference)
+                if returncode != 0:
+                    prefix = f"{name}: " if len(self.commands) > 1 else ""
+                    return returncode, prefix + output, time.monotonic() - start
+        return 0, "", time.monotonic() - start
 
     def run(self, mutant: Mutant) -> MutantResult:
         start = time.monotonic()
+        done: list[tuple[str, str, str | None]] = []
         with tempfile.TemporaryDirectory(prefix=f"braggcheck-mutant-{mutant.id}-") as folder:
             copy = copy_tree(self.root, Path(folder))
             try:
@@ -145,10 +190,16 @@ class Runner:
                 return self._result(mutant, "error", time.monotonic() - start, str(exc))
             if mutant.equivalent:
                 return self._probe(mutant, copy, start)
-            returncode, output, seconds = run_suite(copy, self.suite, self.timeout,
-                                                    self.reference)
-        status, killer = classify(returncode, output)
-        return self._result(mutant, status, seconds, killer)
+            seconds = 0.0
+            for name, argv in self.commands.items():
+                returncode, output, took = run_suite(copy, argv, self.timeout, self.reference)
+                seconds += took
+                done.append((name, *classify(returncode, output)))
+                if done[-1][1] == "killed" and not self.per_command:
+                    break
+        status, killer = combined(done)
+        return self._result(mutant, status, seconds, killer,
+                            tuple(done) if len(self.commands) > 1 else ())
 
     def _probe(self, mutant: Mutant, copy: Path, start: float) -> MutantResult:
         try:
@@ -162,10 +213,10 @@ class Runner:
         return self._result(mutant, status, time.monotonic() - start, detail)
 
     @staticmethod
-    def _result(mutant: Mutant, status: str, seconds: float, killer: str | None
-                ) -> MutantResult:
+    def _result(mutant: Mutant, status: str, seconds: float, killer: str | None,
+                commands: tuple[tuple[str, str, str | None], ...] = ()) -> MutantResult:
         return MutantResult(mutant.id, mutant.file, mutant.category, mutant.description,
-                            status, round(seconds, 1), killer)
+                            status, round(seconds, 1), killer, commands)
 
 
 def result_dict(result: MutantResult) -> dict:

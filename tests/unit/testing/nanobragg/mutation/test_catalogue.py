@@ -11,6 +11,7 @@ import pytest
 
 from braggcheck.sim import fused_pixels
 from braggcheck.testing.nanobragg.mutation.catalogue import (
+    GROUPS,
     MutantError,
     apply_mutant,
     catalogue,
@@ -114,3 +115,19 @@ def test_the_probe_sees_a_backward_bug(tmp_path: Path, original_fingerprint: str
     # The probe must be able to fail: a wrong sign in the hand-written backward changes it.
     broken = next(m for m in MUTANTS if m.id == "bwd-offset-sign")
     assert _mutated_fingerprint(tmp_path, broken) != original_fingerprint
+
+
+def test_group_names_select_their_mutants_in_catalogue_order() -> None:
+    chosen = select("flags, fallback")
+    assert chosen == tuple(m for m in MUTANTS if m in GROUPS["fallback"] + GROUPS["flags"])
+    assert select("framework,adc-default-zero")[-1].id == "adc-default-zero"
+    with pytest.raises(ConfigError, match="valid: group names"):
+        select("flag")
+
+
+@pytest.mark.parametrize(("group", "folder"), [
+    ("strategy", "testing/nanobragg/strategies/"), ("framework", "testing/framework/"),
+    ("flags", "nanobragg/")])
+def test_each_new_group_plants_bugs_where_it_says(group: str, folder: str) -> None:
+    assert len(GROUPS[group]) >= 4
+    assert all(m.file.startswith(folder) for m in GROUPS[group])

@@ -13,10 +13,12 @@ from braggcheck.testing.nanobragg.mutation.catalogue import catalogue
 from braggcheck.testing.nanobragg.mutation.mutant import Mutant
 from braggcheck.testing.nanobragg.mutation.report import score, write_report
 from braggcheck.testing.nanobragg.mutation.runner import (
+    COMMANDS,
     SUITES,
     MutantResult,
     Runner,
     classify,
+    combined,
     copy_tree,
     first_failure,
     suite_environment,
@@ -146,7 +148,9 @@ def test_the_report_is_markdown_with_json_beside_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["--suite", "some"], "--suite = 'some'; valid: properties, all"),
+    (["--suite", "some"], "--suite = 'some'; valid: properties, gradcheck, rest, check, all, "
+                          "commands"),
+    (["--suite", "rest,rest"], "--suite = 'rest,rest'; valid:"),
     (["--timeout", "0"], "--timeout = 0; valid: > 0 seconds"),
     (["--jobs", "0"], "--jobs = 0; valid: 1 to 64"),
     (["--reference", "/nonexistent/nanoBragg"], "--reference: '/nonexistent/nanoBragg' is not"),
@@ -207,3 +211,73 @@ def test_parallel_jobs_report_in_catalogue_order(tmp_path: Path, capsys, monkeyp
     assert [(r["id"], r["status"]) for r in data["results"]] == [
         ("toy-survives", "survived"), ("toy-factor", "killed")]
     assert capsys.readouterr().out.splitlines()[-1] == "mutation score: 1 / 2 killed"
+
+
+# A second toy command that only sees x = 0 (it cannot tell 2x from 3x).
+TOY_ZERO_TEST = '''from braggcheck.toy import double
+
+
+def test_zero():
+    assert double(0) == 0
+'''
+
+
+def _two_command_tree(root: Path) -> tuple[Path, dict[str, tuple[str, ...]]]:
+    _toy_tree(root)
+    (root / "tests" / "zero").mkdir()
+    (root / "tests" / "zero" / "test_zero.py").write_text(TOY_ZERO_TEST)
+    blind = ("-m", "pytest", "tests/zero", "-x", "-q", "-p", "no:cacheprovider",
+             "-p", "no:braggcheck")
+    sees = (*TOY_SUITE, "--ignore=tests/zero")
+    return root, {"blind": blind, "sees": sees}
+
+
+def test_commands_run_until_the_first_kill_unless_per_command(tmp_path: Path) -> None:
+    root, commands = _two_command_tree(tmp_path / "toy")
+    factor = _mutant("toy-factor", "return 2 * x", "return 3 * x")
+    first = Runner(root, dict(reversed(commands.items())), timeout=60).run(factor)
+    assert first.status == "killed" and [c[:2] for c in first.commands] == [("sees", "killed")]
+    every = Runner(root, dict(reversed(commands.items())), timeout=60,
+                   per_command=True).run(factor)
+    assert [c[:2] for c in every.commands] == [("sees", "killed"), ("blind", "survived")]
+    assert every.killer == "tests/test_toy.py::test_double"
+    blind_only = Runner(root, {"blind": commands["blind"]}, timeout=60).run(factor)
+    assert blind_only.status == "survived" and blind_only.commands == ()
+
+
+def test_a_mutant_is_killed_by_any_command_and_open_on_an_error() -> None:
+    assert combined([("a", "survived", None), ("b", "killed", "t")]) == ("killed", "t")
+    assert combined([("a", "error", "x"), ("b", "survived", None)]) == ("error", "x")
+    assert combined([("a", "timeout", None), ("b", "survived", None)]) == ("timeout", None)
+    assert combined([("a", "survived", None)]) == ("survived", None)
+
+
+def test_the_four_commands_are_the_developers_commands() -> None:
+    assert COMMANDS == ("properties", "gradcheck", "rest", "check")
+    assert "tests/properties" in SUITES["properties"] and "framework" in SUITES["properties"][-1]
+    assert "tests/gradcheck" in SUITES["gradcheck"]
+    assert {"--ignore=tests/properties", "--ignore=tests/gradcheck"} <= set(SUITES["rest"])
+    assert SUITES["check"] == ("-m", "braggcheck", "check")
+
+
+def test_the_report_scores_each_command_and_their_union(tmp_path: Path) -> None:
+    results = [
+        MutantResult("a", "toy.py", "sign", "s", "killed", 1.0, "t::k",
+                     (("properties", "killed", "t::k"), ("rest", "survived", None))),
+        MutantResult("b", "toy.py", "sign", "s", "killed", 1.0, "u::k",
+                     (("properties", "survived", None), ("rest", "killed", "u::k"))),
+        MutantResult("c", "toy.py", "sign", "s", "survived", 1.0, None,
+                     (("properties", "survived", None), ("rest", "survived", None))),
+        MutantResult("d", "toy.py", "sign", "s", "killed", 1.0, "t::k",
+                     (("properties", "killed", "t::k"),)),
+    ]
+    meta = {"suite": "properties,rest", "suite_command": "python -m pytest", "timeout_s": 5.0,
+            "reference": None, "selected": 4}
+    write_report(tmp_path / "m.md", results, meta)
+    text = (tmp_path / "m.md").read_text()
+    assert "| properties | 2 | 2 | 0 | 0 | 2 / 4 |" in text
+    assert "| rest | 1 | 2 | 0 | 1 | 1 / 3 |" in text
+    assert "| **union** | 3 | 1 | 0 | 0 | 3 / 4 |" in text
+    assert "| `d` | killed | - |" in text
+    data = json.loads((tmp_path / "m.json").read_text())
+    assert data["results"][1]["commands"][1] == ["rest", "killed", "u::k"]
