@@ -52,7 +52,8 @@ COMMANDS = ("properties", "gradcheck", "rest", "check")
 """The four commands a developer runs, in the order ``--suite commands`` runs them."""
 COPIED = ("src", "tests", "examples", "docs", "reports", "README.md", "pyproject.toml")
 """What the suites read: the toy target's tests load examples/, the docs tests run README.md
-and docs/ (a copy without them fails at collection, which must not pass for a kill)."""
+and docs/, tests/gradcheck compares reports/gradients/coverage.md (a copy without them fails,
+which must not pass for a kill)."""
 IGNORED = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc", ".pytest_cache")
 STATUSES = ("killed", "survived", "timeout", "equivalent", "not-equivalent", "error")
 _FAILED = re.compile(r"^(FAILED|ERROR) (\S+?)(?: - .*)?$", re.MULTILINE)

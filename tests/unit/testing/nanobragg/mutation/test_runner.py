@@ -104,13 +104,15 @@ def test_the_copy_holds_sources_and_tests_but_no_caches(tmp_path: Path) -> None:
     (root / ".git").mkdir()
     (root / ".venv").mkdir()
     (root / "src" / "braggcheck" / "__pycache__").mkdir()
-    for folder in ("examples", "docs"):  # the toy target's and the docs' tests read them
+    # The toy target's, the docs' and tests/gradcheck's (reports/gradients) tests read them.
+    for folder in ("examples", "docs", "reports"):
         (root / folder).mkdir()
         (root / folder / "page.md").write_text("x")
     (root / "README.md").write_text("# toy")
     copy = copy_tree(root, tmp_path / "copy")
     assert sorted(p.name for p in copy.iterdir()) == ["README.md", "docs", "examples",
-                                                       "pyproject.toml", "src", "tests"]
+                                                       "pyproject.toml", "reports", "src",
+                                                       "tests"]
     assert not (copy / "src" / "braggcheck" / "__pycache__").exists()
     env = suite_environment(copy, "/opt/nanoBragg")
     assert env["PYTHONPATH"] == str(copy / "src") and env["NANOBRAGG_DISABLE_COMPILE"] == "1"
