@@ -41,13 +41,18 @@ def markdown(results: Sequence[MutantResult], meta: dict) -> str:
     for r in results:
         killer = f"`{r.killer}`" if r.killer else ""
         lines.append(f"| `{r.id}` | {r.file} | {r.category} | {r.status} | {r.seconds:.1f} "
-                     f"| {killer} | {r.description} |")
+                     f"| {_cell(killer)} | {_cell(r.description)} |")
     lines += per_command_tables(results)
     survivors = [r for r in results if r.status in ("survived", "timeout", "not-equivalent")]
     if survivors:
         lines += ["", "## Not killed", ""]
         lines += [f"- `{r.id}` ({r.file}, {r.status}): {r.description}" for r in survivors]
     return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """``text`` for a Markdown table cell (a bare | would end the cell)."""
+    return text.replace("|", "\\|")
 
 
 def per_command_tables(results: Sequence[MutantResult]) -> list[str]:
