@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -43,6 +46,7 @@ pytestmark = [pytest.mark.interop, pytest.mark.framework]
 
 caustics_target = load_caustics_target()
 DEFAULT = caustics_target.DEFAULT
+ROOT = Path(__file__).parents[2]
 
 HUNT = settings(max_examples=60, derandomize=True, database=None, deadline=None,
                 phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False,
@@ -109,7 +113,14 @@ def hunt(bug: str, folder) -> str:
 
 @pytest.mark.parametrize("bug", BUGS)
 def test_each_planted_bug_is_found_shrunk_stored_and_replayed(tmp_path, bug):
-    message = hunt(bug, tmp_path)
+    # In a fresh interpreter, as the toy's hunt: Hypothesis's generation draws constants from
+    # the modules loaded, so a whole-suite session could steer the derandomized hunt elsewhere.
+    code = (f"from tests.examples.test_caustics_target import hunt; "
+            f"print(hunt({bug!r}, {str(tmp_path)!r}), end='')")
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr
+    message = run.stdout
     name = BUGS[bug]
     path = tmp_path / "test_caustics_gradient.json"
     assert f"derivative mismatch for {name}" in message, message

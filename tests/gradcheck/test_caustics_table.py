@@ -4,9 +4,11 @@ tolerances measured from the finite differences."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from braggcheck.testing import missing_parameters, run_case
+from braggcheck.testing import TableCase, missing_parameters, run_case
 
 from ..caustics import load_caustics_target
 
@@ -33,3 +35,25 @@ def test_every_parameter_has_a_row():
 def test_tier2_case_of_caustics(case):
     outcome = run_case(case)
     assert outcome.passed, (outcome.problems, outcome.derivative, outcome.atol)
+
+
+# A false alarm outside the table's setups (found by harsher setups, issue #21's closing note),
+# pinned xfail(strict) until the adaptive verdict lands; then remove the entry.
+NEAR_ROUND = {"near_round": lambda: dataclasses.replace(caustics_target.DEFAULT,
+                                                        lens_q=0.9999999, source_q=0.9999)}
+PINNED_FALSE_ALARMS = {
+    "lens_phi@near_round": "false alarm: the jvp/vjp comparison is relative to the derivative "
+    "alone (FORWARD_REVERSE_RTOL = 1e-9, no floor): a nearly round lens's position angle moves "
+    "the order-1 loss by only -2.4e-8 per radian, and jvp and vjp differ by 8.8e-17, half an "
+    "ulp of the loss, which reads as 3.6e-9 relative; fixed by the adaptive verdict of #21",
+}
+
+
+@pytest.mark.parametrize("case_id", [
+    pytest.param(key, marks=pytest.mark.xfail(strict=True, reason=reason))
+    for key, reason in PINNED_FALSE_ALARMS.items()])
+def test_no_false_alarm_of_jvp_against_vjp_at_a_pinned_case(case_id):
+    name, setup = case_id.split("@")
+    case = TableCase((name,), setup, target=caustics_target.CAUSTICS, setups=NEAR_ROUND)
+    outcome = run_case(case)
+    assert not any(p.startswith("jvp") for p in outcome.problems), outcome.problems
