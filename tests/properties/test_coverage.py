@@ -13,15 +13,20 @@ import pytest
 
 from braggcheck import PARAMETERS, Config
 from braggcheck.sim.applicability import applicable_parameters
-from braggcheck.testing.nanobragg.coverage import REGIONS, unreachable_parameters, unreached_regions
+from braggcheck.testing.nanobragg.coverage import (
+    REGIONS,
+    gradient_regions,
+    unreachable_parameters,
+    unreached_regions,
+)
 from braggcheck.testing.nanobragg.harness import run_check
-from braggcheck.testing.nanobragg.input_coverage import DMIN_ONLY
+from braggcheck.testing.nanobragg.regions import DMIN, Component, Region
 from braggcheck.testing.nanobragg.strategies.cases import (
     cases,
     derandomized_sample,
     differentiated_names,
 )
-from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES
+from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES, GRADIENT_SHAPES
 
 SAMPLE = 150
 """Generated cases checked for applicability (nothing is simulated)."""
@@ -37,8 +42,9 @@ derandomized, but Hypothesis's choices also draw on constants of the modules loa
 sample differs between a lone run and the suite) and are far from uniform, so a share
 threshold would fail or pass with unrelated changes; the reach rates of a ``ci`` run are in
 docs/properties.md."""
-TOPHAT_ONLY = ("shape tophat, triclinic cell", *DMIN_ONLY)
-"""Regions only the non-gradient checks reach (TOPHAT's gradient is zero almost everywhere)."""
+GRADIENT_REGIONS = tuple(r for r in gradient_regions(GRADIENT_SHAPES) if r != DMIN)
+"""What the gradient checks' cases must reach: every region of their shapes but the -dmin cut
+(drawn with TOPHAT only, for the checks that do not differentiate: the cut is a step)."""
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +64,19 @@ def test_every_code_path_region_is_reached(every_shape_sample):
 
 
 def test_gradient_cases_reach_every_region_but_tophat(sample):
-    regions = [r for r in REGIONS if r not in TOPHAT_ONLY]
-    missing = unreached_regions(sample, regions, MIN_SHARE)
+    missing = unreached_regions(sample, GRADIENT_REGIONS, MIN_SHARE)
     assert not missing, (f"code-path regions reached by none of {SAMPLE} cases of the "
-                         f"gradient checks: {missing}")
+                         f"gradient checks: {[str(r) for r in missing]}")
 
 
 def test_the_region_check_names_a_region_never_reached(every_shape_sample):
-    assert unreached_regions(every_shape_sample, (*REGIONS, "new region")) == ["new region"]
+    new = Region(Component.SENSOR, "new region")
+    assert unreached_regions(every_shape_sample, (*REGIONS, new)) == [new]
+
+
+def test_every_region_names_its_component():
+    assert all(isinstance(r, Region) and isinstance(r.component, Component) for r in REGIONS)
+    assert len(set(REGIONS)) == len(REGIONS), "a region is listed twice"
 
 
 def test_every_registry_parameter_is_applicable_in_generated_configs(sample):

@@ -1,0 +1,106 @@
+"""Which arms of the simulator's element-wise guards the gradient checks reach.
+
+A ``torch.where`` guard in :mod:`braggcheck.sim` (a removable singularity's series, a table's
+outside value, an interpolation's fallback) picks per sample: the image is the same function
+on both sides, but its derivative takes another formula on each, so only a gradient check that
+draws samples on both sides can see a wrong one. Python coverage cannot tell the two arms of
+such a guard apart (one line runs either way), so :func:`reached_arms` records them while a
+case's image, its reverse-mode gradient and its forward-mode derivative are evaluated: every
+``torch.where`` call made from a line of :mod:`braggcheck.sim` is intercepted (a
+``TorchFunctionMode``) and its condition read.
+
+The guard sites are found in the source (:func:`guard_sites`, never a hand-typed list), so a
+new guard is demanded by ``tests/properties/test_branch_reach.py`` the day it is written.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+import torch
+from torch.autograd import forward_ad
+from torch.overrides import TorchFunctionMode
+
+import braggcheck.sim
+from braggcheck.sim.simulator import simulate
+from braggcheck.sim.state import baseline_value
+from braggcheck.testing.nanobragg.case import Case
+from braggcheck.testing.nanobragg.regions import Region, guard_region
+
+SIM_DIR = Path(braggcheck.sim.__file__).resolve().parent
+
+
+@cache
+def guard_sites() -> tuple[tuple[str, int], ...]:
+    """(module file name, line) of every ``torch.where(...)`` call in :mod:`braggcheck.sim`."""
+    sites = []
+    for path in sorted(SIM_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "where" and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "torch"):
+                sites.append((path.name, node.lineno))
+    return tuple(sorted(set(sites)))
+
+
+def _caller_site() -> tuple[str, int] | None:
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if path.parent == SIM_DIR:
+            return path.name, frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+class _GuardRecorder(TorchFunctionMode):
+    """Records, per ``torch.where`` site in the simulator, whether any element took each arm."""
+
+    def __init__(self, arms: set[Region]) -> None:
+        super().__init__()
+        self.arms = arms
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.where and (args or "condition" in kwargs):
+            condition = args[0] if args else kwargs["condition"]
+            site = _caller_site()
+            if site is not None and isinstance(condition, torch.Tensor):
+                condition = forward_ad.unpack_dual(condition).primal
+                if bool(condition.any()):
+                    self.arms.add(guard_region(*site, True))
+                if not bool(condition.all()):
+                    self.arms.add(guard_region(*site, False))
+        return func(*args, **kwargs)
+
+
+def reached_arms(case: Case) -> set[Region]:
+    """The guard arms that ``case``'s image, gradient (reverse mode, the case's projection)
+    and forward-mode derivative (the case's direction) take."""
+    arms: set[Region] = set()
+    config = case.config
+    values = {n: torch.tensor(float(baseline_value(config, n)), dtype=torch.float64)
+              for n in case.names}
+    weights = case.weights()
+    with case.simulation(), _GuardRecorder(arms):
+        params = {n: v.clone().requires_grad_(True) for n, v in values.items()}
+        image = simulate(config, params)
+        torch.autograd.grad((image * weights).sum(), list(params.values()))
+        direction = case.direction_tensor()
+        with forward_ad.dual_level():
+            duals = {n: forward_ad.make_dual(v, direction[i].to(v.dtype))
+                     for i, (n, v) in enumerate(values.items())}
+            forward_ad.unpack_dual(simulate(config, duals))
+    return arms
+
+
+def unreached_arms(sample: Iterable[Case], demanded: Iterable[Region]) -> list[Region]:
+    """The ``demanded`` guard arms no case of ``sample`` reaches."""
+    reached: set[Region] = set()
+    for case in sample:
+        reached |= reached_arms(case)
+    return [arm for arm in demanded if arm not in reached]
