@@ -35,16 +35,30 @@ SIM_DIR = Path(braggcheck.sim.__file__).resolve().parent
 
 
 @cache
-def guard_sites() -> tuple[tuple[str, int], ...]:
-    """(module file name, line) of every ``torch.where(...)`` call in :mod:`braggcheck.sim`."""
-    sites = []
+def _site_lines() -> dict[tuple[str, int], tuple[str, int]]:
+    """Every source line of every ``torch.where(...)`` call in :mod:`braggcheck.sim` ->
+    (module file name, first line of the call)."""
+    lines = {}
     for path in sorted(SIM_DIR.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr == "where" and isinstance(node.func.value, ast.Name)
                     and node.func.value.id == "torch"):
-                sites.append((path.name, node.lineno))
-    return tuple(sorted(set(sites)))
+                for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                    lines.setdefault((path.name, line), (path.name, node.lineno))
+    return lines
+
+
+def guard_sites() -> tuple[tuple[str, int], ...]:
+    """(module file name, line) of every ``torch.where(...)`` call in :mod:`braggcheck.sim`."""
+    return tuple(sorted(set(_site_lines().values())))
+
+
+def guard_arms(sites: Iterable[tuple[str, int]] | None = None) -> tuple[Region, ...]:
+    """Both arms of every guard site (default: all of :func:`guard_sites`)."""
+    return tuple(guard_region(file, line, taken)
+                 for file, line in (guard_sites() if sites is None else sites)
+                 for taken in (True, False))
 
 
 def _caller_site() -> tuple[str, int] | None:
@@ -52,7 +66,7 @@ def _caller_site() -> tuple[str, int] | None:
     while frame is not None:
         path = Path(frame.f_code.co_filename)
         if path.parent == SIM_DIR:
-            return path.name, frame.f_lineno
+            return _site_lines().get((path.name, frame.f_lineno))
         frame = frame.f_back
     return None
 
@@ -89,7 +103,10 @@ def reached_arms(case: Case) -> set[Region]:
     with case.simulation(), _GuardRecorder(arms):
         params = {n: v.clone().requires_grad_(True) for n, v in values.items()}
         image = simulate(config, params)
-        torch.autograd.grad((image * weights).sum(), list(params.values()))
+        if image.requires_grad:  # (not when no drawn name reaches the image: sources from
+            # a file replace the divergence grid, yet applicability counts its parameter)
+            torch.autograd.grad((image * weights).sum(), list(params.values()),
+                                allow_unused=True)
         direction = case.direction_tensor()
         with forward_ad.dual_level():
             duals = {n: forward_ad.make_dual(v, direction[i].to(v.dtype))
