@@ -13,6 +13,12 @@ import pytest
 
 from braggcheck import PARAMETERS, Config
 from braggcheck.sim.applicability import applicable_parameters
+from braggcheck.testing.nanobragg.branch_reach import (
+    NOT_REACHED_BY_GRADIENT_CHECKS,
+    demanded_arms,
+    guard_sites,
+    unreached_arms,
+)
 from braggcheck.testing.nanobragg.coverage import (
     REGIONS,
     gradient_regions,
@@ -27,6 +33,7 @@ from braggcheck.testing.nanobragg.strategies.cases import (
     differentiated_names,
 )
 from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES, GRADIENT_SHAPES
+from braggcheck.testing.nanobragg.strategies.hkl import hkl_configs
 
 SAMPLE = 150
 """Generated cases checked for applicability (nothing is simulated)."""
@@ -126,3 +133,55 @@ def test_the_gradient_check_resolves_every_registry_parameter(name):
         if row is not None and row.status == "ok":
             return
     pytest.fail(f"{name}: no focused case resolved its derivative; got {statuses}")
+
+
+HKL_SAMPLE = 10
+"""Cases with an hkl table (``structure_factors`` differentiated too): 0.5-1 s each to trace."""
+
+
+@pytest.fixture(scope="module")
+def hkl_sample():
+    return derandomized_sample(cases(config=hkl_configs(), max_names=1), HKL_SAMPLE)
+
+
+def test_the_gradient_checks_reach_both_arms_of_every_simulator_guard(sample, hkl_sample):
+    """Every ``torch.where`` guard of braggcheck.sim (found in its source), both arms, in the
+    image, reverse-mode gradient or forward-mode derivative of a case the gradient checks
+    draw, but those listed with their reason in ``NOT_REACHED_BY_GRADIENT_CHECKS``."""
+    missing = unreached_arms([*sample, *hkl_sample], demanded_arms())
+    assert not missing, (f"guard arms no gradient case of {SAMPLE} + {HKL_SAMPLE} reaches: "
+                         f"{[str(arm) for arm in missing]}")
+
+
+def test_the_guard_list_is_derived_from_the_source():
+    sites = guard_sites()
+    assert ("physics.py", next(line for f, line in sites if f == "physics.py")) in sites
+    assert len(sites) >= 20  # every torch.where of sim/, not a hand-picked few
+    for file, line, _ in NOT_REACHED_BY_GRADIENT_CHECKS:
+        assert (file, line) in sites, f"stale reason for {file}:{line} (no guard there now)"
+
+
+@pytest.mark.parametrize(("module", "name", "narrowed", "region"), [
+    ("braggcheck.testing.nanobragg.strategies.detector", "CONVENTIONS",
+     ("mosflm", "denzo", "adxv", "xds", "custom"), Region(Component.CONVENTION, "dials")),
+    ("braggcheck.testing.nanobragg.strategies.detector", "SENSOR_LAYERS", (2, 3),
+     Region(Component.SENSOR, "one layer")),
+])
+def test_a_strategy_that_stops_drawing_one_component_fails_naming_it(monkeypatch, module, name,
+                                                                     narrowed, region):
+    """Remove one component from a strategy's draw: the coverage check names that region."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module(module), name, narrowed)
+    drawn = derandomized_sample(cases(), 60)
+    assert region in unreached_regions(drawn, GRADIENT_REGIONS)
+
+
+def test_a_parameter_the_cases_stop_differentiating_is_named(monkeypatch, sample):
+    """``differentiated_names`` that never picks twotheta_deg: its parameter region fails."""
+    import braggcheck.testing.nanobragg.coverage as coverage
+
+    dropped = [dataclasses.replace(c, names=tuple(n for n in c.names if n != "twotheta_deg")
+                                   or ("cell_a",), direction=()) for c in sample]
+    assert coverage.unreached_regions(dropped, GRADIENT_REGIONS) == [
+        Region(Component.PARAMETER, "twotheta_deg differentiated")]
