@@ -26,7 +26,7 @@ from braggcheck.testing.nanobragg.coverage import (
     unreached_regions,
 )
 from braggcheck.testing.nanobragg.harness import run_check
-from braggcheck.testing.nanobragg.regions import DMIN, Component, Region
+from braggcheck.testing.nanobragg.regions import DMIN, Component, Region, guard_region
 from braggcheck.testing.nanobragg.strategies.cases import (
     cases,
     derandomized_sample,
@@ -185,3 +185,11 @@ def test_a_parameter_the_cases_stop_differentiating_is_named(monkeypatch, sample
                                    or ("cell_a",), direction=()) for c in sample]
     assert coverage.unreached_regions(dropped, GRADIENT_REGIONS) == [
         Region(Component.PARAMETER, "twotheta_deg differentiated")]
+
+
+def test_the_arm_check_names_an_arm_never_reached(sample):
+    """TOPHAT is not drawn for gradients: its guard's arms are named as unreached."""
+    tophat = next((f, line) for f, line in guard_sites() if f == "physics.py"
+                  and ("physics.py", line, True) in NOT_REACHED_BY_GRADIENT_CHECKS)
+    arms = [guard_region(*tophat, True), guard_region(*tophat, False)]
+    assert unreached_arms(sample[:3], arms) == arms

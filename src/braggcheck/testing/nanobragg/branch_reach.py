@@ -6,8 +6,8 @@ on both sides, but its derivative takes another formula on each, so only a gradi
 draws samples on both sides can see a wrong one. Python coverage cannot tell the two arms of
 such a guard apart (one line runs either way), so :func:`reached_arms` records them while a
 case's image, its reverse-mode gradient and its forward-mode derivative are evaluated: every
-``torch.where`` call made from a line of :mod:`braggcheck.sim` is intercepted (a
-``TorchFunctionMode``) and its condition read.
+``torch.where`` call made from a line of :mod:`braggcheck.sim` is intercepted and its
+condition read.
 
 The guard sites are found in the source (:func:`guard_sites`, never a hand-typed list), so a
 new guard is demanded by ``tests/properties/test_branch_reach.py`` the day it is written.
@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
 import torch
 from torch.autograd import forward_ad
-from torch.autograd.graph import _engine_run_backward
-from torch.overrides import TorchFunctionMode
 
 import braggcheck.sim
-from braggcheck.sim.amplitudes import STRUCTURE_FACTORS
-from braggcheck.sim.simulator import simulate
-from braggcheck.sim.state import baseline_value
+from braggcheck.sim.amplitudes import STRUCTURE_FACTORS, structure_factor_values
+from braggcheck.sim.scene import build_scene
+from braggcheck.sim.simulator import fused_path, simulate
+from braggcheck.sim.state import baseline_value, build_state
 from braggcheck.testing.nanobragg.case import Case
 from braggcheck.testing.nanobragg.regions import Region, guard_region
 
@@ -73,30 +73,44 @@ def _caller_site() -> tuple[str, int] | None:
     return None
 
 
-class _GuardRecorder(TorchFunctionMode):
-    """Records, per ``torch.where`` site in the simulator, whether any element took each arm."""
+@contextmanager
+def _recording(arms: set[Region]) -> Iterator[None]:
+    """While active, every ``torch.where`` called from a line of :mod:`braggcheck.sim` adds
+    the arms its condition takes to ``arms`` (``torch.where`` is wrapped for the duration:
+    a ``TorchFunctionMode`` would intercept every op, and hand a backward to its handler
+    with the mode off)."""
+    original = torch.where
 
-    def __init__(self, arms: set[Region]) -> None:
-        super().__init__()
-        self.arms = arms
+    def where(condition, *args, **kwargs):
+        site = _caller_site()
+        if site is not None and args and isinstance(condition, torch.Tensor):
+            if bool(condition.any()):
+                arms.add(guard_region(*site, True))
+            if not bool(condition.all()):
+                arms.add(guard_region(*site, False))
+        return original(condition, *args, **kwargs)
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func is torch.where and (args or "condition" in kwargs):
-            condition = args[0] if args else kwargs["condition"]
-            site = _caller_site()
-            if site is not None and isinstance(condition, torch.Tensor):
-                condition = forward_ad.unpack_dual(condition).primal
-                if bool(condition.any()):
-                    self.arms.add(guard_region(*site, True))
-                if not bool(condition.all()):
-                    self.arms.add(guard_region(*site, False))
-        return func(*args, **kwargs)
+    torch.where = where
+    try:
+        yield
+    finally:
+        torch.where = original
+
+
+def _custom_forward_mode(config, params: dict[str, torch.Tensor]) -> bool:
+    """Whether ``config``'s forward mode runs a custom ``jvp`` (the fused pixel node's).
+
+    Elsewhere forward mode is autograd's own rule for each op, whose ``torch.where`` reads the
+    same conditions as the image's (already recorded), at ten times the image's cost."""
+    with torch.no_grad():
+        state = build_state(config, params, torch.float64, torch.device("cpu"))
+        return fused_path(build_scene(config, state, None,
+                                      structure_factor_values(params, config.crystal.hkl)))
 
 
 def reached_arms(case: Case) -> set[Region]:
     """The guard arms that ``case``'s image, gradient (reverse mode, the case's projection)
-    and forward-mode derivative (the case's direction) take."""
+    and, where it has a custom rule, forward-mode derivative (the case's direction) take."""
     arms: set[Region] = set()
     config = case.config
     values = {n: torch.tensor(float(baseline_value(config, n)), dtype=torch.float64)
@@ -105,16 +119,17 @@ def reached_arms(case: Case) -> set[Region]:
         values[STRUCTURE_FACTORS] = torch.as_tensor(
             config.crystal.hkl.reflection_amplitudes(), dtype=torch.float64)
     weights = case.weights()
-    with case.simulation(), _GuardRecorder(arms):
+    with forward_ad.dual_level():  # forward AD's one-off set-up scripts torch.where: not
+        forward_ad.make_dual(torch.zeros(()), torch.zeros(()))  # while it is wrapped
+    with case.simulation(), _recording(arms):
         params = {n: v.clone().requires_grad_(True) for n, v in values.items()}
         image = simulate(config, params)
         if image.requires_grad:  # (not when no drawn name reaches the image: sources from
             # a file replace the divergence grid, yet applicability counts its parameter)
-            loss = (image * weights).sum()
-            # The engine itself: torch.autograd.grad would hand the whole backward to this
-            # mode's handler, which runs with the mode off (no guard in a backward recorded).
-            _engine_run_backward((loss,), (torch.ones_like(loss),), False, False,
-                                 tuple(params.values()), True, False)
+            torch.autograd.grad((image * weights).sum(), list(params.values()),
+                                allow_unused=True)
+        if not _custom_forward_mode(config, params):
+            return arms
         direction = case.direction_tensor()
         with forward_ad.dual_level():
             duals = {n: forward_ad.make_dual(v, (direction[i] if i < len(direction) else 1.0)
