@@ -8,6 +8,7 @@ The samples are derandomized, so the result is the same on every run and every p
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 import pytest
 
@@ -161,29 +162,36 @@ def test_the_guard_list_is_derived_from_the_source():
         assert (file, line) in sites, f"stale reason for {file}:{line} (no guard there now)"
 
 
+SMALL_SAMPLE = 60
+"""Cases drawn with one component removed from a strategy (and once without)."""
+
+
+@pytest.fixture(scope="module")
+def small_sample():
+    return derandomized_sample(cases(), SMALL_SAMPLE)
+
+
 @pytest.mark.parametrize(("module", "name", "narrowed", "region"), [
     ("braggcheck.testing.nanobragg.strategies.detector", "CONVENTIONS",
      ("mosflm", "denzo", "adxv", "xds", "custom"), Region(Component.CONVENTION, "dials")),
     ("braggcheck.testing.nanobragg.strategies.detector", "SENSOR_LAYERS", (2, 3),
      Region(Component.SENSOR, "one layer")),
 ])
-def test_a_strategy_that_stops_drawing_one_component_fails_naming_it(monkeypatch, module, name,
-                                                                     narrowed, region):
-    """Remove one component from a strategy's draw: the coverage check names that region."""
-    import importlib
-
+def test_a_strategy_that_stops_drawing_one_component_fails_naming_it(
+        monkeypatch, small_sample, module, name, narrowed, region):
+    """Remove one component from a strategy's draw: the coverage check names that region
+    (which the same-size sample of the unpatched strategy reaches)."""
+    assert region not in unreached_regions(small_sample, GRADIENT_REGIONS)
     monkeypatch.setattr(importlib.import_module(module), name, narrowed)
-    drawn = derandomized_sample(cases(), 60)
+    drawn = derandomized_sample(cases(), SMALL_SAMPLE)
     assert region in unreached_regions(drawn, GRADIENT_REGIONS)
 
 
-def test_a_parameter_the_cases_stop_differentiating_is_named(monkeypatch, sample):
-    """``differentiated_names`` that never picks twotheta_deg: its parameter region fails."""
-    import braggcheck.testing.nanobragg.coverage as coverage
-
+def test_a_parameter_the_cases_stop_differentiating_is_named(sample):
+    """Cases that never differentiate twotheta_deg: its parameter region fails, by name."""
     dropped = [dataclasses.replace(c, names=tuple(n for n in c.names if n != "twotheta_deg")
                                    or ("cell_a",), direction=()) for c in sample]
-    assert coverage.unreached_regions(dropped, GRADIENT_REGIONS) == [
+    assert unreached_regions(dropped, GRADIENT_REGIONS) == [
         Region(Component.PARAMETER, "twotheta_deg differentiated")]
 
 

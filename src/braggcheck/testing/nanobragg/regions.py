@@ -21,6 +21,7 @@ from enum import Enum
 
 from braggcheck.sim.config import Config
 from braggcheck.sim.crystal_size import AXES as CELL_AXES
+from braggcheck.sim.detector import FRAMES, effective_pivot
 from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.sections import CONVENTIONS, PIVOTS, PIXEL_FEATURE_FLAGS, SHAPES
@@ -204,8 +205,6 @@ def _angles(crystal) -> list[float]:
 
 def config_regions(config: Config) -> list[Region]:
     """The regions of :func:`config_region_list` that ``config`` is in."""
-    from braggcheck.sim.detector import FRAMES, effective_pivot  # (the sim's own rule)
-
     crystal, beam, det = config.crystal, config.beam, config.detector
     found = [convention(det.convention), pivot(effective_pivot(det)), shape(crystal.shape),
              oversample(config.oversample)]
