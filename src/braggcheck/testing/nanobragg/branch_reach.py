@@ -37,33 +37,46 @@ SIM_DIR = Path(braggcheck.sim.__file__).resolve().parent
 
 
 @cache
-def _site_lines() -> dict[tuple[str, int], tuple[str, int]]:
+def _site_lines() -> dict[tuple[str, int], tuple[str, str]]:
     """Every source line of every ``torch.where(...)`` call in :mod:`braggcheck.sim` ->
-    (module file name, first line of the call)."""
+    (module file name, site), the site named ``function#k`` (the k-th such call in that
+    function): a name that survives edits elsewhere in the file, where a line number would
+    move with every line added above it."""
     lines = {}
     for path in sorted(SIM_DIR.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "where" and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id == "torch"):
-                for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
-                    lines.setdefault((path.name, line), (path.name, node.lineno))
+        tree = ast.parse(path.read_text(), str(path))
+        functions = [n for n in ast.walk(tree)
+                     if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        calls = sorted((node for node in ast.walk(tree)
+                        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr == "where" and isinstance(node.func.value, ast.Name)
+                        and node.func.value.id == "torch"), key=lambda node: node.lineno)
+        counts: dict[str, int] = {}
+        for node in calls:
+            enclosing = [f for f in functions
+                         if f.lineno <= node.lineno <= (f.end_lineno or f.lineno)]
+            name = min(enclosing, key=lambda f: (f.end_lineno or f.lineno) - f.lineno
+                       ).name if enclosing else "<module>"
+            counts[name] = counts.get(name, 0) + 1
+            site = f"{name}#{counts[name]}"
+            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                lines.setdefault((path.name, line), (path.name, site))
     return lines
 
 
-def guard_sites() -> tuple[tuple[str, int], ...]:
-    """(module file name, line) of every ``torch.where(...)`` call in :mod:`braggcheck.sim`."""
+def guard_sites() -> tuple[tuple[str, str], ...]:
+    """(module file name, site) of every ``torch.where(...)`` call in :mod:`braggcheck.sim`."""
     return tuple(sorted(set(_site_lines().values())))
 
 
-def guard_arms(sites: Iterable[tuple[str, int]] | None = None) -> tuple[Region, ...]:
+def guard_arms(sites: Iterable[tuple[str, str]] | None = None) -> tuple[Region, ...]:
     """Both arms of every guard site (default: all of :func:`guard_sites`)."""
     return tuple(guard_region(file, line, taken)
                  for file, line in (guard_sites() if sites is None else sites)
                  for taken in (True, False))
 
 
-def _caller_site() -> tuple[str, int] | None:
+def _caller_site() -> tuple[str, str] | None:
     frame = sys._getframe(2)
     while frame is not None:
         path = Path(frame.f_code.co_filename)
@@ -147,33 +160,36 @@ def unreached_arms(sample: Iterable[Case], demanded: Iterable[Region]) -> list[R
     return [arm for arm in demanded if arm not in reached]
 
 
-NOT_REACHED_BY_GRADIENT_CHECKS: dict[tuple[str, int, bool], str] = {
-    ("crystal.py", 101, True): "a cosine past +-1 by rounding: degenerate cells only, which "
-                               "the strategies leave out (V/abc >= 0.3)",
-    ("detector.py", 139, True): "the beam parallel to the detector plane (rho = 0): no image",
-    ("rotations.py", 71, False): "a zero-length vector: invalid input, refused upstream",
-    ("rotations.py", 77, False): "a zero-length vector: invalid input, refused upstream",
-    ("crystal_size.py", 122, True): "TOPHAT (a step: zero gradient almost everywhere) is not "
-                                    "drawn for the gradient checks",
-    ("crystal_size.py", 122, False): "TOPHAT, as above",
-    ("physics.py", 124, True): "TOPHAT, as above",
-    ("physics.py", 124, False): "TOPHAT, as above",
-    ("crystal_size.py", 130, True): "open gap: the continuous ROUND lattice factor's series "
-                                    "needs a differentiated cell count, ROUND and a sample on "
-                                    "a Bragg node at once (not drawn together in the sample)",
-    ("crystal_size.py", 133, True): "open gap, as above",
-    ("pixel_features.py", 263, True): "a sample whose lattice factor is exactly 0 under a "
-                                      "per-subpixel feature: TOPHAT outside its spot (not "
-                                      "drawn for gradients) or a GAUSS tail below 1e-308",
+_TOPHAT = "TOPHAT (a step: zero gradient almost everywhere) is not drawn for the gradient checks"
+_ROUND = ("open gap: the continuous ROUND lattice factor's series needs a differentiated cell "
+          "count, ROUND and a sample on a Bragg node at once (not drawn together in the sample)")
+NOT_REACHED_BY_GRADIENT_CHECKS: dict[tuple[str, str, bool], str] = {
+    ("crystal.py", "_clamp_cosine#1", True): "a cosine past +-1 by rounding: degenerate cells "
+                                             "only, which the strategies leave out (V/abc >= 0.3)",
+    ("detector.py", "detector_geometry#1", True): "the beam parallel to the detector plane "
+                                                  "(rho = 0): no image",
+    ("rotations.py", "safe_norm#1", False): "a zero-length vector: invalid input, refused upstream",
+    ("rotations.py", "unit#1", False): "a zero-length vector: invalid input, refused upstream",
+    ("crystal_size.py", "continuous_lattice_factor#1", True): _TOPHAT,
+    ("crystal_size.py", "continuous_lattice_factor#1", False): _TOPHAT,
+    ("physics.py", "tophat_lattice_factor#1", True): _TOPHAT,
+    ("physics.py", "tophat_lattice_factor#1", False): _TOPHAT,
+    ("crystal_size.py", "_sphere_transform#1", True): _ROUND,
+    ("crystal_size.py", "_sphere_transform#2", True): _ROUND,
+    ("pixel_features.py", "running_sum#1", True): "a sample whose lattice factor is exactly 0 "
+                                                  "under a per-subpixel feature: TOPHAT outside "
+                                                  "its spot or a GAUSS tail below 1e-308",
     **{(file, line, arm): "the -dmin cut is drawn only for the non-gradient checks (a step in "
                           "every parameter that moves a sample's resolution)"
-       for file, line in (("pixel_features.py", 239), ("pixel_features.py", 241),
-                          ("pixel_features.py", 265), ("resolution.py", 87),
-                          ("simulator.py", 193))
+       for file, line in (("pixel_features.py", "first_kept_polarization#1"),
+                          ("pixel_features.py", "first_kept_polarization#2"),
+                          ("pixel_features.py", "running_sum#2"),
+                          ("resolution.py", "polarization_samples#1"),
+                          ("simulator.py", "pixel_factors#1"))
        for arm in (True, False)},
 }
 """Guard arms the gradient checks do not reach, each with its reason
-(reports/branch-reach.md); keyed by (file, first line of the call, arm)."""
+(reports/branch-reach.md); keyed by (file, site ``function#k``, arm)."""
 
 
 def demanded_arms() -> tuple[Region, ...]:

@@ -192,9 +192,9 @@ DMIN_NOPOLAR = Region(Component.INPUT, "resolution cut under -nopolar")
 DMIN_SOURCE_FILE = Region(Component.INPUT, "resolution cut with a source file")
 
 
-def guard_region(file: str, line: int, taken: bool) -> Region:
-    """One arm of the ``torch.where`` guard at ``file:line`` of :mod:`braggcheck.sim`."""
-    return Region(Component.GUARD, f"sim/{file}:{line} condition {'true' if taken else 'false'}")
+def guard_region(file: str, site: str, taken: bool) -> Region:
+    """One arm of the ``torch.where`` guard ``site`` (``function#k``) of ``sim/file``."""
+    return Region(Component.GUARD, f"sim/{file}:{site} condition {'true' if taken else 'false'}")
 
 
 # -- what a configuration covers --------------------------------------------------------------
