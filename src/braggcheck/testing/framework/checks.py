@@ -45,6 +45,7 @@ from braggcheck.testing.framework.tolerances import (
     TAYLOR_RETRIES,
 )
 from braggcheck.testing.framework.verdict import (
+    declared_noise,
     declared_precision,
     derivative_row,
     gap_row,
@@ -146,7 +147,7 @@ def check_forward_reverse(target: Target, case: CaseLike, check: str = "forward_
     # cancel (order eps x |L| per scaled unit), in either mode: an absolute floor for that.
     floor = AD_FLOOR * EPS * envelope * float(direction.abs().sum())
     base = AD_RTOL * magnitude * envelope + floor
-    declared = declared_precision(target) * magnitude * envelope
+    declared = declared_noise(target, magnitude * envelope)
     reach = max(abs(k) for k in GAP_OFFSETS) * STEP
     room = all(steppable(target, case.config, n, reach * abs(float(d)))
                for n, d in zip(case.names, direction, strict=True))
@@ -206,7 +207,14 @@ def check_taylor(target: Target, case: CaseLike, check: str = "taylor") -> Check
     # a right gradient shows odd rates. Smaller steps make the h^2 term dominate for a right
     # gradient and the first-order error dominate even more for a wrong one, so a failing run
     # is retried at steps 8 and 64 times smaller (while the remainders stay above rounding).
-    rounding = 16 * EPS * probe.magnitude() * probe.envelope()
+    # The rounding of L: an ulp of its terms (larger for dim pixels), the declared precision,
+    # or what the fourth difference of L along the direction measures (a noisy target).
+    x = probe.point()
+    measured = central_differences(no_grad_value(probe.loss), x, direction,
+                                   min(STEP, reach / 4))
+    rounding = max(16 * EPS * probe.magnitude() * probe.envelope(),
+                   declared_noise(target, probe.magnitude()),
+                   3 * measured.fourth / math.sqrt(70))
     result = taylor_run(probe, direction, max_step=reach)
     floor = TAYLOR_NOISE_MARGIN * rounding
     for _ in range(TAYLOR_RETRIES):

@@ -205,8 +205,12 @@ def taylor_run(
     ``gradient_scale`` (a number, or one per entry) plants a wrong gradient for self-tests."""
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
-    (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)
-    gradient = gradient * gradient_scale
+    value = probe.loss(leaf)
+    # A loss the graph does not reach (a detached parameter) has the gradient zero: it must
+    # show as a wrong gradient (rate 1), not as an autograd error.
+    gradient = (torch.autograd.grad(value, leaf, allow_unused=True)[0]
+                if value.requires_grad else None)
+    gradient = (torch.zeros_like(x) if gradient is None else gradient) * gradient_scale
     if first_step is None:
         first_step = min(taylor_first_step(probe.loss, x, direction, gradient), max_step)
     steps = [first_step / 2**i for i in range(halvings + 1)]

@@ -22,6 +22,7 @@ from braggcheck.testing.framework.tolerances import (
     STEP,
 )
 from braggcheck.testing.framework.verdict import (
+    declared_noise,
     declared_precision,
     gap_row,
     image_gap,
@@ -117,7 +118,7 @@ def check_periodicity(target: Target, case: CaseLike, check: str = "periodicity"
         row = gap_row(f"d/d {name}", (float(grad2[i]), reference),
                       (lambda i=i: [(float(s[1][0][i]), float(s[1][1][i]))
                                     for s in samples()]) if room else None,
-                      base, reference, declared * (abs(reference) + floor))
+                      base, reference, declared_noise(target, abs(reference) + floor))
         if row.status in ("ok", "inconclusive") and not abs(reference) > (
                 1e2 * PERIOD_RTOL * floor):
             row.status = "below noise"
@@ -203,10 +204,11 @@ def check_linearity(target: Target, case: CaseLike, check: str = "linearity") ->
 
         expected = float(total) / value if value != 0 else 0.0
         # A dark projection (one unlit pixel) has expected == 0: then the gradient must be 0.
+        terms = float((weights.abs() * image.abs()).sum()) / abs(value) if value else 0.0
         row = gap_row(f"d(w.image)/d {name}", (float(grad[0]), expected),
                       nearby_gradients if room else None,
                       LINEAR_GRADIENT_RTOL * abs(expected), expected,
-                      declared * abs(expected))
+                      declared_noise(target, terms))
         straight = linear_gap(f"max |image(k {name})/k - image({name})| (k={k:.3g})",
                               render(k * value), image, k,
                               nearby_images if room else None, declared)

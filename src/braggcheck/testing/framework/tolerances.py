@@ -59,6 +59,11 @@ GAP_MARGIN = 5.0
 the mean is sqrt(7) times less noisy than one gap, so a 5-sigma margin on one gap is a
 13-sigma margin on the mean (Student t, 5 dof: a false alarm ~4e-5 per comparison), while a
 wrong derivative gives the same gap at every point and no scatter to hide in."""
+PRECISION_MARGIN = 10.0
+"""A declared precision is the relative rounding of one output element; a derivative or a
+projection is a sum of many such terms, rounded at up to log2(n) times that of the sum of
+their magnitudes (pairwise summation): 10 of it covers ~1000 elements. Applied to the sum of
+the terms' magnitudes, never to a cancelled sum."""
 LINEAR_MARGIN = 4.0
 """f(k p) vs k f(p): the largest relative element gap may be this many times the largest
 rounding measured at six nearby values of p (the same distribution of 6x more samples; a

@@ -40,6 +40,7 @@ from braggcheck.testing.framework.tolerances import (
     GAP_OFFSETS,
     MAX_MEASURED_RTOL,
     NOISE_MARGIN,
+    PRECISION_MARGIN,
     RESOLVED,
     RETRY_FACTORS,
     ROUNDING_MARGIN,
@@ -49,6 +50,12 @@ from braggcheck.testing.framework.tolerances import (
 
 INFLATED = "tolerance inflated by noise"
 """The message of every inconclusive verdict the ceiling makes."""
+
+
+def declared_noise(target: Any, terms: float) -> float:
+    """The noise a target's declared precision implies for a sum whose terms' magnitudes add up
+    to ``terms`` (0 without a declaration)."""
+    return PRECISION_MARGIN * declared_precision(target) * abs(terms)
 
 
 def declared_precision(target: Any) -> float:
@@ -138,7 +145,8 @@ def loss_noise(differences: Sequence[Differences], centre: float, step: float,
     largest fourth difference / sqrt(70); dim pixels can be far noisier than their value
     suggests), divided by the step."""
     measured = 3 * max(d.fourth for d in differences) / math.sqrt(70)
-    floor = max(16 * EPS * max(1.0, abs(centre)), precision * max(magnitude, abs(centre)))
+    floor = max(16 * EPS * max(1.0, abs(centre)),
+                PRECISION_MARGIN * precision * max(magnitude, abs(centre)))
     return max(floor, measured) / step
 
 
