@@ -192,7 +192,8 @@ class CaseOutcome:
                     f"{row.error:.1e}, beyond its measured rounding (allowed "
                     f"{row.tolerance:.1e})")
         if row.status == "inconclusive":
-            return (f"{self.case.id}: {INFLATED}: jvp vs vjp allowed {row.tolerance:.1e} "
+            return (f"{getattr(self.case, 'id', '?')}: {INFLATED}: jvp vs vjp allowed "
+                    f"{row.tolerance:.1e} "
                     f"(scatter {row.noise_floor:.1e} at nearby points)")
         return None
 
