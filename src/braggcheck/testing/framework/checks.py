@@ -229,9 +229,13 @@ def check_taylor(target: Target, case: CaseLike, check: str = "taylor") -> Check
                            f"{result.slope}", rows, [f"{check}: non-finite"])
     # The smallest remainder must stand TAYLOR_NOISE_MARGIN above the rounding of L (an ulp of
     # its terms, larger for dim pixels): else the rates measure noise, not the gradient.
-    if result.slope == 0 or min(result.remainders) <= floor:
-        return CheckResult(check, False, "Taylor remainders at rounding noise (or no slope)",
-                           rows, inconclusive=True)
+    # A zero slope is judged like any other: where L does not move either, the remainders sit
+    # at rounding (inconclusive); where it moves, they fall at rate 1 (a detached parameter)
+    # or 2 (a true stationary point).
+    if min(result.remainders) <= floor:
+        return CheckResult(check, False, "Taylor remainders at rounding noise"
+                           + (" (no slope)" if result.slope == 0 else ""), rows,
+                           inconclusive=True)
     failure = taylor_failure(result)
     return CheckResult(check, failure is None, failure or "", rows,
                        [f"{check}: {'ok' if failure is None else 'FAIL'}"])
