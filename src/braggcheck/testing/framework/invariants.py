@@ -196,9 +196,17 @@ def check_linearity(target: Target, case: CaseLike, check: str = "linearity") ->
             return [(at / value, render(at)) for at in spots]
 
         def nearby_gradients(name: str = name, spots=spots) -> list[tuple[float, float]]:
+            # Every other parameter moves with p (relative steps, inside their valid range):
+            # a float32 gradient of an output linear in p does not change with p alone, its
+            # rounding does with the others.
+            others = [n for n in applicable(target, config) if n != name and steppable(
+                target, config, n, 3 * STEP)]
             pairs = []
-            for at in spots:
-                _, t, g = loss_and_grads(target, config, (name,), weights, {name: at})
+            for j, at in zip(GAP_OFFSETS, spots, strict=True):
+                moved = {n: target.value(config, n) + j * STEP * target.parameters[n].scale
+                         for n in others}
+                _, t, g = loss_and_grads(target, config, (name, *others), weights,
+                                         {name: at, **moved})
                 pairs.append((float(g[0]), float(t) / at))
             return pairs
 

@@ -15,6 +15,7 @@ from braggcheck.testing.framework.strategies import target_cases
 
 from .noisy_toys import (
     Float32Toy,
+    Float32ToyUndeclared,
     JitteredToy,
     NormalisedToy,
     SlightlyWrongBackward,
@@ -33,8 +34,10 @@ RUN = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=
                print_blob=False)
 HUNT = settings(RUN, phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False)
 
-NOISY = {"jitter": JitteredToy(), "float32": Float32Toy(), "normalised": NormalisedToy()}
-NO_FD_AT_THE_CEILING = {("float32", "gradient"), ("float32", "taylor")}
+NOISY = {"jitter": JitteredToy(), "float32": Float32Toy(), "normalised": NormalisedToy(),
+         "float32-undeclared": Float32ToyUndeclared()}
+NO_FD_AT_THE_CEILING = {("float32", "gradient"), ("float32", "taylor"),
+                        ("float32-undeclared", "gradient"), ("float32-undeclared", "taylor")}
 """float32 rounding (6e-8) divided by any step the differences can take stays far above
 3e-4 of the derivative: these checks are inconclusive there (visibly, by name), never
 passed and never failed."""
