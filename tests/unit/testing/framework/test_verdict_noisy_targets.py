@@ -37,10 +37,12 @@ HUNT = settings(RUN, phases=(Phase.generate, Phase.shrink), report_multiple_bugs
 NOISY = {"jitter": JitteredToy(), "float32": Float32Toy(), "normalised": NormalisedToy(),
          "float32-undeclared": Float32ToyUndeclared()}
 NO_FD_AT_THE_CEILING = {("float32", "gradient"), ("float32", "taylor"),
-                        ("float32-undeclared", "gradient"), ("float32-undeclared", "taylor")}
+                        ("float32-undeclared", "gradient"), ("float32-undeclared", "taylor"),
+                        ("jitter", "taylor")}
 """float32 rounding (6e-8) divided by any step the differences can take stays far above
-3e-4 of the derivative: these checks are inconclusive there (visibly, by name), never
-passed and never failed."""
+3e-4 of the derivative, and the Taylor remainders at steps that expose a 1 % error sit within
+100x of float32 rounding (or, for most projections, of 1e-10 jitter): these checks are
+mostly inconclusive there (visibly, naming the noise), never failed."""
 
 
 def outcomes(target, check: str) -> collections.Counter:
@@ -78,7 +80,9 @@ def test_a_right_but_noisy_target_never_fails(noisy, check):
     assert tally["FAIL"] == 0, "\n\n".join(failures)
     if (noisy, check) in NO_FD_AT_THE_CEILING:
         reasons = [k for k in tally if k.startswith("why: ")]
-        assert all("noise" in reason for reason in reasons), reasons
+        assert all(word in reason for reason in reasons
+                   for word in [("noise" if "resolution" not in reason else "rounding")]
+                   ), reasons
     else:
         # Not vacuous: most drawn cases are checked and pass.
         assert tally["pass"] >= EXAMPLES // 2, tally
