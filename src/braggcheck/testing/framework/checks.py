@@ -51,6 +51,7 @@ from braggcheck.testing.framework.verdict import (
     gap_row,
     inflation,
     loss_noise,
+    nearby_step,
     retried_row,
 )
 
@@ -146,9 +147,12 @@ def check_forward_reverse(target: Target, case: TargetCase, check: str = "forwar
     # rounding that does not change along the drawn direction (a float32 sum over an output
     # linear in the parameter) changes along the others, and the gap of a wrong derivative
     # stays what it is.
-    moved = tuple(dict.fromkeys((*case.names, *applicable(target, case.config))))
+    spacing = nearby_step(lambda reach: all(steppable(target, case.config, n, reach)
+                                            for n in case.names))
+    room = spacing is not None
     reach = max(abs(k) for k in GAP_OFFSETS) * STEP
-    room = all(steppable(target, case.config, n, reach) for n in moved)
+    moved = (*case.names, *(n for n in applicable(target, case.config)
+                            if n not in case.names and steppable(target, case.config, n, reach)))
     wide = case_probe(target, case, moved)
     padded = torch.cat([direction, torch.zeros(len(moved) - len(case.names),
                                                dtype=direction.dtype)])
@@ -161,7 +165,7 @@ def check_forward_reverse(target: Target, case: TargetCase, check: str = "forwar
 
     def nearby() -> list[tuple[float, float]]:
         start = wide.point()
-        return [pair_wide(start + k * STEP * spread_out) for k in GAP_OFFSETS]
+        return [pair_wide(start + k * spacing * spread_out) for k in GAP_OFFSETS]
 
     row = gap_row("(drawn direction)", (forward, reverse), nearby if room else None, base,
                   magnitude, declared, eps=STEP)
@@ -204,8 +208,10 @@ def check_taylor(target: Target, case: TargetCase, check: str = "taylor") -> Che
     :func:`braggcheck.testing.framework.derivatives.taylor_first_step`, within the valid range)."""
     full = dict(zip(case.names, case.direction_tensor().tolist(), strict=True))
     names = tuple(n for n in case.names if steppable(target, case.config, n, STEP))
+    if not names:
+        return CheckResult(check, False, "no parameter can be stepped", inconclusive=True)
     direction = scaled_direction(tuple(full[n] for n in names), len(names))
-    reach = taylor_reach(target, case.config, names, direction) if names else 0.0
+    reach = taylor_reach(target, case.config, names, direction)
     if reach == 0:
         return CheckResult(check, False, "no parameter can be stepped", inconclusive=True)
     probe = case_probe(target, case, names)

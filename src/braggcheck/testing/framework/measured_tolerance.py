@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from braggcheck.testing.framework.check_support import gradient_of
 from braggcheck.testing.framework.derivatives import (
     first_derivative_errors,
     second_derivative_errors,
@@ -63,11 +64,15 @@ def analytic_derivatives(probe, order: int = 1) -> list[float]:
     """What gradcheck (order 1: dL/dx_i) or gradgradcheck with grad_outputs 1 (order 2:
     d/dx_i of sum dL/dx) compares with the differences, by reverse mode."""
     leaf = probe.point().requires_grad_(True)
-    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, create_graph=order == 2)
+    value = probe.loss(leaf)
+    if not value.requires_grad:  # a detached parameter: zero, to be compared, not a crash
+        return [0.0] * leaf.numel()
+    (grad,) = torch.autograd.grad(value, leaf, create_graph=order == 2, allow_unused=True)
+    if grad is None:
+        return [0.0] * leaf.numel()
     if order == 1:
         return grad.tolist()
-    (second,) = torch.autograd.grad(grad.sum(), leaf)
-    return second.tolist()
+    return gradient_of(grad.sum(), leaf).tolist()
 
 
 @cache

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch.autograd.gradcheck import GradcheckError
 
+from braggcheck.testing.framework.check_support import gradient_of
 from braggcheck.testing.framework.derivatives import (
     compare_derivatives,
     forward_reverse_gap,
@@ -98,12 +99,15 @@ def second_derivative(probe: Probe, eps: float = STEP) -> Row:
 
     def gradient(at: torch.Tensor) -> float:
         leaf = at.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+        grad = gradient_of(probe.loss(leaf), leaf)
         return float(grad.sum())
 
     leaf = x.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, create_graph=True)
-    (hessian,) = torch.autograd.grad(grad.sum(), leaf)
+    value = probe.loss(leaf)
+    grad = (torch.autograd.grad(value, leaf, create_graph=True, allow_unused=True)[0]
+            if value.requires_grad else None)
+    grad = torch.zeros_like(leaf) if grad is None else grad
+    hessian = gradient_of(grad.sum(), leaf)
     centre = float(grad.detach().sum())
     numerical = central_differences(gradient, x, torch.ones_like(x), eps, centre=centre).single
     # Each gradient is rounded at about machine epsilon times its size (and at least the loss's

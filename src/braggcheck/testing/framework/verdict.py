@@ -282,3 +282,15 @@ def offsets_steppable(can_step: Callable[[float], bool], step: float) -> bool:
     """Whether the nearby points of :func:`gap_row` (GAP_OFFSETS x ``step``) stay valid."""
     return can_step(max(abs(k) for k in GAP_OFFSETS) * step)
 
+
+def nearby_step(can_step: Callable[[float], bool], step: float = STEP,
+                smallest: float = 1e-12) -> float | None:
+    """The largest spacing of the nearby points, ``step`` or a power of ten below it down to
+    ``smallest``, that keeps them valid (a case next to a bound: a lens axis ratio 1e-8 below
+    its limit 1 still has rounding to sample at spacings of 1e-10); None where none does."""
+    while step >= smallest:
+        if offsets_steppable(can_step, step):
+            return step
+        step /= 10
+    return None
+
