@@ -154,22 +154,11 @@ def test_each_planted_bug_is_found_shrunk_stored_and_replayed(tmp_path, bug):
     assert fixed.passed, fixed.report()
 
 
-FRAMEWORK_BUGS = {
-    "taylor_at_a_closed_bound": "framework crash: check_taylor builds scaled_direction(()) "
-    "(max() of an empty tensor, RuntimeError) when no drawn parameter can be stepped, here "
-    "shear_gamma at its closed bound 0; check_gradient returns inconclusive there. Drawn by "
-    "the randomized ci settings (seed 11, 300 examples), not by the derandomized ci run",
-    "tier2_of_a_detached_parameter": "framework crash: run_case (compare_derivatives) calls "
-    "torch.autograd.grad on a loss with no graph to the row's parameter, a RuntimeError "
-    "instead of a failed row with numbers (the property suite's gradient check reports the "
-    "same bug as a mismatch)",
-    "taylor_of_a_detached_parameter": "framework crash: check_taylor (taylor_run) calls "
-    "torch.autograd.grad on a loss with no graph to the parameter, a RuntimeError instead of a "
-    "failure with a stored case and a replay command; the gradient check reports the same bug "
-    "as a mismatch",
-}
+FRAMEWORK_BUGS: dict[str, str] = {}
 """Framework bugs caustics found that no derandomized ci run draws: pinned here as
-xfail(strict) so that the fix shows (XPASS, then remove the entry)."""
+xfail(strict) so that the fix shows (XPASS, then remove the entry). Empty: the three crashes
+(Taylor with no steppable parameter, Taylor and Tier-2 of a detached parameter) are fixed by
+the verdict branch (a zero gradient where the graph does not reach, compared, not raised)."""
 
 
 def test_tier2_finds_the_wrong_factor():
@@ -182,10 +171,7 @@ def test_tier2_finds_the_wrong_factor():
     assert "Jacobian mismatch" in outcome.gradcheck_error
 
 
-@pytest.mark.parametrize("bug", [
-    pytest.param(bug, marks=pytest.mark.xfail(
-        strict=True, raises=RuntimeError, reason=FRAMEWORK_BUGS["tier2_of_a_detached_parameter"]))
-    for bug in ("detached", "default")])
+@pytest.mark.parametrize("bug", ["detached", "default"])
 def test_tier2_reports_a_lost_gradient(bug):
     (case,) = [dataclasses.replace(c, target=PlantedCaustics(bug))
                for c in caustics_target.TABLE
@@ -204,16 +190,12 @@ def test_tier2_passes_the_default_only_bug_elsewhere():
 
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason=FRAMEWORK_BUGS["taylor_at_a_closed_bound"])
 def test_taylor_at_a_closed_bound_is_inconclusive():
     case = TargetCase(dataclasses.replace(DEFAULT, shear_gamma=0.0), ("shear_gamma",))
     result = TARGET_CHECKS["taylor"](caustics_target.CAUSTICS, case)
     assert result.inconclusive and "no parameter can be stepped" in result.message
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason=FRAMEWORK_BUGS["taylor_of_a_detached_parameter"])
 def test_taylor_fails_a_detached_parameter_with_a_report():
     result = TARGET_CHECKS["taylor"](PlantedCaustics("detached"),
                                      TargetCase(DEFAULT, ("source_Re",)))

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from braggcheck.testing.framework.tolerances import NOISE_MARGIN
 
-STATUSES = ("ok", "FAIL", "unresolved", "below noise", "")
-"""``unresolved``: not smooth over the step; ``below noise``: under the rounding noise;
-empty: a measurement that is not judged by itself (a Tier-2 derivative, judged by gradcheck)."""
+STATUSES = ("ok", "FAIL", "inconclusive", "unresolved", "below noise", "")
+"""``inconclusive``: agreed only at a tolerance the measured noise inflated past the ceiling
+(:mod:`braggcheck.testing.framework.verdict`), never a pass; ``unresolved``: not smooth over
+the step; ``below noise``: under the rounding noise; empty: a measurement that is not judged
+by itself (a Tier-2 derivative, judged by gradcheck)."""
 
 
 @dataclass

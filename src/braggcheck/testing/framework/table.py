@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch.autograd.gradcheck import GradcheckError
 
+from braggcheck.testing.framework.check_support import gradient_of
 from braggcheck.testing.framework.derivatives import (
     compare_derivatives,
     forward_reverse_gap,
@@ -35,8 +36,14 @@ from braggcheck.testing.framework.measured_tolerance import (
 )
 from braggcheck.testing.framework.probe import Probe
 from braggcheck.testing.framework.results import Row
-from braggcheck.testing.framework.target import Target
-from braggcheck.testing.framework.tolerances import AD_RTOL, NOISE_MARGIN, STEP
+from braggcheck.testing.framework.target import Target, steppable
+from braggcheck.testing.framework.tolerances import AD_RTOL, GAP_OFFSETS, NOISE_MARGIN, STEP
+from braggcheck.testing.framework.verdict import (
+    INFLATED,
+    declared_precision,
+    gap_row,
+    offsets_steppable,
+)
 
 
 @dataclass(frozen=True)
@@ -92,18 +99,42 @@ def second_derivative(probe: Probe, eps: float = STEP) -> Row:
 
     def gradient(at: torch.Tensor) -> float:
         leaf = at.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+        grad = gradient_of(probe.loss(leaf), leaf)
         return float(grad.sum())
 
     leaf = x.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, create_graph=True)
-    (hessian,) = torch.autograd.grad(grad.sum(), leaf)
+    value = probe.loss(leaf)
+    grad = (torch.autograd.grad(value, leaf, create_graph=True, allow_unused=True)[0]
+            if value.requires_grad else None)
+    grad = torch.zeros_like(leaf) if grad is None else grad
+    hessian = gradient_of(grad.sum(), leaf)
     centre = float(grad.detach().sum())
     numerical = central_differences(gradient, x, torch.ones_like(x), eps, centre=centre).single
     # Each gradient is rounded at about machine epsilon times its size (and at least the loss's
     # term magnitude, 1 at the probe's point).
     floor = torch.finfo(torch.float64).eps * max(abs(centre), 1.0) / eps
     return Row("d2L/dx2", float(hessian.sum()), numerical, noise_floor=floor, eps=eps)
+
+
+def forward_reverse_row(case_: TableCase) -> Row:
+    """jvp against vjp along all the case's parameters at once, by the verdict engine: within
+    AD_RTOL at once, past it within the gap's measured scatter at nearby points."""
+    probe = case_.probe()
+    x = probe.point()
+    direction = torch.ones_like(x)
+
+    def pair(at: torch.Tensor) -> tuple[float, float]:
+        return forward_reverse_gap(probe, direction, at)
+
+    jvp, vjp = pair(x)
+    room = offsets_steppable(lambda reach: all(
+        steppable(case_.target, probe.config, n, reach) for n in case_.parameters), STEP)
+
+    def nearby() -> list[tuple[float, float]]:
+        return [pair(x + k * STEP * direction) for k in GAP_OFFSETS]
+
+    return gap_row("jvp vs vjp", (jvp, vjp), nearby if room else None, AD_RTOL * abs(vjp),
+                   vjp, declared_precision(case_.target) * abs(vjp))
 
 
 def first_order_vacuity(case_: TableCase, image: torch.Tensor, result: Row) -> str | None:
@@ -143,22 +174,57 @@ class CaseOutcome:
     atol: float = 0.0
     """The measured tolerance gradcheck used (rtol 0)."""
     second_atol: float | None = None
+    forward_reverse: Row | None = None
+    """jvp vs vjp as the verdict engine judged it (:func:`forward_reverse_row`); None: judged
+    here against AD_RTOL alone (an outcome made by hand)."""
+    eps: float = 0.0
+    """The step gradcheck ran at (the case's, or a retry's; 0: the case's)."""
 
     @property
     def forward_reverse_rel_gap(self) -> float:
         return abs(self.jvp - self.vjp) / max(abs(self.vjp), 1e-300)
 
     @property
+    def forward_reverse_problem(self) -> str | None:
+        row = self.forward_reverse
+        if row is None:
+            if self.forward_reverse_rel_gap > AD_RTOL:
+                return f"jvp {self.jvp:.6e} differs from the reverse-mode {self.vjp:.6e}"
+            return None
+        if row.status == "FAIL":
+            return (f"jvp {self.jvp:.6e} differs from the reverse-mode {self.vjp:.6e} by "
+                    f"{row.error:.1e}, beyond its measured rounding (allowed "
+                    f"{row.tolerance:.1e})")
+        if row.status == "inconclusive":
+            return (f"{getattr(self.case, 'id', '?')}: {INFLATED}: jvp vs vjp allowed "
+                    f"{row.tolerance:.1e} "
+                    f"(scatter {row.noise_floor:.1e} at nearby points)")
+        return None
+
+    @property
     def problems(self) -> list[str]:
         found = [self.vacuity, self.gradcheck_error, self.second_vacuity,
-                 self.gradgradcheck_error]
-        if self.forward_reverse_rel_gap > AD_RTOL:
-            found.append(f"jvp {self.jvp:.6e} differs from the reverse-mode {self.vjp:.6e}")
+                 self.gradgradcheck_error, self.forward_reverse_problem]
         return [p for p in found if p]
 
     @property
     def passed(self) -> bool:
         return not self.problems
+
+    @property
+    def failed(self) -> bool:
+        """A comparison failed (not only a vacuity or an inflated tolerance)."""
+        return bool(self.gradcheck_error or self.gradgradcheck_error or (
+            self.forward_reverse is not None and self.forward_reverse.status == "FAIL") or (
+            self.forward_reverse is None and self.forward_reverse_problem))
+
+    @property
+    def status(self) -> str:
+        """``pass``, ``FAIL`` (a comparison failed) or ``INCONCLUSIVE`` (nothing failed, but
+        the case could not fail either: vacuous, or a tolerance inflated by noise)."""
+        if self.passed:
+            return "pass"
+        return "FAIL" if self.failed else "INCONCLUSIVE"
 
 
 def gradcheck_error(check: Callable[[], bool]) -> str | None:
@@ -177,6 +243,7 @@ def run_case(case_: TableCase) -> CaseOutcome:
     (result,) = compare_derivatives(probe, eps=case_.eps)
     tolerances = measured_tolerances(case_)
     error = gradcheck_error(lambda: run_gradcheck(probe, check_forward_ad=True, **tolerances))
+    forward_reverse = forward_reverse_row(case_)
     jvp, vjp = forward_reverse_gap(probe, torch.ones(1, dtype=torch.float64))
     second = second_vacuity = gg_error = None
     if case_.gradgrad:
@@ -188,4 +255,5 @@ def run_case(case_: TableCase) -> CaseOutcome:
     return CaseOutcome(case_, result, first_order_vacuity(case_, probe.baseline_image(), result),
                        error, jvp, vjp, second, second_vacuity, gg_error,
                        time.perf_counter() - start, measured.atol,
-                       measured.second_atol if case_.gradgrad else None)
+                       measured.second_atol if case_.gradgrad else None, forward_reverse,
+                       measured.eps)
