@@ -1,22 +1,38 @@
 """The property suite, stored examples and replay for any target.
 
 ``property_tests(target)`` returns one Hypothesis test per check, ready for a test module
-(``globals().update(property_tests(MY_TARGET))``). Each replays the stored examples of a folder
-first, then draws cases of the target; it records coverage (``event``), steers generation
-toward large errors (``target``), rejects inconclusive examples (counted, never passed), and on
-failure writes the shrunk case to ``reports/failures/<name>.json`` and raises with the call that
-replays it, :func:`replay`.
+(``globals().update(property_tests(MY_TARGET))``). Each checks the target's declared defaults
+first, then the stored examples of a folder, then draws cases of the target; it records
+coverage (``event``), steers generation toward large errors (``target``), rejects inconclusive
+examples (counted, never passed), and on failure writes the shrunk case to
+``reports/failures/<name>.json`` and raises with the command that replays it, :func:`replay`.
+
+A check the target cannot run (its :func:`~braggcheck.testing.framework.target.not_applicable`
+reason) still gets a test: marked ``braggcheck_not_applicable``, deselected by braggcheck's
+pytest plugin and listed with its reason in the run's summary (skipped with the reason where
+the plugin is not loaded); never a pass, never a failure.
+
+Cost: each test times one render at its first example and counts the renders of every example
+(printed once, ``event``-ed per example); shrinking a failure stops after a time budget
+(:data:`SHRINK_SECONDS_VARIABLE`, or ``property_tests(shrink_seconds=...)``), printing its
+progress, and the best case found so far is the one reported and stored.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from hypothesis import event, example, given, note, reject
 from hypothesis import target as hypothesis_target
+from hypothesis.control import current_build_context
 
 from braggcheck.testing.framework.case import CaseLike, TargetCase, case_from_json, case_to_json
 from braggcheck.testing.framework.checks import check_forward_reverse, check_gradient, check_taylor
@@ -30,7 +46,13 @@ from braggcheck.testing.framework.loader import target_spec
 from braggcheck.testing.framework.results import CheckResult
 from braggcheck.testing.framework.store import FAILURES_DIR, read_document, write_document
 from braggcheck.testing.framework.strategies import target_cases
-from braggcheck.testing.framework.target import Target
+from braggcheck.testing.framework.target import (
+    Target,
+    applicable,
+    defaults,
+    not_applicable,
+    periodic,
+)
 from braggcheck.util.errors import ConfigError
 
 TargetCheck = Callable[[Target, CaseLike], CheckResult]
@@ -48,6 +70,85 @@ TARGET_CHECKS: dict[str, TargetCheck] = {
 
 TARGETED = ("gradient", "forward_reverse")
 """Checks whose worst relative error Hypothesis maximises (``hypothesis.target``)."""
+
+
+SHRINK_SECONDS_VARIABLE = "BRAGGCHECK_SHRINK_SECONDS"
+"""Environment variable: seconds of shrinking per failure (default :data:`SHRINK_SECONDS`)."""
+
+SHRINK_SECONDS = 60.0
+"""Default shrinking budget per failure: after it the best case so far is reported (an
+expensive target spent 200-300 s per failing property shrinking without one, issue #21)."""
+
+NOT_APPLICABLE_MARK = "braggcheck_not_applicable"
+"""The pytest mark of a property test the target cannot run (deselected, listed with its
+reason by braggcheck's pytest plugin)."""
+
+
+def shrink_budget(value: float | None = None) -> float:
+    """The shrinking budget: ``value``, else $BRAGGCHECK_SHRINK_SECONDS, else the default."""
+    if value is None:
+        text = os.environ.get(SHRINK_SECONDS_VARIABLE)
+        if text is None:
+            return SHRINK_SECONDS
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"{SHRINK_SECONDS_VARIABLE} = {text!r}: expected seconds, a "
+                              "number > 0") from None
+    if not value > 0:
+        raise ConfigError(f"shrink_seconds = {value}: must be > 0")
+    return value
+
+
+class CountingTarget:
+    """``target`` with its renders counted and timed (every other member passes through)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.renders = 0
+        self.seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
+
+    def render(self, config: Any, params: dict[str, torch.Tensor]) -> torch.Tensor:
+        start = time.perf_counter()
+        try:
+            return self.target.render(config, params)
+        finally:
+            self.renders += 1
+            self.seconds += time.perf_counter() - start
+
+
+@dataclass
+class RunCost:
+    """What one property test measured: a render's cost and the renders of each example."""
+
+    render_seconds: float | None = None
+    """One render of the first example's configuration (None before the first example)."""
+    renders: list[int] = field(default_factory=list)
+    """Renders per example, in order."""
+
+    def summary(self, name: str) -> str:
+        per = self.renders[-1] if self.renders else 0
+        seconds = self.render_seconds or 0.0
+        return (f"cost of {name}: one render {1e3 * seconds:.3g} ms (first example); "
+                f"{per} renders per example -> about {1e3 * per * seconds:.3g} ms per example, "
+                f"{per * seconds * 100:.3g} s per 100 examples")
+
+
+@dataclass
+class ShrinkClock:
+    """Shrinking of the current failure: when it began, steps tried, the best case so far."""
+
+    budget: float
+    started: float | None = None
+    steps: int = 0
+    best: str = ""
+    spent: bool = False
+
+    def reset(self) -> None:
+        self.started, self.steps, self.best, self.spent = None, 0, "", False
 
 
 class PropertyFailure(AssertionError):
@@ -108,60 +209,169 @@ def stored_cases(target: Target, directory: str | Path | None, check: str
     return found
 
 
+def replay_command(target: Target, path: str | Path) -> str:
+    """The command that replays the stored file ``path`` of ``target`` from any directory:
+    absolute paths (``braggcheck replay /abs/file.json --target /abs/module.py:NAME``), or the
+    Python call for a target bound to no module-level name."""
+    absolute = Path(path).resolve()
+    spec = target_spec(target)
+    if spec is not None:
+        return f"braggcheck replay {absolute} --target {spec}"
+    return (f"braggcheck.testing.replay(TARGET, {str(absolute)!r})  (TARGET: the "
+            f"{target.name} target)")
+
+
+def run_check(target: Target, check: str, case: TargetCase) -> CheckResult:
+    """``check`` on ``case``, or its NOT APPLICABLE result when the target cannot run it."""
+    reason = not_applicable(target, check)
+    if reason is not None:
+        return CheckResult(check, False, reason, not_applicable=reason)
+    return TARGET_CHECKS[check](target, case)
+
+
 def run_target_property(target: Target, check: str, case: TargetCase, name: str | None = None,
                         failures_dir: str | Path = FAILURES_DIR) -> CheckResult:
     """One check on one drawn case, inside Hypothesis (see :func:`judge`)."""
-    result = TARGET_CHECKS[check](target, case)
+    result = run_check(target, check, case)
+    inner = target.target if isinstance(target, CountingTarget) else target
 
     def write(failed: CheckResult) -> str:
-        path = write_document(name or f"{target.name}_{check}",
-                              target_document(target, check, case, failed.message),
+        path = write_document(name or f"{inner.name}_{check}",
+                              target_document(inner, check, case, failed.message),
                               failures_dir)
-        spec = target_spec(target)
-        if spec is not None:
-            return f"braggcheck replay {path} --target {spec}"
-        return (f"braggcheck.testing.replay(TARGET, {str(path)!r})  (TARGET: the "
-                f"{target.name} target)")
+        return replay_command(inner, path)
 
     return judge(check, result, [f"{check}: {n}" for n in case.names], write)
 
 
 def replay(target: Target, path: str | Path, check: str | None = None) -> list[CheckResult]:
-    """Rerun a stored case of ``target``: the check it names (or ``check``, or every one)."""
+    """Rerun a stored case of ``target``: the check it names (or ``check``, or every one; a
+    check the target cannot run comes back NOT APPLICABLE)."""
     stored, case, _ = read_target_case(target, path)
     chosen = check or stored
     names = [chosen] if chosen else list(TARGET_CHECKS)
-    return [TARGET_CHECKS[name](target, case) for name in names]
+    return [run_check(target, name, case) for name in names]
+
+
+def default_cases(target: Target) -> dict[str, TargetCase]:
+    """One case per declared default configuration (``target.defaults()``): every parameter
+    its output depends on, normal weights, the all-ones direction, the first periodic
+    parameter. Property tests run these first."""
+    angles = periodic(target)
+    return {setup: TargetCase(config, applicable(target, config) or tuple(target.parameters),
+                              angle=angles[0] if angles else None)
+            for setup, config in defaults(target).items()}
 
 
 def property_tests(target: Target, checks: Iterable[str] | None = None,
                    examples_dir: str | Path | None = None,
                    failures_dir: str | Path = FAILURES_DIR,
-                   max_names: int = 3) -> dict[str, Callable[..., None]]:
-    """``{"test_<target>_<check>": test}`` for every check (default: all that apply: the
-    periodicity and linearity checks only for a target with such parameters)."""
-    specs = target.parameters.values()
-    default = [c for c in TARGET_CHECKS if not (
-        (c == "periodicity" and all(s.period is None for s in specs))
-        or (c == "linearity" and not any(s.linear for s in specs)))]
+                   max_names: int = 3,
+                   shrink_seconds: float | None = None) -> dict[str, Callable[..., None]]:
+    """``{"test_<target>_<check>": test}`` for every check (default: all of them; one the
+    target cannot run is a NOT APPLICABLE test, see the module doc). ``shrink_seconds``: the
+    shrinking budget per failure (default $BRAGGCHECK_SHRINK_SECONDS, else 60 s)."""
+    budget = shrink_budget(shrink_seconds)
     tests = {}
-    for check in (list(checks) if checks is not None else default):
+    for check in (list(checks) if checks is not None else list(TARGET_CHECKS)):
         if check not in TARGET_CHECKS:
             raise ConfigError(f"property_tests: unknown check {check!r}; valid: "
                               f"{', '.join(TARGET_CHECKS)}")
         name = f"test_{target.name}_{check}"
-        tests[name] = _property_test(target, check, name, examples_dir, failures_dir, max_names)
+        reason = not_applicable(target, check)
+        tests[name] = (_not_applicable_test(name, reason) if reason is not None else
+                       _property_test(target, check, name, examples_dir, failures_dir,
+                                      max_names, budget))
     return tests
 
 
+def _not_applicable_test(name: str, reason: str) -> Callable[..., None]:
+    message = f"NOT APPLICABLE: {reason}"
+
+    def test() -> None:
+        # Reached only where braggcheck's pytest plugin (which deselects it) is not loaded.
+        import pytest
+
+        pytest.skip(message)
+
+    test.__name__ = test.__qualname__ = name
+    test.__doc__ = message
+    test.not_applicable = reason  # type: ignore[attr-defined]
+    try:
+        import pytest
+    except ImportError:  # outside pytest: the attribute says it
+        return test
+    test.pytestmark = [getattr(pytest.mark, NOT_APPLICABLE_MARK)(reason)]  # type: ignore
+    return test
+
+
 def _property_test(target: Target, check: str, name: str, examples_dir: str | Path | None,
-                   failures_dir: str | Path, max_names: int) -> Callable[..., None]:
+                   failures_dir: str | Path, max_names: int, budget: float
+                   ) -> Callable[..., None]:
+    cost = RunCost()
+    clock = ShrinkClock(budget)
+    counted = CountingTarget(target)
+
     def test(case: TargetCase) -> None:
-        run_target_property(target, check, case, name, failures_dir)
+        final = current_build_context().is_final  # an explicit example or the final replay
+        if clock.spent and not final:
+            reject()  # budget spent: the shrinker's remaining tries cost nothing
+        if cost.render_seconds is None:
+            start = time.perf_counter()
+            with torch.no_grad():
+                target.render(case.config, {})
+            cost.render_seconds = time.perf_counter() - start
+        counted.renders = 0
+        try:
+            run_target_property(counted, check, case, name, failures_dir)
+        except PropertyFailure:
+            if not final:
+                _shrink_step(clock, name, case, failed=True)
+            raise
+        else:
+            if not final and clock.started is not None:
+                _shrink_step(clock, name, case, failed=False)
+        finally:
+            cost.renders.append(counted.renders)
+            event(f"{check}: renders per example: {counted.renders}")
+            if len(cost.renders) == 1:
+                print(cost.summary(name))
+            if final:
+                clock.reset()
 
     test.__name__ = test.__qualname__ = name
     test.__doc__ = f"The {check} check of target {target.name} on drawn cases."
     decorated: Callable[..., None] = given(case=target_cases(target, max_names))(test)
+    # Hypothesis runs explicit examples outermost first: stored examples, then the defaults
+    # applied last, so that they run first.
     for case in reversed(stored_cases(target, examples_dir, check)):
         decorated = example(case=case)(decorated)
+    for case in reversed(list(default_cases(target).values())):
+        decorated = example(case=case)(decorated)
+    decorated.cost = cost  # type: ignore[attr-defined]
+    decorated.shrink_clock = clock  # type: ignore[attr-defined]
     return decorated
+
+
+def _shrink_step(clock: ShrinkClock, name: str, case: TargetCase, failed: bool) -> None:
+    """Count one example tried while shrinking; report progress; spend the budget."""
+    now = time.perf_counter()
+    if clock.started is None:
+        clock.started = now
+        clock.best = _describe(case)
+        print(f"shrinking {name}: failure found ({clock.best}); budget {clock.budget:g} s "
+              f"(${SHRINK_SECONDS_VARIABLE})", file=sys.stderr)
+        return
+    clock.steps += 1
+    if failed:
+        clock.best = _describe(case)
+        print(f"shrinking {name}: {clock.steps} steps, {now - clock.started:.1f} s, best so "
+              f"far: {clock.best}", file=sys.stderr)
+    if now - clock.started > clock.budget and not clock.spent:
+        clock.spent = True
+        print(f"shrinking {name}: budget of {clock.budget:g} s spent after {clock.steps} "
+              f"steps; reporting the best so far: {clock.best}", file=sys.stderr)
+
+
+def _describe(case: TargetCase) -> str:
+    return f"parameters {', '.join(case.names)}; config {case.config!r}"

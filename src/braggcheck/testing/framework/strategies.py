@@ -1,14 +1,57 @@
-"""Hypothesis strategies of property-test cases for any target, derived from its specs."""
+"""Hypothesis strategies of property-test cases for any target, derived from its specs.
+
+Random values alone miss the points a target's users sit on: a shortcut branch taken only at
+the default configuration (an independent port of nanoBragg whose four detector-rotation
+gradients were ``None`` only at its default detector, issue #21) or at an exact special value
+(an angle of 0, a whole turn). So every parameter is drawn from {its baseline, its special
+values, random in its typical range} (:func:`parameter_values`), and, for a target with
+``with_value``, :func:`target_cases` moves parameters of the drawn configuration to such values.
+The declared defaults themselves are explicit examples every property test runs first
+(:func:`braggcheck.testing.framework.harness.default_cases`), not draws: a drawn default
+could never shrink toward a simpler configuration.
+"""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from hypothesis import strategies as st
 
 from braggcheck.testing.framework.case import TargetCase
 from braggcheck.testing.framework.projection import Projection
-from braggcheck.testing.framework.target import Target, applicable, periodic
+from braggcheck.testing.framework.target import (
+    ParameterSpec,
+    Target,
+    applicable,
+    periodic,
+    special_values,
+)
+
+
+def parameter_values(spec: ParameterSpec) -> st.SearchStrategy[float]:
+    """One value of a parameter: exactly its baseline (what it shrinks to), exactly one of its
+    :func:`~braggcheck.testing.framework.target.special_values` (0 where valid, whole periods,
+    the spec's ``special``), or random in its typical range. For a target's ``configs()``."""
+    return st.one_of(st.sampled_from(special_values(spec) or (spec.baseline,)),
+                     st.floats(*spec.typical_range, allow_nan=False, allow_infinity=False))
+
+
+@st.composite
+def perturbed_configs(draw: st.DrawFn, target: Target) -> Any:
+    """A configuration of ``target.configs()``; for a target with the optional method
+    ``with_value(config, name, value)`` some parameters are then moved to a value of
+    :func:`parameter_values` (those the spec and ``accepts`` allow). One draw per parameter in
+    a fixed order, shrinking to "leave it", keeps shrinking stable."""
+    config = draw(target.configs())
+    with_value = getattr(target, "with_value", None)
+    if with_value is None:
+        return config
+    for name, spec in target.parameters.items():
+        value = draw(st.one_of(st.none(), parameter_values(spec)))
+        if value is not None and spec.inside(value) and target.accepts(config, name, value):
+            config = with_value(config, name, value)
+    return config
 
 
 def projections() -> st.SearchStrategy[Projection]:
@@ -25,7 +68,7 @@ def target_cases(draw: st.DrawFn, target: Target, max_names: int = 3) -> TargetC
     """A configuration of ``target`` plus parameters it depends on, a projection, a direction,
     a factor and whole turns of a periodic parameter; everything shrinks toward the first
     applicable parameter, normal weights, the all-ones direction, factor 2 and one turn."""
-    config = draw(target.configs())
+    config = draw(perturbed_configs(target))
     pool = list(target.parameters)
     usable = set(applicable(target, config)) or set(pool)
     # From a start index in the whole parameter list (a pool that does not change with the
