@@ -2,9 +2,9 @@
 
 Prints, per parameter, the analytic and numerical derivative and their error, for the check
 named in the file (or for every check when the file names none). Exit status 1 when a check
-fails, 0 when all pass (an inconclusive check is reported but is not a failure). A case of
-another target replays with ``--target MODULE:NAME`` (or ``path/to/file.py:NAME``), the
-object the failure message names.
+fails, 0 when all pass (an inconclusive or NOT APPLICABLE check is reported but is not a
+failure). A case of another target replays with ``--target MODULE:NAME`` (or
+``/path/to/file.py:NAME``), the object the failure message names.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _replay_target(options) -> int:
     failed = []
     for result in replay(target, options.file, options.check):
         print(result.report())
-        if not result.passed and not result.inconclusive:
+        if result.failed:  # inconclusive and NOT APPLICABLE are reported, not failures
             failed.append(result.check)
     if failed:
         print(f"FAILED: {', '.join(failed)}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.autograd.forward_ad as fw
 
+from braggcheck.testing.framework.check_support import gradient_of
 from braggcheck.testing.framework.differences import Differences, coordinate_differences
 from braggcheck.testing.framework.probe import Probe
 from braggcheck.testing.framework.results import Row
@@ -39,7 +40,7 @@ def compare_derivatives(
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
     value = probe.loss(leaf)
-    (grad,) = torch.autograd.grad(value, leaf)
+    grad = gradient_of(value, leaf)  # a lost graph is a zero (wrong) derivative, not a crash
     # Rounding in L(x +- eps) is about machine epsilon times the sum of the magnitudes of its
     # terms, sum |w| I / norm (1 at the probe's point), not times |L|: the signed weights
     # cancel, so |L| can be far smaller than the error of its sum.
@@ -121,7 +122,7 @@ def forward_reverse_gap(probe: Probe, direction: torch.Tensor,
     x = probe.point() if x is None else x.detach().clone()
     _, tangent = torch.func.jvp(probe.loss, (x,), (direction,))
     leaf = x.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+    grad = gradient_of(probe.loss(leaf), leaf)
     return float(tangent), float((grad * direction).sum())
 
 
