@@ -37,6 +37,9 @@ def _module(where: str) -> ModuleType:
         if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == \
                 path.resolve():
             return loaded
+        # As ``python path/to/file.py`` would: its folder is importable (its neighbours).
+        if str(path.resolve().parent) not in sys.path:
+            sys.path.insert(0, str(path.resolve().parent))
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise ConfigError(f"--target: cannot load {where!r} as Python")
