@@ -33,6 +33,7 @@ import torch
 from hypothesis import event, example, given, note, reject
 from hypothesis import target as hypothesis_target
 from hypothesis.control import current_build_context
+from hypothesis.errors import InvalidArgument
 
 from braggcheck.testing.framework.case import CaseLike, TargetCase, case_from_json, case_to_json
 from braggcheck.testing.framework.checks import check_forward_reverse, check_gradient, check_taylor
@@ -169,10 +170,22 @@ def judge(check: str, result: CheckResult, labels: Iterable[str],
     note(result.report())
     if result.inconclusive:
         event(f"{check}: inconclusive ({result.message})")
+        if _explicit():  # Hypothesis passes a rejected explicit example silently: say it
+            print(f"{check}: an explicit example (a default or stored case) is INCONCLUSIVE "
+                  f"and proves nothing: {result.message}")
         reject()
     if not result.passed:
         raise PropertyFailure(f"{result.report()}\n\nreplay with: {write(result)}")
     return result
+
+
+def _explicit() -> bool:
+    """Whether the example running now is an explicit one (or the final replay of a failure,
+    which is never inconclusive)."""
+    try:
+        return current_build_context().is_final
+    except InvalidArgument:  # not inside a Hypothesis test
+        return False
 
 
 def target_document(target: Target, check: str | None, case: TargetCase, description: str

@@ -170,3 +170,15 @@ def test_the_replay_command_works_from_any_directory(tmp_path):
 def test_a_target_bound_to_no_name_gets_the_python_call_with_an_absolute_path(tmp_path):
     command = replay_command(toy.ToyTarget(), tmp_path / "f.json")
     assert command.startswith(f"braggcheck.testing.replay(TARGET, '{tmp_path / 'f.json'}')")
+
+
+def test_an_inconclusive_default_is_said_not_passed_silently(capsys):
+    class DarkAtDefault(toy.ToyTarget):
+        def missing_signal(self, config, image):
+            return "dark at the default" if config == toy.ToyConfig() else None
+
+    (test,) = property_tests(DarkAtDefault(), ["gradient"]).values()
+    settings(phases=[Phase.explicit], database=None, deadline=None)(test)()
+    out = capsys.readouterr().out
+    assert ("gradient: an explicit example (a default or stored case) is INCONCLUSIVE and "
+            "proves nothing: dark at the default") in out
