@@ -35,6 +35,8 @@ from braggcheck.util.errors import ConfigError
 from ..planted import ScaledGradient
 from ..toy import load_toy
 
+pytestmark = pytest.mark.framework  # framework self-tests: no braggcheck physics
+
 toy = load_toy()
 ROOT = Path(__file__).parents[2]
 

@@ -201,6 +201,9 @@ class CaseOutcome:
             lines.append(f"  d2L/dx2         analytic {s.analytic:.6e}, numerical "
                          f"{s.numerical:.6e}, error {s.error:.3e}, tolerance "
                          f"{self.second_atol or 0.0:.3e}")
+        else:
+            lines.append("  d2L/dx2         not checked (no parameter of the row declares "
+                         "second_derivative)")
         lines += [f"  NOT APPLICABLE: {reason}" for reason in self.not_applicable]
         lines += [f"  problem: {problem}" for problem in self.problems]
         return "\n".join(lines)

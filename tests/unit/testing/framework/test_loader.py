@@ -12,6 +12,8 @@ from braggcheck.util.errors import ConfigError
 
 from ....toy import EXAMPLES, load_toy
 
+pytestmark = pytest.mark.framework  # framework self-tests: no braggcheck physics
+
 
 def test_a_module_target_is_named_by_its_module():
     assert target_spec(NANOBRAGG) == "braggcheck.testing.nanobragg.target:NANOBRAGG"
