@@ -20,6 +20,7 @@ progress, and the best case found so far is the one reported and stored.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -33,7 +34,7 @@ import torch
 from hypothesis import event, example, given, note, reject
 from hypothesis import target as hypothesis_target
 from hypothesis.control import current_build_context
-from hypothesis.errors import InvalidArgument
+from hypothesis.errors import InvalidArgument, UnsatisfiedAssumption
 
 from braggcheck.testing.framework.case import CaseLike, TargetCase, case_from_json, case_to_json
 from braggcheck.testing.framework.checks import check_forward_reverse, check_gradient, check_taylor
@@ -147,9 +148,12 @@ class ShrinkClock:
     steps: int = 0
     best: str = ""
     spent: bool = False
+    seen: set[str] = field(default_factory=set)
+    """The cases run since the last final replay (their JSON form)."""
 
     def reset(self) -> None:
         self.started, self.steps, self.best, self.spent = None, 0, "", False
+        self.seen.clear()
 
 
 class PropertyFailure(AssertionError):
@@ -327,14 +331,20 @@ def _property_test(target: Target, check: str, name: str, examples_dir: str | Pa
 
     def test(case: TargetCase) -> None:
         final = current_build_context().is_final  # an explicit example or the final replay
-        if clock.spent and not final:
-            reject()  # budget spent: the shrinker's remaining tries cost nothing
+        key = _case_key(target, case)
+        if clock.spent and not final and key not in clock.seen:
+            # Budget spent: the shrinker's remaining new tries cost nothing. A case already
+            # run is run again (Hypothesis calls a replay that changes its outcome flaky).
+            reject()
+        clock.seen.add(key)
         if cost.render_seconds is None:
             cost.render_seconds = render_seconds(target, case.config)
         counted.renders = 0
         try:
             run_target_property(counted, check, case, name, failures_dir)
-        except PropertyFailure:
+        except UnsatisfiedAssumption:  # inconclusive: rejected, no step of a shrink
+            raise
+        except Exception:  # a failed check, or the target raising: both are shrunk
             if not final:
                 _shrink_step(clock, name, case, failed=True)
             raise
@@ -361,6 +371,13 @@ def _property_test(target: Target, check: str, name: str, examples_dir: str | Pa
     decorated.cost = cost  # type: ignore[attr-defined]
     decorated.shrink_clock = clock  # type: ignore[attr-defined]
     return decorated
+
+
+def _case_key(target: Target, case: TargetCase) -> str:
+    try:
+        return json.dumps(case_to_json(target, case), sort_keys=True)
+    except (TypeError, ValueError):  # not JSON-ready: its repr still tells cases apart
+        return repr(case)
 
 
 def render_seconds(target: Target, config: Any) -> float:

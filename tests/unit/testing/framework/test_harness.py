@@ -182,3 +182,19 @@ def test_an_inconclusive_default_is_said_not_passed_silently(capsys):
     out = capsys.readouterr().out
     assert ("gradient: an explicit example (a default or stored case) is INCONCLUSIVE and "
             "proves nothing: dark at the default") in out
+
+
+def test_a_target_that_raises_is_shrunk_within_the_budget_too(tmp_path, capsys):
+    class RaisesOnTexture(toy.ToyTarget):
+        def render(self, config, params):
+            if config.texture > 0 and params:
+                raise RuntimeError("planted crash on textured rings")
+            return super().render(config, params)
+
+    (test,) = property_tests(RaisesOnTexture(), ["gradient"], failures_dir=tmp_path,
+                             shrink_seconds=1e-9).values()
+    with pytest.raises(RuntimeError, match="planted crash"):
+        settings(max_examples=30, derandomize=True, database=None, deadline=None,
+                 phases=(Phase.generate, Phase.shrink),
+                 suppress_health_check=list(HealthCheck))(test)()
+    assert "budget of 1e-09 s spent" in capsys.readouterr().err
