@@ -12,25 +12,20 @@ reason) still gets a test: marked ``braggcheck_not_applicable``, deselected by b
 pytest plugin and listed with its reason in the run's summary (skipped with the reason where
 the plugin is not loaded); never a pass, never a failure.
 
-Cost: each test times one render at its first example and counts the renders of every example
-(printed once, ``event``-ed per example); shrinking a failure stops after a time budget
-(:data:`SHRINK_SECONDS_VARIABLE`, or ``property_tests(shrink_seconds=...)``), printing its
-progress, and the best case found so far is the one reported and stored.
+Cost (:mod:`~braggcheck.testing.framework.cost`): each test times one render at its first
+example and counts the renders of every example (printed once, ``event``-ed per example);
+shrinking a failure stops after a time budget ($BRAGGCHECK_SHRINK_SECONDS, or
+``property_tests(shrink_seconds=...)``), printing its progress, and the best case found so far
+is the one reported and stored.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import sys
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from hypothesis import event, example, given, note, reject
 from hypothesis import target as hypothesis_target
 from hypothesis.control import current_build_context
@@ -38,6 +33,15 @@ from hypothesis.errors import InvalidArgument, UnsatisfiedAssumption
 
 from braggcheck.testing.framework.case import CaseLike, TargetCase, case_from_json, case_to_json
 from braggcheck.testing.framework.checks import check_forward_reverse, check_gradient, check_taylor
+from braggcheck.testing.framework.cost import (
+    CountingTarget,
+    RunCost,
+    ShrinkClock,
+    case_key,
+    render_seconds,
+    shrink_budget,
+    shrink_step,
+)
 from braggcheck.testing.framework.invariants import (
     check_finite,
     check_linearity,
@@ -74,86 +78,11 @@ TARGETED = ("gradient", "forward_reverse")
 """Checks whose worst relative error Hypothesis maximises (``hypothesis.target``)."""
 
 
-SHRINK_SECONDS_VARIABLE = "BRAGGCHECK_SHRINK_SECONDS"
-"""Environment variable: seconds of shrinking per failure (default :data:`SHRINK_SECONDS`)."""
-
-SHRINK_SECONDS = 60.0
-"""Default shrinking budget per failure: after it the best case so far is reported (an
-expensive target spent 200-300 s per failing property shrinking without one, issue #21)."""
 
 NOT_APPLICABLE_MARK = "braggcheck_not_applicable"
 """The pytest mark of a property test the target cannot run (deselected, listed with its
 reason by braggcheck's pytest plugin)."""
 
-
-def shrink_budget(value: float | None = None) -> float:
-    """The shrinking budget: ``value``, else $BRAGGCHECK_SHRINK_SECONDS, else the default."""
-    if value is None:
-        text = os.environ.get(SHRINK_SECONDS_VARIABLE)
-        if text is None:
-            return SHRINK_SECONDS
-        try:
-            value = float(text)
-        except ValueError:
-            raise ConfigError(f"{SHRINK_SECONDS_VARIABLE} = {text!r}: expected seconds, a "
-                              "number > 0") from None
-    if not value > 0:
-        raise ConfigError(f"shrink_seconds = {value}: must be > 0")
-    return value
-
-
-class CountingTarget:
-    """``target`` with its renders counted and timed (every other member passes through)."""
-
-    def __init__(self, target: Target) -> None:
-        self.target = target
-        self.renders = 0
-        self.seconds = 0.0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.target, name)
-
-    def render(self, config: Any, params: dict[str, torch.Tensor]) -> torch.Tensor:
-        start = time.perf_counter()
-        try:
-            return self.target.render(config, params)
-        finally:
-            self.renders += 1
-            self.seconds += time.perf_counter() - start
-
-
-@dataclass
-class RunCost:
-    """What one property test measured: a render's cost and the renders of each example."""
-
-    render_seconds: float | None = None
-    """One render of the first example's configuration (None before the first example)."""
-    renders: list[int] = field(default_factory=list)
-    """Renders per example, in order."""
-
-    def summary(self, name: str) -> str:
-        per = self.renders[-1] if self.renders else 0
-        seconds = self.render_seconds or 0.0
-        return (f"cost of {name}: one render {1e3 * seconds:.3g} ms (first example); "
-                f"{per} renders per example -> about {1e3 * per * seconds:.3g} ms per example, "
-                f"{per * seconds * 100:.3g} s per 100 examples")
-
-
-@dataclass
-class ShrinkClock:
-    """Shrinking of the current failure: when it began, steps tried, the best case so far."""
-
-    budget: float
-    started: float | None = None
-    steps: int = 0
-    best: str = ""
-    spent: bool = False
-    seen: set[str] = field(default_factory=set)
-    """The cases run since the last final replay (their JSON form)."""
-
-    def reset(self) -> None:
-        self.started, self.steps, self.best, self.spent = None, 0, "", False
-        self.seen.clear()
 
 
 class PropertyFailure(AssertionError):
@@ -331,7 +260,7 @@ def _property_test(target: Target, check: str, name: str, examples_dir: str | Pa
 
     def test(case: TargetCase) -> None:
         final = current_build_context().is_final  # an explicit example or the final replay
-        key = _case_key(target, case)
+        key = case_key(target, case)
         if clock.spent and not final and key not in clock.seen:
             # Budget spent: the shrinker's remaining new tries cost nothing. A case already
             # run is run again (Hypothesis calls a replay that changes its outcome flaky).
@@ -346,11 +275,11 @@ def _property_test(target: Target, check: str, name: str, examples_dir: str | Pa
             raise
         except Exception:  # a failed check, or the target raising: both are shrunk
             if not final:
-                _shrink_step(clock, name, case, failed=True)
+                shrink_step(clock, name, case, failed=True)
             raise
         else:
             if not final and clock.started is not None:
-                _shrink_step(clock, name, case, failed=False)
+                shrink_step(clock, name, case, failed=False)
         finally:
             cost.renders.append(counted.renders)
             event(f"{check}: renders per example: {counted.renders}")
@@ -372,45 +301,3 @@ def _property_test(target: Target, check: str, name: str, examples_dir: str | Pa
     decorated.shrink_clock = clock  # type: ignore[attr-defined]
     return decorated
 
-
-def _case_key(target: Target, case: TargetCase) -> str:
-    try:
-        return json.dumps(case_to_json(target, case), sort_keys=True)
-    except (TypeError, ValueError):  # not JSON-ready: its repr still tells cases apart
-        return repr(case)
-
-
-def render_seconds(target: Target, config: Any) -> float:
-    """One render of ``config``, timed: the faster of two (the first also pays one-time
-    set-up, e.g. torch's lazy initialisation)."""
-    times = []
-    for _ in range(2):
-        start = time.perf_counter()
-        with torch.no_grad():
-            target.render(config, {})
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def _shrink_step(clock: ShrinkClock, name: str, case: TargetCase, failed: bool) -> None:
-    """Count one example tried while shrinking; report progress; spend the budget."""
-    now = time.perf_counter()
-    if clock.started is None:
-        clock.started = now
-        clock.best = _describe(case)
-        print(f"shrinking {name}: failure found ({clock.best}); budget {clock.budget:g} s "
-              f"(${SHRINK_SECONDS_VARIABLE})", file=sys.stderr)
-        return
-    clock.steps += 1
-    if failed:
-        clock.best = _describe(case)
-        print(f"shrinking {name}: {clock.steps} steps, {now - clock.started:.1f} s, best so "
-              f"far: {clock.best}", file=sys.stderr)
-    if now - clock.started > clock.budget and not clock.spent:
-        clock.spent = True
-        print(f"shrinking {name}: budget of {clock.budget:g} s spent after {clock.steps} "
-              f"steps; reporting the best so far: {clock.best}", file=sys.stderr)
-
-
-def _describe(case: TargetCase) -> str:
-    return f"parameters {', '.join(case.names)}; config {case.config!r}"

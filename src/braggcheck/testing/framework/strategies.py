@@ -66,20 +66,22 @@ def projections() -> st.SearchStrategy[Projection]:
 @st.composite
 def target_cases(draw: st.DrawFn, target: Target, max_names: int = 3) -> TargetCase:
     """A configuration of ``target`` plus parameters it depends on, a projection, a direction,
-    a factor and whole turns of a periodic parameter; everything shrinks toward the first
-    applicable parameter, normal weights, the all-ones direction, factor 2 and one turn."""
+    a factor and whole turns of a periodic parameter; everything shrinks toward one parameter
+    (the first applicable one when no other is needed), normal weights, the all-ones
+    direction, factor 2 and one turn."""
     config = draw(perturbed_configs(target))
     pool = list(target.parameters)
     usable = set(applicable(target, config)) or set(pool)
-    # From a start index in the whole parameter list (a pool that does not change with the
-    # configuration, so names and configuration shrink independently): the first parameter the
-    # output depends on, then the others in a seeded shuffle. A failure in one parameter thus
-    # shrinks to that parameter alone (count 1, the start at it).
-    start = draw(st.integers(0, len(pool) - 1))
-    first = next(n for n in pool[start:] + pool[:start] if n in usable)
-    rest = [n for n in pool if n != first and n in usable]
-    random.Random(draw(st.integers(0, 2**32 - 1))).shuffle(rest)
-    names = (first, *rest)[:draw(st.integers(1, max_names))]
+    # One flag per parameter of the whole list (a pool that does not change with the
+    # configuration, so names and configuration shrink independently), shrinking to "not
+    # drawn"; the flagged ones the output depends on, in a seeded order, up to max_names.
+    # Hypothesis clears flags one at a time while the failure persists, so a failure in one
+    # parameter shrinks to that parameter alone whatever path it took (a start index and a
+    # count did not: start 0 with two names is smaller than start 2 with one).
+    flags = [draw(st.booleans()) for _ in pool]
+    chosen = [n for n, flag in zip(pool, flags, strict=True) if flag and n in usable]
+    random.Random(draw(st.integers(0, 2**32 - 1))).shuffle(chosen)
+    names = tuple(chosen[:max_names]) or (next(n for n in pool if n in usable),)
     component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))
     components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
     angles = periodic(target)

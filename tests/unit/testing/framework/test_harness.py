@@ -13,18 +13,20 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from braggcheck.testing.framework.case import TargetCase
-from braggcheck.testing.framework.harness import (
-    NOT_APPLICABLE_MARK,
+from braggcheck.testing.framework.cost import (
     SHRINK_SECONDS,
     SHRINK_SECONDS_VARIABLE,
     CountingTarget,
+    shrink_budget,
+)
+from braggcheck.testing.framework.harness import (
+    NOT_APPLICABLE_MARK,
     PropertyFailure,
     default_cases,
     property_tests,
     replay,
     replay_command,
     run_check,
-    shrink_budget,
 )
 from braggcheck.testing.framework.store import write_document
 from braggcheck.testing.framework.target import Capabilities
