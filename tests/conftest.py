@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from braggcheck.sim.compilation import DISABLE_VARIABLES
 
@@ -23,12 +25,22 @@ def golden_cases() -> dict[str, dict]:
     return json.loads((GOLDEN / "cases.json").read_text())
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without $NANOBRAGG_REFERENCE the ``reference`` tests are deselected (reported as such),
-    never skipped: there is nothing to compare against, and a skip would read as a pass."""
-    if os.environ.get("NANOBRAGG_REFERENCE"):
-        return
-    deselected = [item for item in items if item.get_closest_marker("reference")]
+def _deselect(config: pytest.Config, items: list[pytest.Item], marker: str) -> None:
+    deselected = [item for item in items if item.get_closest_marker(marker)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("reference")]
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without $NANOBRAGG_REFERENCE the ``reference`` tests are deselected, without a CUDA
+    device the ``cuda`` tests (tests/cuda), and without the caustics package
+    (``pip install '.[interop]'``) the ``interop`` tests: reported as deselected, never
+    skipped, since there is nothing to run them against and a skip would read as a pass. Where
+    CUDA is available the ``cuda`` tests run by default."""
+    if not os.environ.get("NANOBRAGG_REFERENCE"):
+        _deselect(config, items, "reference")
+    if not torch.cuda.is_available():
+        _deselect(config, items, "cuda")
+    if importlib.util.find_spec("caustics") is None:
+        _deselect(config, items, "interop")

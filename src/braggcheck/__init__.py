@@ -8,9 +8,9 @@ the simulator.
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 
+from braggcheck.util.lazy import lazy_attributes as _lazy_attributes
 from braggcheck.util.version import VERSION
 
 if _typing.TYPE_CHECKING:
@@ -53,16 +53,4 @@ __all__ = [
 ]
 __version__ = VERSION
 
-
-def __getattr__(name: str) -> _typing.Any:
-    """A facade name, imported from its home module on first use (PEP 562)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'braggcheck' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_attributes(__name__, _HOMES, __all__)

@@ -145,7 +145,7 @@ def test_stored_direct_beam_example_catches_the_naive_sincg(monkeypatch):
     import math
 
     from braggcheck.testing.nanobragg.checks.gradient import check_finite
-    from braggcheck.testing.nanobragg.store import stored_examples
+    from braggcheck.testing.nanobragg.harness import stored_examples
 
     def naive_sincg(h, cells):
         x = math.pi * h

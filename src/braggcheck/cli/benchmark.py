@@ -16,6 +16,14 @@ does not mix two processes' states (the steadier one on a noisy machine). Other 
 against the first row's forward time, so a comparison holds on a noisy machine. The ``cpu``
 columns are the best process CPU time (all threads summed) of the same calls: on a shared
 machine they move less than wall time when other processes take the cores.
+
+On CUDA (``device="cuda"``) each call is timed by CUDA events recorded around it on the current
+stream (so the time covers the launches and the kernels, up to the call's last kernel), and the
+memory columns are the device's: ``torch.cuda.max_memory_allocated`` over the worker's calls,
+``base`` the memory allocated before the first simulation.
+
+With ``$NANOBRAGG_REFERENCE`` set, :func:`reference_time` times the C program on the same case
+(wall time of the whole process, best of ``repeat``; its threads are OpenMP's default).
 """
 
 from __future__ import annotations
@@ -27,12 +35,14 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
 
 from braggcheck.cli.bench_tables import table_file
 from braggcheck.nanobragg.args import from_nanobragg_args
+from braggcheck.nanobragg.reference import run_reference
 from braggcheck.sim.amplitudes import STRUCTURE_FACTORS
 from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import build_state
@@ -64,7 +74,17 @@ CASES: dict[str, Case] = {case.name: case for case in (
          "oversample 3, 3x3 divergence = 9 sources"),
     Case("hkl10k", "", 1024, "as n5 with a 10,000-reflection hkl table, its amplitudes "
          "differentiated too", reflections=10_000),
+    # Issue 23's GPU image and its larger sizes (oversample fixed, so the sizes compare).
+    Case("gpu1024", "-oversample 2", 1024, "issue 23's image: N=5, oversample 2"),
+    Case("gpu2048", "-oversample 2", 2048, "as gpu1024 at 2048^2"),
+    Case("gpu4096", "-oversample 2", 4096, "as gpu1024 at 4096^2"),
 )}
+
+DEFAULT_CASES: dict[str, tuple[str, ...]] = {
+    "cpu": ("n5", "mosaic10", "sources9", "hkl10k"),
+    "cuda": ("gpu1024", "gpu2048", "gpu4096", "mosaic10", "hkl10k"),
+}
+"""The cases run when none is named, by device (4096^2 would take minutes per row on CPU)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,8 @@ class Measurement:
     peak_mb: float
     base_mb: float
     paired_forward_s: float = float("nan")  # forward timed in the fwd+bwd process, interleaved
+    device: str = "cpu"  # on "cuda" the memory columns are device memory (max_memory_allocated)
+    c_program_s: float = float("nan")  # the C program on the same case ($NANOBRAGG_REFERENCE)
 
     @property
     def paired_ratio(self) -> float:
@@ -106,85 +128,109 @@ def _maxrss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
 
 
+Clock = Callable[[Callable[[], object]], float]
+
+
 def _wall(function) -> float:
     start = time.perf_counter()
     function()
     return time.perf_counter() - start
 
 
-def _timed(function, repeat: int) -> tuple[float, float, float]:
+def _cuda_clock(device: torch.device) -> Clock:
+    """Seconds from an event recorded before the call to one recorded after it, on the current
+    stream; the device is idle first, so the time is the call's alone."""
+    def clock(function) -> float:
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        torch.cuda.synchronize(device)
+        start.record()
+        function()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1000
+    return clock
+
+
+def _timed(function, repeat: int, clock: Clock = _wall) -> tuple[float, float, float]:
     """(first call, best of ``repeat`` later calls, best process CPU time) in seconds."""
-    start = time.perf_counter()
-    function()
-    first = time.perf_counter() - start
+    first = clock(function)
     best = best_cpu = float("inf")
     for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        function()
-        best = min(best, time.perf_counter() - start)
+        start_cpu = time.process_time()
+        best = min(best, clock(function))
         best_cpu = min(best_cpu, time.process_time() - start_cpu)
     return first, best, best_cpu
 
 
 def measure_in_process(flags: str, dtype: torch.dtype, backward: bool,
-                       repeat: int) -> dict[str, float]:
-    """Time one mode in this process; returns times and memory in MB."""
+                       repeat: int, device: str = "cpu") -> dict[str, float]:
+    """Time one mode in this process; returns times and memory in MB (device memory on CUDA)."""
     config = from_nanobragg_args(flags)
-    base = _rss_mb()
+    target = torch.device(device)
+    cuda = target.type == "cuda"
+    clock = _cuda_clock(target) if cuda else _wall
+    if cuda:
+        torch.cuda.init()
+        torch.cuda.reset_peak_memory_stats(target)
+    base = torch.cuda.memory_allocated(target) / 2**20 if cuda else _rss_mb()
     if not backward:
         def forward() -> None:
             with torch.no_grad():
-                simulate(config, dtype=dtype)
-        first, best, cpu = _timed(forward, repeat)
+                simulate(config, dtype=dtype, device=target)
+        first, best, cpu = _timed(forward, repeat, clock)
         paired = float("nan")
     else:
         def forward_backward() -> None:
-            state = build_state(config, None, dtype, torch.device("cpu"))
+            state = build_state(config, None, dtype, target)
             params = {name: value.detach().clone().requires_grad_(True)
                       for name, value in state.items()}
             if config.crystal.hkl is not None:  # the vector parameter too
                 amplitudes = config.crystal.hkl.reflection_amplitudes()
                 params[STRUCTURE_FACTORS] = torch.tensor(
-                    amplitudes, dtype=torch.float64, requires_grad=True)
-            simulate(config, params, dtype=dtype).sum().backward()
+                    amplitudes, dtype=torch.float64, device=target, requires_grad=True)
+            simulate(config, params, dtype=dtype, device=target).sum().backward()
 
         def forward() -> None:
             with torch.no_grad():
-                simulate(config, dtype=dtype)
+                simulate(config, dtype=dtype, device=target)
 
-        first, best, cpu = _timed(forward_backward, repeat)
+        first, best, cpu = _timed(forward_backward, repeat, clock)
         # Then forwards and forward+backward passes alternately, for the paired ratio (a
         # forward needs less memory, so the peak stays that of forward+backward).
         forward()  # warm-up: its first call allocates differently
         paired = float("inf")
         for _ in range(repeat):
-            paired = min(paired, _wall(forward))
-            best = min(best, _wall(forward_backward))
-    return {"first_s": first, "best_s": best, "cpu_s": cpu, "peak_mb": _maxrss_mb(),
+            paired = min(paired, clock(forward))
+            best = min(best, clock(forward_backward))
+    peak = torch.cuda.max_memory_allocated(target) / 2**20 if cuda else _maxrss_mb()
+    return {"first_s": first, "best_s": best, "cpu_s": cpu, "peak_mb": peak,
             "base_mb": base, "paired_forward_s": paired}
 
 
 def _run_worker(flags: str, dtype: str, compiled: bool, backward: bool,
-                repeat: int, threads: int | None = None) -> dict[str, float]:
+                repeat: int, threads: int | None = None,
+                device: str = "cpu") -> dict[str, float]:
     env = dict(os.environ)
     for name in ("NANOBRAGG_DISABLE_COMPILE", "NB_DISABLE_COMPILE", "NANOBRAGG_COMPILE"):
         env.pop(name, None)
     env["NANOBRAGG_COMPILE" if compiled else "NANOBRAGG_DISABLE_COMPILE"] = "1"
     job = json.dumps({"flags": flags, "dtype": dtype, "backward": backward, "repeat": repeat,
-                      "threads": threads})
+                      "threads": threads, "device": device})
     command = [sys.executable, "-m", "braggcheck.cli.benchmark", job]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"benchmark worker failed for {flags!r} ({dtype}, compile="
-                           f"{compiled}, backward={backward}):\n{result.stderr[-2000:]}")
+                           f"{compiled}, backward={backward}, device={device}):\n"
+                           f"{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def measure(case: Case, dtype: str, compiled: bool, repeat: int,
-            shrink: int = 1, threads: int | None = None) -> Measurement:
+            shrink: int = 1, threads: int | None = None, device: str = "cpu") -> Measurement:
     flags = case.flags(shrink)
-    forward = _run_worker(flags, dtype, compiled, False, repeat, threads)
-    both = _run_worker(flags, dtype, compiled, True, repeat, threads)
+    forward = _run_worker(flags, dtype, compiled, False, repeat, threads, device)
+    both = _run_worker(flags, dtype, compiled, True, repeat, threads, device)
     pixels = max(8, case.detpixels // shrink) ** 2
     return Measurement(
         case=case.name, dtype=dtype, compiled=compiled, pixels=pixels,
@@ -192,18 +238,32 @@ def measure(case: Case, dtype: str, compiled: bool, repeat: int,
         forward_peak_mb=forward["peak_mb"], backward_first_s=both["first_s"],
         forward_backward_s=both["best_s"], forward_backward_cpu_s=both["cpu_s"],
         peak_mb=both["peak_mb"], base_mb=both["base_mb"],
-        paired_forward_s=both["paired_forward_s"],
+        paired_forward_s=both["paired_forward_s"], device=device,
     )
+
+
+def reference_time(case: Case, program: str, repeat: int, shrink: int = 1) -> float:
+    """Best wall time (s) of ``repeat`` runs of the C program on ``case`` (its float image
+    written and read back, as :func:`braggcheck.nanobragg.reference.run_reference` does)."""
+    pixels = max(8, case.detpixels // shrink)
+    best = float("inf")
+    for _ in range(repeat):
+        best = min(best, _wall(lambda: run_reference(program, case.flags(shrink).split(),
+                                                     pixels, pixels)))
+    return best
 
 
 HEADER = ("| case | dtype | compile | first s | forward s | ratio | fwd+bwd s | fwd+bwd/fwd "
           "| paired fwd+bwd/fwd | fwd cpu s | fwd+bwd cpu s | fwd peak MB | fwd+bwd peak MB "
           "| base MB |")
+CUDA_HEADER = HEADER.replace("peak MB", "device peak MB").replace("base MB", "device base MB")
 
 
 def table(rows: list[Measurement]) -> str:
-    """A Markdown table; ``ratio`` is each forward time over the first row's."""
-    lines = [HEADER, "|" + "---|" * (HEADER.count("|") - 1)]
+    """A Markdown table; ``ratio`` is each forward time over the first row's. Rows on CUDA
+    report device memory (the header says so); a table holds one device."""
+    header = CUDA_HEADER if rows and rows[0].device == "cuda" else HEADER
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
     reference = rows[0].forward_s if rows else 1.0
     for row in rows:
         lines.append(
@@ -215,6 +275,29 @@ def table(rows: list[Measurement]) -> str:
             f"| {row.forward_peak_mb:.0f} | {row.peak_mb:.0f} | {row.base_mb:.0f} |"
         )
     return "\n".join(lines)
+
+
+def reference_table(times: dict[str, float], rows: list[Measurement]) -> str:
+    """The C program's time per case against braggcheck's best forward of that case."""
+    lines = ["| case | C program s | braggcheck best forward s (dtype, compile) | C / braggcheck |",
+             "|---|---|---|---|"]
+    for case, seconds in times.items():
+        mine = [row for row in rows if row.case == case]
+        if not mine:
+            continue
+        best = min(mine, key=lambda row: row.forward_s)
+        lines.append(f"| {case} | {seconds:.3f} | {best.forward_s:.4f} ({best.dtype}, "
+                     f"{'on' if best.compiled else 'off'}) | {seconds / best.forward_s:.1f} |")
+    return "\n".join(lines)
+
+
+def gpu() -> str:
+    """The CUDA device's name, memory and CUDA version, or '' where there is none."""
+    if not torch.cuda.is_available():
+        return ""
+    props = torch.cuda.get_device_properties(torch.cuda.current_device())
+    return (f"GPU {props.name}, {props.total_memory / 2**30:.0f} GiB, "
+            f"CUDA {torch.version.cuda}")
 
 
 def machine() -> str:
@@ -241,7 +324,8 @@ def _worker_main(job: str) -> None:
     dtype = {"float32": torch.float32, "float64": torch.float64}[spec["dtype"]]
     if spec.get("threads"):
         torch.set_num_threads(spec["threads"])
-    result = measure_in_process(spec["flags"], dtype, spec["backward"], spec["repeat"])
+    result = measure_in_process(spec["flags"], dtype, spec["backward"], spec["repeat"],
+                                spec.get("device", "cpu"))
     print(json.dumps(result))
 
 

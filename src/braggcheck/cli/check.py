@@ -18,20 +18,18 @@ import time
 from collections import Counter
 
 import torch
-from hypothesis import HealthCheck, given, seed, settings
-from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
+from hypothesis.errors import UnsatisfiedAssumption
 
 from braggcheck.cli.diff import run_differential
 from braggcheck.cli.main import argument_parser
 from braggcheck.cli.progress import Progress
 from braggcheck.nanobragg.reference import ENVIRONMENT_VARIABLE
 from braggcheck.sim.registry import PARAMETERS
-from braggcheck.testing.framework.harness import PropertyFailure
+from braggcheck.testing.framework.harness import run_outside_pytest
 from braggcheck.testing.framework.results import CheckResult
 from braggcheck.testing.nanobragg.checks import CHECKS
 from braggcheck.testing.nanobragg.coverage import coverage_labels
-from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
-from braggcheck.testing.nanobragg.store import stored_examples
+from braggcheck.testing.nanobragg.harness import run_property, stored_examples
 from braggcheck.testing.nanobragg.strategies.cases import cases
 from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES, GRADIENT_SHAPES
 from braggcheck.util.errors import ConfigError
@@ -82,23 +80,10 @@ def _run(check: str, examples: int, seed_value: int, tally: _Tally,
         if check in ("gradient", "forward_reverse"):
             tally.add(result)
 
-    test = given(case=strategy)(test)
-    if focus is None:
-        test = with_stored_examples(check)(test)
-    prop = settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-                    print_blob=False)(test)
-    prop = seed(seed_value)(prop)
-    stored = 0 if focus is not None else len(stored_examples(check))
-    bar = Progress(stored + examples, f"check {check}", unit="example", summary=False)
-    try:
-        with bar:
-            prop()
-    except PropertyFailure as failure:
-        return str(failure)
-    except Unsatisfiable:  # every focused case was inconclusive: reported as not resolved
-        return None
-    return None
+    explicit = [] if focus is not None else [case for _, case in stored_examples(check)]
+    bar = Progress(len(explicit) + examples, f"check {check}", unit="example", summary=False)
+    with bar:
+        return run_outside_pytest(test, strategy, examples, seed_value, explicit)
 
 
 def main(args: list[str]) -> int:

@@ -10,24 +10,25 @@ prints its flag list and the replay command, exit status 1. A program that canno
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
+from hypothesis.errors import UnsatisfiedAssumption
+
 from braggcheck.cli.main import argument_parser
 from braggcheck.cli.progress import Progress
 from braggcheck.nanobragg.args import from_nanobragg_args
 from braggcheck.nanobragg.export import to_nanobragg_args
-from braggcheck.nanobragg.reference import ENVIRONMENT_VARIABLE, compare, reference_program
-from braggcheck.testing.framework.harness import PropertyFailure
+from braggcheck.nanobragg.reference import compare, reference_program, using_reference
+from braggcheck.testing.framework.harness import PropertyFailure, run_outside_pytest
 from braggcheck.testing.framework.store import FAILURES_DIR
 from braggcheck.testing.nanobragg.case import Case
-from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
+from braggcheck.testing.nanobragg.harness import run_property, stored_examples
 from braggcheck.testing.nanobragg.oracle.strategies import oracle_configs
-from braggcheck.testing.nanobragg.store import stored_examples
 from braggcheck.util.errors import ConfigError
 
 FAILURE_NAME = "diff_reference"
@@ -56,10 +57,6 @@ def run_differential(program: str, examples: int, seed_value: int = 0,
 
     ``stored=False`` leaves out the stored examples: Hypothesis replays those as they are,
     unshrunk, so a test of how far a generated failure shrinks must not start from one."""
-    from hypothesis import HealthCheck, given, seed, settings
-    from hypothesis import strategies as st
-    from hypothesis.errors import UnsatisfiedAssumption
-
     chosen = str(reference_program(program))
     # A program that cannot render the baseline is a bad program (exit 2), not a mismatch.
     compare(from_nanobragg_args("-cell 100 100 100 90 90 90 -default_F 100 -N 5 "
@@ -83,33 +80,18 @@ def run_differential(program: str, examples: int, seed_value: int = 0,
             outcome.worst, outcome.worst_flags = result.worst, result.message.removeprefix(
                 "flags: ")
 
-    prop = given(case=st.builds(Case, config=oracle_configs()))(test)
-    if stored:
-        prop = with_stored_examples("reference")(prop)
-    values: dict[str, Any] = {
-        "max_examples": examples, "database": None, "deadline": None, "derandomize": False,
-        "print_blob": False,
-        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
-    }
-    values.update(settings_overrides or {})
-    prop = seed(seed_value)(settings(**values)(prop))
-    previous = os.environ.get(ENVIRONMENT_VARIABLE)
-    os.environ[ENVIRONMENT_VARIABLE] = chosen  # the check reads it, as replay does
+    explicit = [case for _, case in stored_examples("reference")] if stored else []
     start = time.perf_counter()
-    total = examples + (len(stored_examples("reference")) if stored else 0)
-    bar = Progress(total, "diff", unit="example", summary=False)
+    bar = Progress(examples + len(explicit), "diff", unit="example", summary=False)
     try:
-        with bar:
-            prop()
-    except PropertyFailure as failure:
-        outcome.failure = str(failure)
-        outcome.flags = to_nanobragg_args(failing[-1].config)
+        with bar, using_reference(chosen):  # the check's program, passed down explicitly
+            outcome.failure = run_outside_pytest(
+                test, st.builds(Case, config=oracle_configs()), examples, seed_value,
+                explicit, settings_overrides)
     finally:
         outcome.seconds = time.perf_counter() - start
-        if previous is None:
-            os.environ.pop(ENVIRONMENT_VARIABLE, None)
-        else:
-            os.environ[ENVIRONMENT_VARIABLE] = previous
+    if outcome.failure is not None:
+        outcome.flags = to_nanobragg_args(failing[-1].config)
     return outcome
 
 

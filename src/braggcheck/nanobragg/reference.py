@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,9 +76,25 @@ class Comparison:
                 f"{self.reference[slow, fast]:.6g}, braggcheck {self.braggcheck[slow, fast]:.6g}")
 
 
+_CHOSEN: ContextVar[str | None] = ContextVar("braggcheck_reference_program", default=None)
+
+
+@contextmanager
+def using_reference(program: str | os.PathLike[str]) -> Iterator[None]:
+    """In this block (this thread or task only), :func:`reference_program` without a path is
+    ``program``: an explicit choice passed down to the checks, never through the environment."""
+    token = _CHOSEN.set(str(program))
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
+
+
 def reference_program(path: str | os.PathLike[str] | None = None) -> Path:
-    """The program ``path`` (or $NANOBRAGG_REFERENCE), checked to exist and be executable."""
-    chosen = path if path is not None else os.environ.get(ENVIRONMENT_VARIABLE)
+    """The program ``path`` (or the one :func:`using_reference` chose, or $NANOBRAGG_REFERENCE),
+    checked to exist and be executable."""
+    chosen = path if path is not None else (_CHOSEN.get()
+                                            or os.environ.get(ENVIRONMENT_VARIABLE))
     if not chosen:
         raise ReferenceError(f"reference program: none given (set {ENVIRONMENT_VARIABLE} or "
                              "pass --reference PROGRAM)")

@@ -2,10 +2,12 @@
 
 ``simulate`` is a pure function of a :class:`Config` and optional tensor overrides of registry
 parameters. Everything that does not depend on pixels (cell, orientations, sources, detector
-placement) is built once; pixels are then evaluated in chunks sized for the cache. With a
-gradient wanted, the pixels whose autograd state fits in ``STORED_BYTES_LIMIT`` keep it (on the
-parallelepiped path as one compact node, :mod:`braggcheck.sim.fused_pixels`); the chunks after them
-are evaluated without storing and recomputed during the backward pass.
+placement) is built once; pixels are then evaluated in chunks sized for the device
+(:mod:`braggcheck.sim.chunk_sizing`: cache-sized on CPU, from the free memory on CUDA). With a
+gradient wanted, the pixels whose autograd state fits in the stored-state limit (CPU:
+``STORED_BYTES_LIMIT``) keep it (on the parallelepiped path as one compact node,
+:mod:`braggcheck.sim.fused_pixels`); the chunks after them are evaluated without storing and
+recomputed during the backward pass.
 """
 
 from __future__ import annotations
@@ -15,6 +17,21 @@ from collections.abc import Callable, Mapping
 import torch
 
 from braggcheck.sim.amplitudes import AmplitudeLookup, structure_factor_values
+from braggcheck.sim.autograd_state import (
+    amplitude_state,
+    fused_path,
+    stored_bytes,
+    stored_values_per_sample,
+    subpixels_per_pixel,
+)
+from braggcheck.sim.chunk_sizing import (
+    CPU_STORED_BYTES_LIMIT,
+    DeviceMemory,
+    chunk_pixels,
+    device_memory,
+    stored_bytes_limit,
+)
+from braggcheck.sim.chunking import current_chunking
 from braggcheck.sim.compilation import maybe_compile
 from braggcheck.sim.config import Config
 from braggcheck.sim.crystal_size import (
@@ -24,7 +41,6 @@ from braggcheck.sim.crystal_size import (
 from braggcheck.sim.fused_lattice import (
     LatticeSetup,
     SquaredAmplitudes,
-    fused_applies,
     unit_directions,
 )
 from braggcheck.sim.fused_pixels import (
@@ -54,13 +70,13 @@ from braggcheck.sim.tensor_tree import dataclass_tensors, with_tensors
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import check_int
 
-STORED_BYTES_LIMIT = 2**30
+STORED_BYTES_LIMIT = CPU_STORED_BYTES_LIMIT
 """With a gradient wanted, the first pixels (whole chunks) whose :func:`stored_bytes` fits in
-this keep their autograd state (their backward is one pass); each chunk after them is evaluated
-without storing and recomputed in the backward pass, so memory does not grow with the image."""
-
-ELEMENTS_PER_CHUNK = 1 << 16
-"""Samples (subpixel x source x orientation) evaluated at once; bounds the working memory."""
+the limit keep their autograd state (their backward is one pass); each chunk after them is
+evaluated without storing and recomputed in the backward pass, so memory does not grow with the
+image. The limit is this on CPU and :func:`chunk_sizing.stored_bytes_limit` on CUDA; set to
+another value (tests) it holds on every device, and ``with chunking(stored_bytes_limit=...)``
+(:mod:`braggcheck.sim.chunking`) wins over both."""
 
 
 def squared_amplitudes(scene: Scene) -> SquaredAmplitudes | None:
@@ -90,21 +106,6 @@ def lattice_intensity(scene: Scene, hkl: torch.Tensor) -> torch.Tensor:
     """The squared lattice factor of Miller indices (..., 3), by plain autograd ops."""
     lattice = lattice_factor(scene, hkl)
     return lattice * lattice
-
-
-def fused_path(scene: Scene) -> bool:
-    """Whether a recorded gradient uses :mod:`braggcheck.sim.fused_pixels` (parallelepiped
-    crystals with N <= 16 on every axis, none of them a tensor, no per-subpixel feature, no
-    interpolation and no resolution cut: the node differentiates the amplitude grid itself,
-    which a cut's per-sample weights would hide) rather than plain autograd."""
-    plain = scene.features is not None and scene.features.plain_only  # pixel_features
-    return (scene.shape == "square" and fused_applies(scene.cells) and scene.sizes is None
-            and not plain and not scene.interpolate and scene.resolution is None)
-
-
-def subpixels_per_pixel(scene: Scene) -> int:
-    layers = scene.sensor.layers if scene.sensor is not None else 1
-    return scene.oversample**2 * layers
 
 
 def detector_plane(scene: Scene) -> torch.Tensor:
@@ -260,6 +261,9 @@ class _RecomputedChunk(torch.autograd.Function):
                 # Eager even when the forward was compiled: every chunk's fresh aliases and
                 # scene would fail the compiled guards and recompile the kernel per chunk.
                 values = pixel_values(with_tensors(ctx.scene, iter(aliases)), slow, fast)
+            if not values.requires_grad:  # the wanted tensors do not reach these pixels (a
+                # cell angle under -mat): their gradient is zero, as on the stored path
+                return None, None, None, None, *grads
             found = torch.autograd.grad(values, [aliases[i] for i in wanted], grad,
                                         allow_unused=True,
                                         create_graph=torch.is_grad_enabled())
@@ -268,41 +272,38 @@ class _RecomputedChunk(torch.autograd.Function):
         return None, None, None, None, *grads
 
 
-def stored_bytes(scene: Scene, pixels: int, like: torch.Tensor) -> int:
-    """Estimated autograd state of ``pixels`` pixels.
-
-    Fused path: per sample the lattice derivative (3 values, sample dtype), per pixel ~24
-    values of solid angle and polarization (~40 with a thick sensor's capture fraction);
-    ``tests/unit/sim/test_simulator_chunking.py`` holds it to within 1x-1.5x of what autograd saves.
-    Plain autograd (other crystal shapes) stores ~12 values per sample and per subpixel.
-    """
-    subpixels = pixels * subpixels_per_pixel(scene)
-    samples = subpixels * scene.sources.wavelength.shape[0] * scene.orientations.shape[0]
+def default_pixels_per_chunk(scene: Scene, memory: DeviceMemory, pixels: int) -> int:
+    """The chunk :func:`simulate` uses when the caller passes none
+    (:func:`chunk_sizing.chunk_pixels` on this scene's samples per pixel)."""
+    samples = subpixels_per_pixel(scene) * scene.sources.wavelength.shape[0]
+    samples *= scene.orientations.shape[0]
     sample_size = torch.empty((), dtype=scene.sample_dtype).element_size()
-    geometry_size = like.element_size()
-    per_sample, per_subpixel = (3, 0) if fused_path(scene) else (12, 12)
-    per_sample = continuous_stored_values(scene.shape, scene.sizes) or per_sample
-    per_sample += amplitude_state(scene)
-    per_pixel = 24 if scene.sensor is None else 40  # the capture fraction adds ~16
-    return (samples * per_sample * sample_size
-            + (subpixels * per_subpixel + pixels * per_pixel) * geometry_size)
+    # A chunk recomputed in the backward pass holds its own autograd state next to its
+    # temporaries; the costlier paths (continuous N, interpolation) also have temporaries in
+    # proportion to their state.
+    extra = stored_values_per_sample(scene)
+    extra += (continuous_stored_values(scene.shape, scene.sizes) or 0) + amplitude_state(scene)
+    return chunk_pixels(memory, samples, pixels, sample_size, extra)
 
 
-def amplitude_state(scene: Scene) -> int:
-    """Extra stored values per sample for the amplitudes: on the fused path 2 F L^2 (one),
-    with interpolation the plain autograd state of the 64-point stencil (gathered values,
-    their indices and the partial sums, ~170 values)."""
-    if scene.amplitudes is None:
-        return 0
-    return 170 if scene.interpolate else (1 if fused_path(scene) else 0)
+def stored_limit(memory: DeviceMemory) -> int:
+    """The stored-state limit for this call: a ``with chunking(stored_bytes_limit=...)``'s,
+    else ``STORED_BYTES_LIMIT`` when it has been set to another value than the CPU default
+    (tests), else the device's (:func:`chunk_sizing.stored_bytes_limit`)."""
+    limit = current_chunking().stored_bytes_limit
+    if limit is not None:
+        return limit
+    if STORED_BYTES_LIMIT != CPU_STORED_BYTES_LIMIT:
+        return STORED_BYTES_LIMIT
+    return stored_bytes_limit(memory)
 
 
 def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Tensor,
-                    pixels_per_chunk: int) -> torch.Tensor:
+                    pixels_per_chunk: int, limit: int) -> torch.Tensor:
     """The ROI's pixels in chunks of ``pixels_per_chunk``.
 
-    With a gradient wanted, the pixels whose estimated autograd state fits in
-    ``STORED_BYTES_LIMIT`` keep it (on the fused path as one autograd node over all of them,
+    With a gradient wanted, the pixels whose estimated autograd state fits in ``limit`` (bytes)
+    keep it (on the fused path as one autograd node over all of them,
     chunked inside, so the state lives in a few large tensors rather than thousands of small
     ones); each chunk after that is recomputed in the backward pass, so memory is bounded
     whatever the image size.
@@ -321,7 +322,7 @@ def _chunked_pixels(scene: Scene, roi: tuple[int, int, int, int], like: torch.Te
     graph = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
     stored = 0  # pixels that keep their autograd state: whole chunks within the limit
     if graph:
-        fitting = STORED_BYTES_LIMIT // max(1, stored_bytes(scene, 1, like))
+        fitting = limit // max(1, stored_bytes(scene, 1, like))
         stored = min(pixels, fitting - fitting % pixels_per_chunk)
     pieces = []
     first = 0
@@ -366,6 +367,8 @@ def simulate(
     the result has a gradient with respect to each. Pixels outside the ROI are 0. Discrete
     choices (the automatic oversample, the source grid's shape) are those of ``config``
     (``config.oversample``), so the image is a smooth function of ``params``.
+    ``pixels_per_chunk`` (default: :mod:`braggcheck.sim.chunk_sizing`'s rule for the device)
+    bounds the working memory; it changes nothing but rounding.
     """
     if not isinstance(config, Config):
         raise ConfigError(f"config: expected a braggcheck.Config, got {type(config).__name__}")
@@ -380,12 +383,16 @@ def simulate(
     scene = build_scene(config, state, dtype, structure_factor_values(params, config.crystal.hkl))
     det = config.detector
     roi = det.roi_bounds
+    # Read once per image: the chunk and the stored state share the same free memory.
+    memory = device_memory(device)
     if pixels_per_chunk is None:
-        per_pixel = scene.oversample**2 * scene.sources.wavelength.shape[0]
-        per_pixel *= scene.orientations.shape[0]
-        per_pixel *= scene.sensor.layers if scene.sensor is not None else 1
-        pixels_per_chunk = max(1, ELEMENTS_PER_CHUNK // per_pixel)
-    values = _chunked_pixels(scene, roi, state["cell_a"], pixels_per_chunk)
+        pixels_per_chunk = current_chunking().pixels_per_chunk  # a ``with chunking(...)``
+    if pixels_per_chunk is None:
+        fmin, fmax, smin, smax = roi
+        pixels_per_chunk = default_pixels_per_chunk(scene, memory,
+                                                    (fmax - fmin + 1) * (smax - smin + 1))
+    values = _chunked_pixels(scene, roi, state["cell_a"], pixels_per_chunk,
+                             stored_limit(memory))
     fmin, fmax, smin, smax = roi
     return torch.nn.functional.pad(
         values.to(dtype), (fmin, det.fpixels - 1 - fmax, smin, det.spixels - 1 - smax)

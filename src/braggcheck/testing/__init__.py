@@ -14,8 +14,9 @@ plugin below it, costs nothing until a name is used.
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+from braggcheck.util.lazy import lazy_attributes as _lazy_attributes
 
 if _typing.TYPE_CHECKING:
     from braggcheck.testing.framework.case import TargetCase, case_from_json, case_to_json
@@ -169,16 +170,4 @@ __all__ = [
     "taylor_remainders",
 ]
 
-
-def __getattr__(name: str) -> _typing.Any:
-    """A public name, imported from its framework module on first use."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'braggcheck.testing' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_attributes(__name__, _HOMES, __all__)

@@ -7,7 +7,7 @@ import sys
 
 from braggcheck import PARAMETERS
 from braggcheck.cli.main import main
-from braggcheck.testing.nanobragg.store import EXAMPLES_DIR
+from braggcheck.testing.nanobragg.harness import EXAMPLES_DIR
 
 from ...toy import EXAMPLES, TOY_EXAMPLES
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from braggcheck.testing.framework.case import CaseLike, scaled_direction, weights_for
+from braggcheck.testing.framework.case import TargetCase, scaled_direction, weights_for
 from braggcheck.testing.framework.check_support import derivative_verdict, gradient_of, unusable
 from braggcheck.testing.framework.derivatives import (
     forward_mode_derivative,
@@ -51,7 +51,7 @@ from braggcheck.testing.framework.tolerances import (
 )
 
 
-def case_probe(target: Target, case: CaseLike, names: tuple[str, ...]) -> Probe:
+def case_probe(target: Target, case: TargetCase, names: tuple[str, ...]) -> Probe:
     return Probe(case.config, names, weights=weights_for(target, case), target=target)
 
 
@@ -94,7 +94,7 @@ def retried_row(row: Row, loss: Callable[[torch.Tensor], float], x: torch.Tensor
     return row
 
 
-def check_gradient(target: Target, case: CaseLike, check: str = "gradient") -> CheckResult:
+def check_gradient(target: Target, case: TargetCase, check: str = "gradient") -> CheckResult:
     """Reverse-mode gradient of a projection of the output vs central differences.
 
     Each drawn parameter is compared on its own, then the drawn direction (all at once). The
@@ -141,7 +141,7 @@ def check_gradient(target: Target, case: CaseLike, check: str = "gradient") -> C
     return derivative_verdict(check, rows, events)
 
 
-def check_forward_reverse(target: Target, case: CaseLike, check: str = "forward_reverse"
+def check_forward_reverse(target: Target, case: TargetCase, check: str = "forward_reverse"
                           ) -> CheckResult:
     """Forward-mode (dual numbers) vs reverse-mode directional derivative, same direction."""
     probe = case_probe(target, case, case.names)
@@ -192,7 +192,7 @@ def taylor_reach(target: Target, config: Any, names: tuple[str, ...],
     return 0.0
 
 
-def check_taylor(target: Target, case: CaseLike, check: str = "taylor") -> CheckResult:
+def check_taylor(target: Target, case: TargetCase, check: str = "taylor") -> CheckResult:
     """Taylor test along the drawn direction: |L(x + h d) - L(x) - h grad.d| falls as h^2 for
     a right gradient and as h for a wrong one (the first step is chosen so a 1 % error shows,
     :func:`braggcheck.testing.framework.derivatives.taylor_first_step`, within the valid range)."""

@@ -22,16 +22,17 @@ is the one reported and stored.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hypothesis import event, example, given, note, reject
+from hypothesis import HealthCheck, event, example, given, note, reject, seed, settings
+from hypothesis import strategies as st
 from hypothesis import target as hypothesis_target
 from hypothesis.control import current_build_context
-from hypothesis.errors import InvalidArgument, UnsatisfiedAssumption
+from hypothesis.errors import InvalidArgument, Unsatisfiable, UnsatisfiedAssumption
 
-from braggcheck.testing.framework.case import CaseLike, TargetCase, case_from_json, case_to_json
+from braggcheck.testing.framework.case import TargetCase, case_from_json, case_to_json
 from braggcheck.testing.framework.checks import check_forward_reverse, check_gradient, check_taylor
 from braggcheck.testing.framework.cost import (
     CountingTarget,
@@ -61,7 +62,7 @@ from braggcheck.testing.framework.target import (
 )
 from braggcheck.util.errors import ConfigError
 
-TargetCheck = Callable[[Target, CaseLike], CheckResult]
+TargetCheck = Callable[[Target, TargetCase], CheckResult]
 
 TARGET_CHECKS: dict[str, TargetCheck] = {
     "gradient": check_gradient,
@@ -127,31 +128,36 @@ def target_document(target: Target, check: str | None, case: TargetCase, descrip
             "case": case_to_json(target, case)}
 
 
-def read_target_case(target: Target, path: str | Path) -> tuple[str | None, TargetCase, str]:
-    """(check name or None, case, description) of a stored file of ``target``."""
+def read_target_case(target: Target, path: str | Path,
+                     registry: Mapping[str, TargetCheck] = TARGET_CHECKS,
+                     ) -> tuple[str | None, TargetCase, str]:
+    """(check name or None, case, description) of a stored file of ``target`` (the check must
+    be one of ``registry``: a target's suite may pass its own, the generic checks and more)."""
     data = read_document(path)
     stored = data.get("target", target.name)
     if stored != target.name:
         raise ConfigError(f"replay: {str(path)!r} is a case of target {stored!r}, not "
                           f"{target.name!r}")
     check = data.get("check")
-    if check is not None and check not in TARGET_CHECKS:
+    if check is not None and check not in registry:
         raise ConfigError(f"replay: unknown check {check!r} in {path}; valid: "
-                          f"{', '.join(TARGET_CHECKS)}")
+                          f"{', '.join(registry)}")
     case = case_from_json(target, data["case"], Path(path).parent)
     return check, case, str(data.get("description", ""))
 
 
-def stored_cases(target: Target, directory: str | Path | None, check: str
-                 ) -> list[TargetCase]:
-    """The cases of ``directory/*.json`` that apply to ``check`` (all, for a file naming none)."""
+def stored_files(target: Target, directory: str | Path | None, check: str | None,
+                 registry: Mapping[str, TargetCheck] = TARGET_CHECKS,
+                 ) -> list[tuple[Path, TargetCase]]:
+    """(path, case) of each ``directory/*.json`` that applies to ``check`` (all for a file
+    naming none, or for ``check`` None)."""
     if directory is None:
         return []
     found = []
     for path in sorted(Path(directory).glob("*.json")):
-        stored, case, _ = read_target_case(target, path)
-        if stored is None or stored == check:
-            found.append(case)
+        stored, case, _ = read_target_case(target, path, registry)
+        if stored is None or check is None or stored == check:
+            found.append((path, case))
     return found
 
 
@@ -167,36 +173,61 @@ def replay_command(target: Target, path: str | Path) -> str:
             f"{target.name} target)")
 
 
-def run_check(target: Target, check: str, case: TargetCase) -> CheckResult:
-    """``check`` on ``case``, or its NOT APPLICABLE result when the target cannot run it."""
+def run_check(target: Target, check: str, case: TargetCase,
+              registry: Mapping[str, TargetCheck] = TARGET_CHECKS) -> CheckResult:
+    """``check`` of ``registry`` on ``case``, or its NOT APPLICABLE result when the target
+    cannot run it."""
     reason = not_applicable(target, check)
     if reason is not None:
         return CheckResult(check, False, reason, not_applicable=reason)
-    return TARGET_CHECKS[check](target, case)
+    return registry[check](target, case)
+
+
+def stored_cases(target: Target, directory: str | Path | None, check: str,
+                 registry: Mapping[str, TargetCheck] = TARGET_CHECKS) -> list[TargetCase]:
+    """The cases of ``directory/*.json`` that apply to ``check`` (all, for a file naming none)."""
+    return [case for _, case in stored_files(target, directory, check, registry)]
+
+
+def write_failure(target: Target, name: str, check: str, case: TargetCase, description: str,
+                  failures_dir: str | Path = FAILURES_DIR) -> Path:
+    """Store a failing case as ``failures_dir/name.json`` (atomically); return its path."""
+    return write_document(name, target_document(target, check, case, description),
+                          failures_dir)
 
 
 def run_target_property(target: Target, check: str, case: TargetCase, name: str | None = None,
-                        failures_dir: str | Path = FAILURES_DIR) -> CheckResult:
-    """One check on one drawn case, inside Hypothesis (see :func:`judge`)."""
-    result = run_check(target, check, case)
+                        failures_dir: str | Path = FAILURES_DIR,
+                        registry: Mapping[str, TargetCheck] = TARGET_CHECKS,
+                        labels: Iterable[str] | None = None,
+                        command: Callable[[Path], str] | None = None) -> CheckResult:
+    """One check of ``registry`` on one drawn case, inside Hypothesis (see :func:`judge`).
+
+    The one property runner of every target: a target's suite passes its own registry (the
+    generic checks plus its physics checks), its coverage ``labels`` and, when it has one, a
+    shorter replay ``command``; braggcheck's own suite is such a client."""
+    result = run_check(target, check, case, registry)
     inner = target.target if isinstance(target, CountingTarget) else target
 
     def write(failed: CheckResult) -> str:
-        path = write_document(name or f"{inner.name}_{check}",
-                              target_document(inner, check, case, failed.message),
-                              failures_dir)
-        return replay_command(inner, path)
+        path = write_failure(inner, name or f"{inner.name}_{check}", check, case,
+                             failed.message, failures_dir)
+        return command(path) if command is not None else replay_command(inner, path)
 
-    return judge(check, result, [f"{check}: {n}" for n in case.names], write)
+    chosen = [f"{check}: {n}" for n in case.names] if labels is None else labels
+    return judge(check, result, chosen, write)
 
 
-def replay(target: Target, path: str | Path, check: str | None = None) -> list[CheckResult]:
+def replay(target: Target, path: str | Path, check: str | None = None,
+           registry: Mapping[str, TargetCheck] = TARGET_CHECKS) -> list[CheckResult]:
     """Rerun a stored case of ``target``: the check it names (or ``check``, or every one; a
     check the target cannot run comes back NOT APPLICABLE)."""
-    stored, case, _ = read_target_case(target, path)
+    stored, case, _ = read_target_case(target, path, registry)
     chosen = check or stored
-    names = [chosen] if chosen else list(TARGET_CHECKS)
-    return [run_check(target, name, case) for name in names]
+    if chosen is not None and chosen not in registry:
+        raise ConfigError(f"replay: unknown check {chosen!r}; valid: {', '.join(registry)}")
+    names = [chosen] if chosen else list(registry)
+    return [run_check(target, name, case, registry) for name in names]
 
 
 def default_cases(target: Target) -> dict[str, TargetCase]:
@@ -301,3 +332,30 @@ def _property_test(target: Target, check: str, name: str, examples_dir: str | Pa
     decorated.shrink_clock = clock  # type: ignore[attr-defined]
     return decorated
 
+
+def run_outside_pytest(test: Callable[[Any], None], strategy: st.SearchStrategy[Any],
+                       examples: int, seed_value: int,
+                       explicit: Iterable[Any] = (),
+                       overrides: Mapping[str, Any] | None = None) -> str | None:
+    """Run ``test(case)`` over the ``explicit`` cases, then ``examples`` cases drawn from
+    ``strategy`` with ``seed_value``, as a command does outside pytest (``braggcheck check``,
+    ``diff``): no example database, no deadline. Returns the shrunk failure's message (a
+    :class:`PropertyFailure`), or None when every case passed or was inconclusive; every other
+    error propagates. The one runner behind the commands, so they share the property tests'
+    judge, store and shrinking."""
+    prop: Callable[..., None] = given(case=strategy)(lambda case: test(case))
+    for case in reversed(list(explicit)):
+        prop = example(case=case)(prop)
+    values: dict[str, Any] = {
+        "max_examples": examples, "database": None, "deadline": None, "derandomize": False,
+        "print_blob": False,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much]}
+    values.update(overrides or {})
+    prop = seed(seed_value)(settings(**values)(prop))
+    try:
+        prop()
+    except PropertyFailure as failure:
+        return str(failure)
+    except Unsatisfiable:  # every drawn case was inconclusive: nothing resolved, no failure
+        return None
+    return None

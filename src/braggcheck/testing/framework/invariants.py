@@ -7,14 +7,14 @@ import math
 
 import torch
 
-from braggcheck.testing.framework.case import CaseLike, weights_for
+from braggcheck.testing.framework.case import TargetCase, weights_for
 from braggcheck.testing.framework.check_support import image_close, loss_and_grads, unusable
 from braggcheck.testing.framework.results import CheckResult, Row
 from braggcheck.testing.framework.target import Target, applicable, linear
 from braggcheck.testing.framework.tolerances import EPS, LINEAR_ULPS, PERIOD_RTOL
 
 
-def check_finite(target: Target, case: CaseLike, check: str = "finite") -> CheckResult:
+def check_finite(target: Target, case: TargetCase, check: str = "finite") -> CheckResult:
     """No NaN or Inf in the output or its gradient with respect to every parameter the output
     depends on."""
     config = case.config
@@ -32,7 +32,7 @@ def check_finite(target: Target, case: CaseLike, check: str = "finite") -> Check
     return CheckResult(check, passed, message, rows)
 
 
-def check_repeatable(target: Target, case: CaseLike, check: str = "repeatable"
+def check_repeatable(target: Target, case: TargetCase, check: str = "repeatable"
                      ) -> CheckResult:
     """The same configuration gives bit-identical outputs and gradients."""
     config = case.config
@@ -54,7 +54,7 @@ def check_repeatable(target: Target, case: CaseLike, check: str = "repeatable"
     return CheckResult(check, passed, "" if passed else "repeat runs differ", rows)
 
 
-def check_periodicity(target: Target, case: CaseLike, check: str = "periodicity"
+def check_periodicity(target: Target, case: TargetCase, check: str = "periodicity"
                       ) -> CheckResult:
     """Adding whole periods (the spec ``period``) to the case's periodic parameter leaves the
     output and its gradients alone."""
@@ -93,7 +93,7 @@ def check_periodicity(target: Target, case: CaseLike, check: str = "periodicity"
                        [f"{check}: {angle}"])
 
 
-def check_linearity(target: Target, case: CaseLike, check: str = "linearity") -> CheckResult:
+def check_linearity(target: Target, case: TargetCase, check: str = "linearity") -> CheckResult:
     """For every parameter p marked ``linear``: output(k p) = k output(p) to rounding, and
     d(w.output)/dp = (w.output) / p."""
     names = linear(target)

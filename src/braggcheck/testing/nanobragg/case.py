@@ -12,26 +12,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 
-from braggcheck.nanobragg.serialization import config_from_dict, config_to_dict
-from braggcheck.sim import simulator
+from braggcheck.sim.chunking import chunking
 from braggcheck.sim.config import Config
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.scene import build_scene
 from braggcheck.sim.simulator import simulate, stored_bytes
 from braggcheck.sim.state import build_state
-from braggcheck.testing.framework.case import scaled_direction
+from braggcheck.testing.framework.case import TargetCase
 from braggcheck.testing.framework.projection import Projection
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.validation import check_int
 
 
 @dataclass(frozen=True)
-class Case:
-    """One example for the property suite."""
+class Case(TargetCase):
+    """One example for nanoBragg's property suite: the framework's case type (the nanoBragg
+    target's ``case_type``) with defaults and three extra fields."""
 
     config: Config = field(default_factory=Config)
     names: tuple[str, ...] = ("cell_a",)
@@ -43,7 +42,7 @@ class Case:
     """A positive factor: fluence multiplier (linearity), distance multiplier (scaling)."""
     turns: int = 1
     """Full turns added to ``angle`` by the periodicity property."""
-    angle: str = "misset_rot_x"
+    angle: str | None = "misset_rot_x"
     """A periodic registry angle."""
     shift_deg: float = 30.0
     """An angle moved between misset and phi by the equivalence property."""
@@ -57,12 +56,10 @@ class Case:
         unknown = [n for n in self.names if n not in PARAMETERS]
         if unknown or not self.names:
             raise ConfigError(f"case names {list(self.names)}: need registry parameters")
-        if self.direction and len(self.direction) != len(self.names):
-            raise ConfigError("case direction: one entry per name")
-        if PARAMETERS.get(self.angle) is None or PARAMETERS[self.angle].period is None:
+        super().__post_init__()
+        angle = PARAMETERS.get(self.angle) if self.angle is not None else None
+        if angle is None or angle.period is None:
             raise ConfigError(f"case angle {self.angle!r} is not a periodic registry angle")
-        if not self.factor > 0:
-            raise ConfigError(f"case factor = {self.factor}: must be > 0")
         if self.pixels_per_chunk is not None:
             check_int("case pixels_per_chunk", self.pixels_per_chunk, 1)
         if self.stored_chunks is not None:
@@ -72,27 +69,19 @@ class Case:
 
     @contextmanager
     def simulation(self) -> Iterator[None]:
-        """While active, every ``simulate`` call uses this case's chunking.
-
-        The checks (and the probes they build) call ``simulate`` in many places; they all get
-        the case's ``pixels_per_chunk`` as the default of that keyword, and the stored/recomputed
-        split is moved by setting ``simulator.STORED_BYTES_LIMIT`` to what ``stored_chunks``
-        chunks of this case's configuration need. Both are restored on exit.
-        """
-
+        """While active, every ``simulate`` call in this thread uses this case's chunking:
+        ``pixels_per_chunk``, and a stored-bytes limit that keeps exactly ``stored_chunks``
+        chunks' autograd state (the rest is recomputed in the backward pass). A context
+        variable (:func:`braggcheck.sim.chunking.chunking`), so threads do not share it."""
         if self.pixels_per_chunk is None:
             yield
             return
-        defaults = simulator.simulate.__kwdefaults__
-        saved = defaults["pixels_per_chunk"], simulator.STORED_BYTES_LIMIT
-        defaults["pixels_per_chunk"] = self.pixels_per_chunk
+        limit = None
         if self.stored_chunks is not None:
-            simulator.STORED_BYTES_LIMIT = self.stored_chunks * self.pixels_per_chunk * \
+            limit = self.stored_chunks * self.pixels_per_chunk * \
                 _stored_bytes_per_pixel(self.config)
-        try:
+        with chunking(self.pixels_per_chunk, limit):
             yield
-        finally:
-            defaults["pixels_per_chunk"], simulator.STORED_BYTES_LIMIT = saved
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -105,48 +94,6 @@ class Case:
             with torch.no_grad():
                 image = simulate(self.config)
         return self.projection.weights(self.shape, image)
-
-    def direction_tensor(self) -> torch.Tensor:
-        return scaled_direction(self.direction, len(self.names))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "config": config_to_dict(self.config),
-            "names": list(self.names),
-            "projection": {"kind": self.projection.kind, "seed": self.projection.seed,
-                           "pixel": list(self.projection.pixel), "rank": self.projection.rank},
-            "direction": list(self.direction),
-            "factor": self.factor,
-            "turns": self.turns,
-            "angle": self.angle,
-            "shift_deg": self.shift_deg,
-            **({"pixels_per_chunk": self.pixels_per_chunk}
-               if self.pixels_per_chunk is not None else {}),
-            **({"stored_chunks": self.stored_chunks} if self.stored_chunks is not None else {}),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], base_dir: Any = None) -> Case:
-        projection = dict(data.get("projection", {}))
-        if "pixel" in projection:
-            projection["pixel"] = tuple(projection["pixel"])
-        defaults = cls.__dataclass_fields__
-        return cls(
-            config=config_from_dict(data.get("config", {}), base_dir),
-            names=tuple(data.get("names", defaults["names"].default)),
-            projection=Projection(**projection),
-            direction=tuple(float(v) for v in data.get("direction", ())),
-            factor=float(data.get("factor", defaults["factor"].default)),
-            turns=int(data.get("turns", defaults["turns"].default)),
-            angle=str(data.get("angle", defaults["angle"].default)),
-            shift_deg=float(data.get("shift_deg", defaults["shift_deg"].default)),
-            pixels_per_chunk=_optional_int(data.get("pixels_per_chunk")),
-            stored_chunks=_optional_int(data.get("stored_chunks")),
-        )
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else value
 
 
 def _stored_bytes_per_pixel(config: Config) -> int:

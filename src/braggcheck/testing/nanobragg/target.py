@@ -28,6 +28,7 @@ from braggcheck.sim.state import baseline_value
 from braggcheck.testing.framework.derivatives import has_bragg_signal
 from braggcheck.testing.framework.probe import Probe
 from braggcheck.testing.framework.target import ParameterSpec, Target
+from braggcheck.testing.nanobragg.case import Case
 from braggcheck.testing.nanobragg.strategies.cases import configs
 from braggcheck.util.errors import ConfigError
 
@@ -72,6 +73,8 @@ class NanoBraggTarget:
     """nanoBragg (``braggcheck.simulate``) under the target protocol."""
 
     name = "nanobragg"
+    case_type = Case
+    """Cases carry pixel chunking and the misset/phi shift (the framework's codec stores them)."""
 
     def __init__(self) -> None:
         self.parameters = MappingProxyType({n: registry_spec(p)

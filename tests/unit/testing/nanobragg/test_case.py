@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 
 from braggcheck import PARAMETERS, Config, ConfigError
+from braggcheck.sim import simulator
 from braggcheck.sim.applicability import applicable_parameters
+from braggcheck.sim.chunking import Chunking, current_chunking
+from braggcheck.testing.framework.case import case_from_json, case_to_json
 from braggcheck.testing.framework.projection import Projection
 from braggcheck.testing.nanobragg.case import Case
-from braggcheck.testing.nanobragg.store import EXAMPLES_DIR, read_case_file, stored_examples
-from braggcheck.testing.nanobragg.target import GradientProbe
+from braggcheck.testing.nanobragg.harness import EXAMPLES_DIR, read_case_file, stored_examples
+from braggcheck.testing.nanobragg.target import NANOBRAGG, GradientProbe
 
 
 def test_case_round_trip():
     case = Case(names=("cell_a", "twotheta_deg"), projection=Projection("pixel", pixel=(3, 4)),
                 direction=(0.5, -1.0), factor=3.0, turns=-2, angle="phi_start_deg")
-    assert Case.from_dict(case.to_dict()) == case
+    assert case_from_json(NANOBRAGG, case_to_json(NANOBRAGG, case)) == case
 
 
 def test_direction_is_scaled_to_unit_max():
@@ -80,18 +85,21 @@ def test_parameters_left_out_have_an_identically_zero_derivative():
 
 
 def test_chunking_round_trips_and_applies_only_inside_the_context():
-    from braggcheck.sim import simulator
-
     config = Config().replace(fpixels=6, spixels=5, oversample=1)
     case = Case(config=config, pixels_per_chunk=7, stored_chunks=1)
-    assert Case.from_dict(case.to_dict()) == case
-    limit = simulator.STORED_BYTES_LIMIT
+    assert case_from_json(NANOBRAGG, case_to_json(NANOBRAGG, case)) == case
+    seen_by_another_thread = []
     with case.simulation():
-        assert simulator.simulate.__kwdefaults__["pixels_per_chunk"] == 7
-        assert 0 < simulator.STORED_BYTES_LIMIT < limit
+        inside = current_chunking()
+        assert inside.pixels_per_chunk == 7
+        assert 0 < inside.stored_bytes_limit < simulator.STORED_BYTES_LIMIT
+        thread = threading.Thread(target=lambda: seen_by_another_thread.append(
+            current_chunking()))
+        thread.start()
+        thread.join()
         chunked = simulator.simulate(config)
-    assert simulator.simulate.__kwdefaults__["pixels_per_chunk"] is None
-    assert simulator.STORED_BYTES_LIMIT == limit
+    assert seen_by_another_thread == [Chunking()]  # no global was changed
+    assert current_chunking() == Chunking()
     assert torch.equal(chunked, simulator.simulate(config))
 
 

@@ -1,0 +1,95 @@
+"""Cases held on one side of a discrete branch of the fused gradient path, so the derivative
+checks reach it in every example rather than by a joint chance.
+
+:func:`braggcheck.testing.nanobragg.strategies.cases.cases` reaches each branch on its own,
+but a gradient check needs several conditions at once (a square crystal with every N <= 16,
+no cell count differentiated, no per-subpixel feature, and the branch itself). In a ``ci`` run
+of the property suite none of the fused node's 667 evaluations covered more than one chunk, and no
+finite-difference gradient check drew a square crystal with N = 2 on an axis, so a wrong stored
+derivative there passed (the mutants ``bwd-chunk-slice`` and ``lattice-two-cell-slope``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import strategies as st
+
+from braggcheck.sim.applicability import applicable_parameters
+from braggcheck.sim.config import Config
+from braggcheck.sim.crystal_size import AXES as CELL_COUNTS
+from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS
+from braggcheck.sim.sections import CrystalConfig
+from braggcheck.testing.framework import strategy_cache as cst
+from braggcheck.testing.nanobragg.case import Case
+from braggcheck.testing.nanobragg.strategies.cases import cases
+from braggcheck.testing.nanobragg.strategies.configs import BASELINE_CELLS, crystal_configs
+from braggcheck.testing.nanobragg.strategies.detector import configs
+
+FUSED_BRANCHES: dict[str, str] = {
+    "stored_chunks": "one fused node over several stored chunks (then, with stored_chunks 2, "
+                     "recomputed ones)",
+    "two_cells": "N = 2 on one axis of the fused lattice (its own first Chebyshev step)",
+}
+"""Branch id -> what every case of :func:`fused_branch_cases` reaches."""
+STORED_CHUNK_COUNTS = (2, 4)
+"""Chunks per detector in the stored-chunks branch: at least two inside the fused node."""
+PLAIN_ONLY_FEATURES = ("curved_detector", "oversample_thick", "oversample_polar",
+                       "oversample_omega")
+"""Detector flags that send the image down the plain path (pixel_features.plain_only)."""
+
+
+@st.composite
+def fused_crystals(draw: st.DrawFn, two_cells: bool) -> CrystalConfig:
+    """A square crystal with every N <= 16 (the fused lattice); with ``two_cells``, N = 2 on
+    one drawn axis and N >= 3 on the others (two axes with N <= 2 leave too little signal:
+    :func:`braggcheck.testing.nanobragg.strategies.configs.cell_counts`)."""
+    crystal = draw(crystal_configs(("square",)))
+    counts = [n if n <= CHEBYSHEV_MAX_CELLS else BASELINE_CELLS
+              for n in (crystal.n_a, crystal.n_b, crystal.n_c)]
+    if two_cells:
+        axis = draw(cst.integers(0, 2))
+        counts = [2 if i == axis else max(n, 3) for i, n in enumerate(counts)]
+    return replace(crystal, n_a=counts[0], n_b=counts[1], n_c=counts[2])
+
+
+def fused_configs(two_cells: bool) -> st.SearchStrategy[Config]:
+    """Configurations with Bragg signal whose recorded gradient takes the fused path."""
+    return configs(("square",), crystal=fused_crystals(two_cells)).map(
+        lambda config: config.replace(**dict.fromkeys(PLAIN_ONLY_FEATURES, False)))
+
+
+def evaluated_pixels(config: Config) -> int:
+    """Pixels the simulator evaluates: the ROI's, less the masked ones."""
+    det = config.detector
+    fmin, fmax, smin, smax = det.roi_bounds
+    if det.mask is None:
+        return (fmax - fmin + 1) * (smax - smin + 1)
+    return int(det.mask.kept[smin:smax + 1, fmin:fmax + 1].sum())
+
+
+def fused_branch_cases(branch: str, max_names: int = 4) -> st.SearchStrategy[Case]:
+    """:func:`~braggcheck.testing.nanobragg.strategies.cases.cases` cases on ``branch`` (a key of
+    :data:`FUSED_BRANCHES`), with no cell count differentiated (a real-valued N takes the
+    plain path)."""
+    if branch not in FUSED_BRANCHES:
+        raise ValueError(f"branch {branch!r}: valid: {', '.join(FUSED_BRANCHES)}")
+    return _on_branch(branch, max_names)
+
+
+@st.composite
+def _on_branch(draw: st.DrawFn, branch: str, max_names: int) -> Case:
+    case = draw(cases(max_names=max_names, config=fused_configs(branch == "two_cells")))
+    kept = [(n, d) for n, d in zip(case.names, case.direction_tensor().tolist(), strict=True)
+            if n not in CELL_COUNTS]
+    if not kept:
+        kept = [(next(n for n in applicable_parameters(case.config) if n not in CELL_COUNTS),
+                 1.0)]
+    case = replace(case, names=tuple(n for n, _ in kept), direction=tuple(d for _, d in kept))
+    if branch == "stored_chunks":
+        pixels = evaluated_pixels(case.config)
+        per_chunk = max(1, -(-pixels // draw(cst.integers(*STORED_CHUNK_COUNTS))))
+        # None: the default limit stores every chunk; 2: two stored, the rest recomputed.
+        case = replace(case, pixels_per_chunk=per_chunk,
+                       stored_chunks=draw(cst.sampled_from((None, 2))))
+    return case
