@@ -40,7 +40,7 @@ def compare_derivatives(
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
     value = probe.loss(leaf)
-    grad = gradient_of(value, leaf)
+    grad = gradient_of(value, leaf)  # a lost graph is a zero (wrong) derivative, not a crash
     # Rounding in L(x +- eps) is about machine epsilon times the sum of the magnitudes of its
     # terms, sum |w| I / norm (1 at the probe's point), not times |L|: the signed weights
     # cancel, so |L| can be far smaller than the error of its sum.

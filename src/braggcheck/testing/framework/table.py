@@ -35,8 +35,14 @@ from braggcheck.testing.framework.measured_tolerance import (
     unresolved,
 )
 from braggcheck.testing.framework.probe import Probe
-from braggcheck.testing.framework.results import Row
-from braggcheck.testing.framework.target import Target, steppable
+from braggcheck.testing.framework.results import Row, relative_cell
+from braggcheck.testing.framework.target import (
+    Target,
+    applicable,
+    capabilities,
+    defaults,
+    steppable,
+)
 from braggcheck.testing.framework.tolerances import AD_RTOL, GAP_OFFSETS, NOISE_MARGIN, STEP
 from braggcheck.testing.framework.verdict import (
     INFLATED,
@@ -84,6 +90,19 @@ class TableCase:
             self._probes["probe"] = Probe(self.config(), self.parameters,
                                           weight_seed=self.weight_seed, target=self.target)
         return self._probes["probe"]
+
+
+def default_table(target: Target, parameters: Iterable[str] | None = None
+                  ) -> tuple[TableCase, ...]:
+    """Tier-2 rows on the target's declared defaults (``target.defaults()``): one per default
+    configuration and parameter its output depends on (of ``parameters``, default all), setup
+    named ``default:<name>``. A target's own default path is checked, not only drawn points."""
+    named = defaults(target)
+    setups = {f"default:{name}": (lambda config=config: config) for name, config in named.items()}
+    chosen = list(target.parameters) if parameters is None else list(parameters)
+    return tuple(TableCase((p,), f"default:{name}", target=target, setups=setups)
+                 for name, config in named.items()
+                 for p in chosen if p in applicable(target, config))
 
 
 def missing_parameters(cases: Iterable[TableCase], names: Iterable[str]) -> list[str]:
@@ -179,6 +198,10 @@ class CaseOutcome:
     here against AD_RTOL alone (an outcome made by hand)."""
     eps: float = 0.0
     """The step gradcheck ran at (the case's, or a retry's; 0: the case's)."""
+    noise: float = 0.0
+    """The measured rounding noise of the finite difference (part of ``atol``)."""
+    not_applicable: list[str] = field(default_factory=list)
+    """Checks the target cannot run (a capability it lacks), each with its reason."""
 
     @property
     def forward_reverse_rel_gap(self) -> float:
@@ -226,6 +249,37 @@ class CaseOutcome:
             return "pass"
         return "FAIL" if self.failed else "INCONCLUSIVE"
 
+    def report(self) -> str:
+        """What a scientist needs to act on this row: parameter, analytic, numerical, error,
+        tolerance, measured noise and step, forward vs reverse, the second derivative, every
+        problem and every check that did not apply."""
+        d = self.derivative
+        lines = [f"{self.case.id}: {self.status.upper()} ({self.seconds:.2f} s)",
+                 f"  parameter       {', '.join(self.case.parameters)} (setup "
+                 f"{self.case.setup!r})",
+                 f"  analytic        {d.analytic:.12e}  (reverse mode, dL/dx)",
+                 f"  numerical       {d.numerical:.12e}  (central difference)",
+                 f"  error           {d.error:.3e}  (relative "
+                 f"{relative_cell(d.error, d.numerical, '.3e')})",
+                 f"  tolerance       {self.atol:.3e}  (measured from the differences; rtol 0)",
+                 f"  measured noise  {self.noise:.3e}  (rounding of the difference; ulp floor "
+                 f"{d.noise_floor:.3e})",
+                 f"  step            {self.eps or self.case.eps:g} (scaled units)"]
+        if "forward mode" not in " ".join(self.not_applicable):
+            lines.append(f"  forward/reverse jvp {self.jvp:.12e}, vjp {self.vjp:.12e} "
+                         f"(relative gap {relative_cell(abs(self.jvp - self.vjp), self.vjp)})")
+        if self.second is not None:
+            s = self.second
+            lines.append(f"  d2L/dx2         analytic {s.analytic:.6e}, numerical "
+                         f"{s.numerical:.6e}, error {s.error:.3e}, tolerance "
+                         f"{self.second_atol or 0.0:.3e}")
+        else:
+            lines.append("  d2L/dx2         not checked (no parameter of the row declares "
+                         "second_derivative)")
+        lines += [f"  NOT APPLICABLE: {reason}" for reason in self.not_applicable]
+        lines += [f"  problem: {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
 
 def gradcheck_error(check: Callable[[], bool]) -> str | None:
     """The first line of a GradcheckError raised by ``check``, None when it passes."""
@@ -242,9 +296,16 @@ def run_case(case_: TableCase) -> CaseOutcome:
     probe = case_.probe()
     (result,) = compare_derivatives(probe, eps=case_.eps)
     tolerances = measured_tolerances(case_)
-    error = gradcheck_error(lambda: run_gradcheck(probe, check_forward_ad=True, **tolerances))
-    forward_reverse = forward_reverse_row(case_)
-    jvp, vjp = forward_reverse_gap(probe, torch.ones(1, dtype=torch.float64))
+    declared = capabilities(case_.target)
+    forward = declared.forward_mode
+    error = gradcheck_error(lambda: run_gradcheck(probe, check_forward_ad=forward, **tolerances))
+    skipped = [] if forward else [
+        f"forward mode (gradcheck's forward AD, jvp vs vjp): target {case_.target.name} "
+        f"declares forward_mode = False" + (f" ({declared.why})" if declared.why else "")]
+    forward_reverse = forward_reverse_row(case_) if forward else None
+    jvp = vjp = result.analytic  # forward mode not applicable: no gap to judge
+    if forward:
+        jvp, vjp = forward_reverse_gap(probe, torch.ones(1, dtype=torch.float64))
     second = second_vacuity = gg_error = None
     if case_.gradgrad:
         second = second_derivative(probe, case_.eps)
@@ -256,4 +317,4 @@ def run_case(case_: TableCase) -> CaseOutcome:
                        error, jvp, vjp, second, second_vacuity, gg_error,
                        time.perf_counter() - start, measured.atol,
                        measured.second_atol if case_.gradgrad else None, forward_reverse,
-                       measured.eps)
+                       measured.eps, max(e.rounding for e in measured.first), skipped)
