@@ -18,7 +18,6 @@ from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import build_state
 from braggcheck.testing.nanobragg.strategies.cases import configs
 from braggcheck.testing.nanobragg.strategies.hkl_tables import random_table
-from braggcheck.testing.nanobragg.strategies.placement import memoized
 from braggcheck.testing.nanobragg.vector_gradients import bright_indices
 
 DENSITIES = (1.0, 0.6, 0.25)
@@ -33,7 +32,6 @@ MARGIN = 3
 MAX_REFLECTIONS = 20_000
 
 
-@memoized  # the filter of hkl_configs computes it, and the draw again for the kept config
 def reached_indices(config: Config) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     """The integer box holding the Miller indices of every detector corner and edge midpoint,
     for every source and orientation (the index is smooth over a flat detector, so its range

@@ -40,7 +40,8 @@ def memoized(function: Callable[..., R]) -> Callable[..., R]:
     stored examples replayed by every property) and each placement builds torch state. The
     results are shared: callers only read them. The key holds the arguments' repr too, so that
     -0.0 and 0.0 (equal, and hashed alike) are told apart; unhashable arguments are computed
-    anew."""
+    anew. Only for code no test monkeypatches (the planted-bug tests patch scene functions: a
+    result kept from under a patch would outlive it)."""
 
     @functools.lru_cache(maxsize=512)
     def cached(args: tuple, text: str) -> R:
@@ -67,7 +68,6 @@ class Reflection:
     two_theta_deg: float
 
 
-@memoized
 def _orientation_A(crystal: CrystalConfig, beam: BeamConfig) -> torch.Tensor:
     """Real basis vectors (rows a, b, c, in A) of the first orientation the simulator uses
     (phi step 0, mosaic domain 0)."""
@@ -118,7 +118,7 @@ def reflection_near(crystal: CrystalConfig, beam: BeamConfig, convention: str,
                       tuple(direction.tolist()), two_theta)
 
 
-@memoized
+@memoized  # detector placement only: no test monkeypatches it (scene functions they do patch)
 def _geometry(config: Config):
     with torch.no_grad():
         state = build_state(config, None, torch.float64, torch.device("cpu"))
