@@ -121,12 +121,26 @@ def test_cases_can_differentiate_every_applicable_parameter_first(sample):
         assert firsts == set(applicable_parameters(config))
 
 
+def focused_cases(name: str):
+    """The ``FOCUSED`` derandomized focused cases of ``name``, in order, drawn lazily: the first
+    alone, then the whole sample (a derandomized sample of k starts with that of 1; the test
+    mostly stops at the first case, and each draw of a focused case costs more than its check)."""
+    first = derandomized_sample(cases(focus=name), 1)
+    yield from first
+    yield from derandomized_sample(cases(focus=name), FOCUSED)[len(first):]
+
+
+def test_the_focused_cases_are_drawn_as_one_sample():
+    """focused_cases relies on it: a derandomized sample's first value is the one-value sample."""
+    assert list(focused_cases("cell_a")) == derandomized_sample(cases(focus="cell_a"), FOCUSED)
+
+
 @pytest.mark.parametrize("name", list(PARAMETERS))
 def test_the_gradient_check_resolves_every_registry_parameter(name):
     """Applicable is not enough: the derivative must rise above the finite-difference noise
     (polarization's is proportional to sin^2(2 theta), small near the direct beam)."""
     statuses = []
-    for case in derandomized_sample(cases(focus=name), FOCUSED):
+    for case in focused_cases(name):
         result = run_check("gradient", case)
         assert result.passed or result.inconclusive, result.report()
         row = next((r for r in result.rows if r.name == name), None)
