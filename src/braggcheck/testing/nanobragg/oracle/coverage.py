@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from braggcheck.sim.config import Config
+from braggcheck.sim.crystal_size import AXES as CELL_AXES
 from braggcheck.sim.sections import SHAPES
 from braggcheck.testing.nanobragg.oracle.strategies import oracle_regions
 from braggcheck.testing.nanobragg.regions import (
@@ -31,11 +32,21 @@ from braggcheck.testing.nanobragg.regions import (
     ROI,
     TWO_THETA,
     Region,
+    cell_count,
     cell_count_regions,
     config_region_list,
 )
 
-NOT_DEMANDED: dict[Region, str] = {}
+NOT_DEMANDED: dict[Region, str] = {
+    cell_count(axis, few): "the oracle draws N uniformly over 1-25 per axis (N = 1 or 2: 1 in "
+    "50 each), so a 200-configuration sample misses one of these six regions about one run in "
+    "ten, and which one depends on the modules loaded (Hypothesis draws constants from them: "
+    "pytest -n 2 workers draw another sample); a demand would be a false alarm by design. "
+    "Drawing small N more often changes every derandomized oracle example, the reference "
+    "tests' planted-bug hunt among them; left to the oracle's owner. The gradient strategies "
+    "draw N = 1 and 2 on every axis by construction (strategies/configs.cell_counts)"
+    for axis in CELL_AXES for few in ("N = 1", "N = 2")
+}
 """Generated regions the oracle's sample is known not to reach, each with its reason."""
 
 ORACLE_REGIONS: tuple[Region, ...] = tuple(r for r in (

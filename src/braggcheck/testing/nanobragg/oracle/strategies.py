@@ -96,10 +96,7 @@ def _crystal_words(draw: st.DrawFn) -> tuple[list[str], dict]:
     a, b, c, alpha, beta, gamma = draw(cells())
     if draw(st.booleans()):  # a small cell: dense spots on a small detector
         a, b, c = (x * draw(st.floats(0.3, 1.0)) for x in (a, b, c))
-    # N = 1 and 2 (sincg's and the fused lattice's special cases) a sixth of the time on each
-    # axis, not 1 in 50 of a uniform 1-25: every axis must reach them (the coverage regions).
-    counts = [draw(st.one_of(st.just(5), st.integers(*CELLS_PER_AXIS), st.sampled_from((1, 2))))
-              for _ in range(3)]
+    counts = [draw(st.one_of(st.just(5), st.integers(*CELLS_PER_AXIS))) for _ in range(3)]
     shape = draw(st.sampled_from(ALL_SHAPES))
     words = ["-cell", *map(_n, (a, b, c, alpha, beta, gamma)),
              "-Na", str(counts[0]), "-Nb", str(counts[1]), "-Nc", str(counts[2])]
