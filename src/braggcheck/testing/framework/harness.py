@@ -51,7 +51,12 @@ from braggcheck.testing.framework.invariants import (
 )
 from braggcheck.testing.framework.loader import target_spec
 from braggcheck.testing.framework.results import CheckResult
-from braggcheck.testing.framework.store import FAILURES_DIR, read_document, write_document
+from braggcheck.testing.framework.store import (
+    FAILURES_DIR,
+    example_files,
+    read_document,
+    write_document,
+)
 from braggcheck.testing.framework.strategies import target_cases
 from braggcheck.testing.framework.target import (
     Target,
@@ -150,11 +155,12 @@ def stored_files(target: Target, directory: str | Path | None, check: str | None
                  registry: Mapping[str, TargetCheck] = TARGET_CHECKS,
                  ) -> list[tuple[Path, TargetCase]]:
     """(path, case) of each ``directory/*.json`` that applies to ``check`` (all for a file
-    naming none, or for ``check`` None)."""
+    naming none, or for ``check`` None); a ConfigError when a folder is named but holds no
+    example (a mistyped folder would silently replay nothing)."""
     if directory is None:
         return []
     found = []
-    for path in sorted(Path(directory).glob("*.json")):
+    for path in example_files(directory):  # a missing or empty folder is an error
         stored, case, _ = read_target_case(target, path, registry)
         if stored is None or check is None or stored == check:
             found.append((path, case))

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from braggcheck.testing.framework.case import TargetCase
-from braggcheck.testing.framework.harness import TARGET_CHECKS, stored_cases
+from braggcheck.testing.framework.harness import TARGET_CHECKS, property_tests, stored_cases
 from braggcheck.testing.framework.store import example_files
 from braggcheck.util.errors import ConfigError
 
@@ -147,3 +147,11 @@ def test_a_stored_case_of_another_target_is_an_error(tmp_path):
     (tmp_path / "other.json").write_text(json.dumps(document))
     with pytest.raises(ConfigError, match="other"):
         stored_cases(toy.TOY, tmp_path, "gradient")
+
+
+def test_a_property_suite_named_an_empty_or_missing_examples_folder_is_an_error(tmp_path):
+    """A mistyped examples folder must not replay nothing silently (every stored case lost)."""
+    with pytest.raises(ConfigError, match="holds no stored examples"):
+        stored_cases(toy.TOY, tmp_path, "gradient")
+    with pytest.raises(ConfigError, match="does not exist"):
+        property_tests(toy.TOY, ["finite"], examples_dir=tmp_path / "typo")
