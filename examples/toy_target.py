@@ -17,7 +17,13 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from braggcheck.testing import ParameterSpec, TableCase
+from braggcheck.testing import (
+    Capabilities,
+    ParameterSpec,
+    TableCase,
+    default_table,
+    parameter_values,
+)
 
 EDGE = 0.6
 """The ring is drawn at this share of the detector's half width."""
@@ -63,10 +69,21 @@ PARAMETERS = {s.name: s for s in (
 class ToyTarget:
     name = "toy"
     parameters = PARAMETERS
+    capabilities = Capabilities(forward_mode=True)
+    """Optional (all supported when absent): what the derivatives of render support."""
+
+    def defaults(self) -> dict[str, ToyConfig]:
+        """Optional: the configurations users run most, checked first by every property."""
+        return {"uniform": ToyConfig(), "textured": ToyConfig(texture=0.5, azimuth_deg=20.0)}
+
+    def with_value(self, config: ToyConfig, name: str, value: float) -> ToyConfig:
+        """Optional: ``config`` with one parameter set (strategies move drawn configurations
+        to exact baselines and special values with it)."""
+        return dataclasses.replace(config, **{name: value})
 
     def configs(self) -> st.SearchStrategy[ToyConfig]:
-        values = {n: st.one_of(st.just(s.baseline), st.floats(*s.typical_range))
-                  for n, s in PARAMETERS.items()}
+        # Each parameter: its baseline, an exact special value (0, whole turns) or random.
+        values = {n: parameter_values(s) for n, s in PARAMETERS.items()}
         return st.builds(ToyConfig, **values, texture=st.sampled_from((0.0, 0.5, 1.0)),
                          pixels=st.integers(16, 32))
 
@@ -106,6 +123,8 @@ class ToyTarget:
 
 
 TOY = ToyTarget()
-SETUPS = {"uniform": ToyConfig, "textured": lambda: ToyConfig(texture=0.5, azimuth_deg=20.0)}
+SETUPS = {name: (lambda config=config: config) for name, config in TOY.defaults().items()}
 TABLE = tuple(TableCase((name,), "textured", target=TOY, setups=SETUPS) for name in PARAMETERS)
 """The toy's Tier-2 table: every parameter on the textured ring."""
+DEFAULT_TABLE = default_table(TOY)
+"""Tier-2 rows on each of the toy's defaults, every parameter its output depends on."""

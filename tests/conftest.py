@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -32,11 +33,14 @@ def _deselect(config: pytest.Config, items: list[pytest.Item], marker: str) -> N
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without $NANOBRAGG_REFERENCE the ``reference`` tests are deselected, and without a CUDA
-    device the ``cuda`` tests (tests/cuda): reported as deselected, never skipped, since there
-    is nothing to run them against and a skip would read as a pass. Where CUDA is available
-    the ``cuda`` tests run by default."""
+    """Without $NANOBRAGG_REFERENCE the ``reference`` tests are deselected, without a CUDA
+    device the ``cuda`` tests (tests/cuda), and without the caustics package
+    (``pip install '.[interop]'``) the ``interop`` tests: reported as deselected, never
+    skipped, since there is nothing to run them against and a skip would read as a pass. Where
+    CUDA is available the ``cuda`` tests run by default."""
     if not os.environ.get("NANOBRAGG_REFERENCE"):
         _deselect(config, items, "reference")
     if not torch.cuda.is_available():
         _deselect(config, items, "cuda")
+    if importlib.util.find_spec("caustics") is None:
+        _deselect(config, items, "interop")

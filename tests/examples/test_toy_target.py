@@ -20,6 +20,7 @@ from braggcheck.testing import (
     TargetCase,
     case_from_json,
     case_to_json,
+    default_table,
     missing_parameters,
     property_tests,
     replay,
@@ -33,6 +34,8 @@ from braggcheck.util.errors import ConfigError
 
 from ..planted import ScaledGradient
 from ..toy import load_toy
+
+pytestmark = pytest.mark.framework  # framework self-tests: no braggcheck physics
 
 toy = load_toy()
 ROOT = Path(__file__).parents[2]
@@ -70,12 +73,74 @@ def test_the_toy_table_checks_every_parameter():
     assert missing_parameters(toy.TABLE[1:], toy.PARAMETERS) == ["wavelength_A"]
 
 
+class GradientLostAtDefault(toy.ToyTarget):
+    """The toy with the bug the independent nanoBragg port had (issue #21): a shortcut branch
+    at the default configuration that loses the gradient (here of the detector distance).
+    Everywhere else the toy is right; random draws of 16-32 pixel detectors almost never sit
+    exactly on the default."""
+
+    def render(self, config, params):
+        if config == toy.ToyConfig() and "distance_mm" in params:
+            params = {**params, "distance_mm": params["distance_mm"].detach()}
+        return super().render(config, params)
+
+
 @pytest.mark.parametrize("case", toy.TABLE, ids=lambda c: c.id)
 def test_tier2_case_of_the_toy(case):
     outcome = run_case(case)
-    assert outcome.passed, outcome.problems
+    assert outcome.passed, outcome.report()
     assert case.gradgrad == (case.parameters[0] in ("wavelength_A", "d_spacing_A"))
     assert (outcome.second is not None) == case.gradgrad
+
+
+def test_the_toy_declares_defaults_and_its_default_table_covers_them():
+    assert list(toy.TOY.defaults()) == ["uniform", "textured"]
+    # Every parameter on each default, but the azimuth of the untextured ring (needs texture).
+    assert [c.id for c in toy.DEFAULT_TABLE if c.setup == "default:uniform"] == [
+        f"{p}@default:uniform" for p in toy.PARAMETERS if p != "azimuth_deg"]
+    assert missing_parameters([c for c in toy.DEFAULT_TABLE if c.setup == "default:textured"],
+                              toy.PARAMETERS) == []
+
+
+@pytest.mark.parametrize("case", toy.DEFAULT_TABLE, ids=lambda c: c.id)
+def test_tier2_case_on_a_default_of_the_toy(case):
+    outcome = run_case(case)
+    assert outcome.passed, outcome.report()
+
+
+def test_tier2_on_the_defaults_finds_a_gradient_lost_only_at_the_default():
+    rows = {c.id: c for c in default_table(GradientLostAtDefault())}
+    lost = run_case(rows["distance_mm@default:uniform"])
+    assert not lost.passed
+    report = lost.report()
+    assert "FAIL" in report and "distance_mm" in report and "analytic        0.0" in report
+    assert run_case(rows["distance_mm@default:textured"]).passed  # only the default path
+
+
+def test_the_property_suite_finds_a_gradient_lost_at_the_default_at_its_first_example(
+        tmp_path):
+    bugged = GradientLostAtDefault()
+    seen = []
+    original = bugged.render
+
+    def recording(config, params):
+        seen.append(config)
+        return original(config, params)
+
+    bugged.render = recording
+    (test,) = property_tests(bugged, checks=["gradient"], failures_dir=tmp_path).values()
+    with pytest.raises(PropertyFailure) as caught:
+        settings(max_examples=20, database=None, deadline=None, derandomize=True)(test)()
+    assert seen[0] == toy.ToyConfig()  # the default is the first example run
+    # Found among the explicit default examples (Hypothesis runs them all, then reports):
+    # no drawn example was needed.
+    assert len(test.cost.renders) == len(toy.TOY.defaults())
+    assert "derivative mismatch for distance_mm" in str(caught.value)
+    stored = json.loads((tmp_path / "test_toy_gradient.json").read_text())
+    assert case_from_json(toy.TOY, stored["case"]).config == toy.ToyConfig()
+    # The right toy passes the same default example.
+    (right,) = replay(toy.TOY, tmp_path / "test_toy_gradient.json")
+    assert right.passed, right.report()
 
 
 def test_tier2_finds_the_planted_bug():

@@ -17,7 +17,6 @@ from torch.autograd.gradcheck import GradcheckError
 
 from braggcheck.testing.framework.derivatives import (
     compare_derivatives,
-    forward_reverse_gap,
     run_gradcheck,
     run_gradgradcheck,
     taylor_failure,
@@ -26,10 +25,11 @@ from braggcheck.testing.framework.derivatives import (
 from braggcheck.testing.framework.measured_tolerance import measured_tolerance, measured_tolerances
 from braggcheck.testing.framework.table import (
     first_order_vacuity,
+    forward_reverse_row,
     second_derivative,
     second_order_vacuity,
 )
-from braggcheck.testing.framework.tolerances import AD_RTOL, MAX_MEASURED_RTOL
+from braggcheck.testing.framework.tolerances import MAX_MEASURED_RTOL
 from braggcheck.testing.nanobragg.target import GradientProbe
 from braggcheck.testing.nanobragg.tier2.table import (
     CASES,
@@ -75,8 +75,8 @@ def test_forward_mode(case):
     probe = case.probe()
     assert run_gradcheck(probe, check_forward_ad=True, check_backward_ad=False,
                          **_tolerances(case))
-    jvp, vjp = forward_reverse_gap(probe, torch.ones(1, dtype=torch.float64))
-    assert jvp == pytest.approx(vjp, rel=AD_RTOL, abs=0)
+    row = forward_reverse_row(case)  # within AD_RTOL, or within its measured scatter
+    assert row.status == "ok", (row.name, row.analytic, row.numerical, row.tolerance)
 
 
 @pytest.mark.parametrize("case", GRADGRAD_CASES, ids=lambda c: c.id)

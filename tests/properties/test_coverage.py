@@ -8,20 +8,33 @@ The samples are derandomized, so the result is the same on every run and every p
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 import pytest
 
 from braggcheck import PARAMETERS, Config
 from braggcheck.sim.applicability import applicable_parameters
-from braggcheck.testing.nanobragg.coverage import REGIONS, unreachable_parameters, unreached_regions
+from braggcheck.testing.nanobragg.branch_reach import (
+    NOT_REACHED_BY_GRADIENT_CHECKS,
+    demanded_arms,
+    guard_sites,
+    unreached_arms,
+)
+from braggcheck.testing.nanobragg.coverage import (
+    REGIONS,
+    gradient_regions,
+    unreachable_parameters,
+    unreached_regions,
+)
 from braggcheck.testing.nanobragg.harness import run_check
-from braggcheck.testing.nanobragg.input_coverage import DMIN_ONLY
+from braggcheck.testing.nanobragg.regions import DMIN, Component, Region, guard_region
 from braggcheck.testing.nanobragg.strategies.cases import (
     cases,
     derandomized_sample,
     differentiated_names,
 )
-from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES
+from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES, GRADIENT_SHAPES
+from braggcheck.testing.nanobragg.strategies.hkl import hkl_configs
 
 SAMPLE = 150
 """Generated cases checked for applicability (nothing is simulated)."""
@@ -37,8 +50,9 @@ derandomized, but Hypothesis's choices also draw on constants of the modules loa
 sample differs between a lone run and the suite) and are far from uniform, so a share
 threshold would fail or pass with unrelated changes; the reach rates of a ``ci`` run are in
 docs/properties.md."""
-TOPHAT_ONLY = ("shape tophat, triclinic cell", *DMIN_ONLY)
-"""Regions only the non-gradient checks reach (TOPHAT's gradient is zero almost everywhere)."""
+GRADIENT_REGIONS = tuple(r for r in gradient_regions(GRADIENT_SHAPES) if r != DMIN)
+"""What the gradient checks' cases must reach: every region of their shapes but the -dmin cut
+(drawn with TOPHAT only, for the checks that do not differentiate: the cut is a step)."""
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +72,19 @@ def test_every_code_path_region_is_reached(every_shape_sample):
 
 
 def test_gradient_cases_reach_every_region_but_tophat(sample):
-    regions = [r for r in REGIONS if r not in TOPHAT_ONLY]
-    missing = unreached_regions(sample, regions, MIN_SHARE)
+    missing = unreached_regions(sample, GRADIENT_REGIONS, MIN_SHARE)
     assert not missing, (f"code-path regions reached by none of {SAMPLE} cases of the "
-                         f"gradient checks: {missing}")
+                         f"gradient checks: {[str(r) for r in missing]}")
 
 
 def test_the_region_check_names_a_region_never_reached(every_shape_sample):
-    assert unreached_regions(every_shape_sample, (*REGIONS, "new region")) == ["new region"]
+    new = Region(Component.SENSOR, "new region")
+    assert unreached_regions(every_shape_sample, (*REGIONS, new)) == [new]
+
+
+def test_every_region_names_its_component():
+    assert all(isinstance(r, Region) and isinstance(r.component, Component) for r in REGIONS)
+    assert len(set(REGIONS)) == len(REGIONS), "a region is listed twice"
 
 
 def test_every_registry_parameter_is_applicable_in_generated_configs(sample):
@@ -102,12 +121,26 @@ def test_cases_can_differentiate_every_applicable_parameter_first(sample):
         assert firsts == set(applicable_parameters(config))
 
 
+def focused_cases(name: str):
+    """The ``FOCUSED`` derandomized focused cases of ``name``, in order, drawn lazily: the first
+    alone, then the whole sample (a derandomized sample of k starts with that of 1; the test
+    mostly stops at the first case, and each draw of a focused case costs more than its check)."""
+    first = derandomized_sample(cases(focus=name), 1)
+    yield from first
+    yield from derandomized_sample(cases(focus=name), FOCUSED)[len(first):]
+
+
+def test_the_focused_cases_are_drawn_as_one_sample():
+    """focused_cases relies on it: a derandomized sample's first value is the one-value sample."""
+    assert list(focused_cases("cell_a")) == derandomized_sample(cases(focus="cell_a"), FOCUSED)
+
+
 @pytest.mark.parametrize("name", list(PARAMETERS))
 def test_the_gradient_check_resolves_every_registry_parameter(name):
     """Applicable is not enough: the derivative must rise above the finite-difference noise
     (polarization's is proportional to sin^2(2 theta), small near the direct beam)."""
     statuses = []
-    for case in derandomized_sample(cases(focus=name), FOCUSED):
+    for case in focused_cases(name):
         result = run_check("gradient", case)
         assert result.passed or result.inconclusive, result.report()
         row = next((r for r in result.rows if r.name == name), None)
@@ -115,3 +148,70 @@ def test_the_gradient_check_resolves_every_registry_parameter(name):
         if row is not None and row.status == "ok":
             return
     pytest.fail(f"{name}: no focused case resolved its derivative; got {statuses}")
+
+
+HKL_SAMPLE = 10
+"""Cases with an hkl table (``structure_factors`` differentiated too): 0.5-1 s each to trace."""
+
+
+@pytest.fixture(scope="module")
+def hkl_sample():
+    return derandomized_sample(cases(config=hkl_configs(), max_names=1), HKL_SAMPLE)
+
+
+def test_the_gradient_checks_reach_both_arms_of_every_simulator_guard(sample, hkl_sample):
+    """Every ``torch.where`` guard of braggcheck.sim (found in its source), both arms, in the
+    image, reverse-mode gradient or forward-mode derivative of a case the gradient checks
+    draw, but those listed with their reason in ``NOT_REACHED_BY_GRADIENT_CHECKS``."""
+    missing = unreached_arms([*sample, *hkl_sample], demanded_arms())
+    assert not missing, (f"guard arms no gradient case of {SAMPLE} + {HKL_SAMPLE} reaches: "
+                         f"{[str(arm) for arm in missing]}")
+
+
+def test_the_guard_list_is_derived_from_the_source():
+    sites = guard_sites()
+    assert ("physics.py", next(line for f, line in sites if f == "physics.py")) in sites
+    assert len(sites) >= 20  # every torch.where of sim/, not a hand-picked few
+    for file, line, _ in NOT_REACHED_BY_GRADIENT_CHECKS:
+        assert (file, line) in sites, f"stale reason for {file}:{line} (no guard there now)"
+
+
+SMALL_SAMPLE = 60
+"""Cases drawn with one component removed from a strategy (and once without)."""
+
+
+@pytest.fixture(scope="module")
+def small_sample():
+    return derandomized_sample(cases(), SMALL_SAMPLE)
+
+
+@pytest.mark.parametrize(("module", "name", "narrowed", "region"), [
+    ("braggcheck.testing.nanobragg.strategies.detector", "CONVENTIONS",
+     ("mosflm", "denzo", "adxv", "xds", "custom"), Region(Component.CONVENTION, "dials")),
+    ("braggcheck.testing.nanobragg.strategies.detector", "SENSOR_LAYERS", (2, 3),
+     Region(Component.SENSOR, "one layer")),
+])
+def test_a_strategy_that_stops_drawing_one_component_fails_naming_it(
+        monkeypatch, small_sample, module, name, narrowed, region):
+    """Remove one component from a strategy's draw: the coverage check names that region
+    (which the same-size sample of the unpatched strategy reaches)."""
+    assert region not in unreached_regions(small_sample, GRADIENT_REGIONS)
+    monkeypatch.setattr(importlib.import_module(module), name, narrowed)
+    drawn = derandomized_sample(cases(), SMALL_SAMPLE)
+    assert region in unreached_regions(drawn, GRADIENT_REGIONS)
+
+
+def test_a_parameter_the_cases_stop_differentiating_is_named(sample):
+    """Cases that never differentiate twotheta_deg: its parameter region fails, by name."""
+    dropped = [dataclasses.replace(c, names=tuple(n for n in c.names if n != "twotheta_deg")
+                                   or ("cell_a",), direction=()) for c in sample]
+    assert unreached_regions(dropped, GRADIENT_REGIONS) == [
+        Region(Component.PARAMETER, "twotheta_deg differentiated")]
+
+
+def test_the_arm_check_names_an_arm_never_reached(sample):
+    """TOPHAT is not drawn for gradients: its guard's arms are named as unreached."""
+    tophat = next((f, line) for f, line in guard_sites() if f == "physics.py"
+                  and ("physics.py", line, True) in NOT_REACHED_BY_GRADIENT_CHECKS)
+    arms = [guard_region(*tophat, True), guard_region(*tophat, False)]
+    assert unreached_arms(sample[:3], arms) == arms

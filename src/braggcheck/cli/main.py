@@ -1,15 +1,21 @@
 """The ``braggcheck`` command: ``simulate`` (nanoBragg flags) and the framework's tools.
 
 Bad input never shows a traceback: a :class:`ConfigError` becomes one line on stderr and exit
-status 2.
+status 2. Neither does Ctrl-C, at any moment: it ends with one "interrupted" line and status 130.
+For that this module, the console script's entry point, imports nothing heavy (torch, numpy,
+hypothesis; the ``braggcheck`` package itself loads them lazily): a command's module is imported
+inside :func:`main`'s handler, so an interrupt while torch is still loading is caught too.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from braggcheck.util.errors import ConfigError, WriteError
 
@@ -41,6 +47,48 @@ def _load(name: str) -> Callable[[list[str]], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    name = args[0] if args and args[0] in SUBCOMMANDS else None
+    # The process's own command line (the console script, python -m): once the command is over,
+    # a late Ctrl-C must not print a traceback from an exit handler (torch has some) either.
+    after = signal.SIG_IGN if argv is None else signal.default_int_handler
+    try:
+        with _noticed_interrupts(after) as interrupted:
+            return _run(args, interrupted)
+    except KeyboardInterrupt:
+        print(f"braggcheck{f' {name}' if name else ''}: interrupted", file=sys.stderr)
+        return 130
+
+
+class _Interrupted:
+    """Whether Ctrl-C came, even if whatever it interrupted swallowed the KeyboardInterrupt
+    (torch's C start-up imports numpy and carries on without it when that import fails)."""
+
+    seen = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def _noticed_interrupts(after: signal.Handlers | Callable[..., object]
+                        ) -> Iterator[_Interrupted]:
+    """During the block, Ctrl-C raises KeyboardInterrupt as usual and is also remembered;
+    afterwards SIGINT gets ``after``. A SIGINT handler set by someone else (or SIG_IGN) is left
+    alone."""
+    interrupted = _Interrupted()
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield interrupted
+        return
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, after)
+
+
+def _run(args: list[str], interrupted: _Interrupted) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0
@@ -50,16 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{', '.join(SUBCOMMANDS)}", file=sys.stderr)
         return 2
     try:
-        return _load(name)(rest)
+        command = _load(name)  # the command's imports (torch...) happen here
+        if interrupted.seen:  # an interrupt an import swallowed
+            raise KeyboardInterrupt
+        return command(rest)
     except (ConfigError, WriteError) as exc:
         print(f"braggcheck {name}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # any other system failure: one line, no traceback
         print(f"braggcheck {name}: failed: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"braggcheck {name}: interrupted", file=sys.stderr)
-        return 130
 
 
 def argument_parser(command: str, description: str) -> argparse.ArgumentParser:

@@ -71,7 +71,7 @@ def main(args: list[str]) -> int:
     failed = []
     for result in replay(target, options.file, chosen, registry):
         print(result.report())
-        if not result.passed and not result.inconclusive:
+        if result.failed:  # inconclusive and NOT APPLICABLE are reported, not failures
             failed.append(result.check)
     if failed:
         print(f"FAILED: {', '.join(failed)}")

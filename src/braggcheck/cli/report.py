@@ -134,8 +134,8 @@ def main(args: list[str]) -> int:
             for case in cases:
                 outcomes.append(run_case(case))
                 bar.advance(case.id)
-                if not outcomes[-1].passed:
-                    print(f"{case.id}: FAIL", file=sys.stderr)
+                if not outcomes[-1].passed:  # every number needed to act on it
+                    print(outcomes[-1].report(), file=sys.stderr)
         probe = joint_probe()
         direction = joint_direction(probe, TAYLOR_SEED)
         taylor = taylor_run(probe, direction)

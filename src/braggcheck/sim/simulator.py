@@ -261,6 +261,9 @@ class _RecomputedChunk(torch.autograd.Function):
                 # Eager even when the forward was compiled: every chunk's fresh aliases and
                 # scene would fail the compiled guards and recompile the kernel per chunk.
                 values = pixel_values(with_tensors(ctx.scene, iter(aliases)), slow, fast)
+            if not values.requires_grad:  # the wanted tensors do not reach these pixels (a
+                # cell angle under -mat): their gradient is zero, as on the stored path
+                return None, None, None, None, *grads
             found = torch.autograd.grad(values, [aliases[i] for i in wanted], grad,
                                         allow_unused=True,
                                         create_graph=torch.is_grad_enabled())

@@ -35,6 +35,7 @@ if _typing.TYPE_CHECKING:
         TARGET_CHECKS,
         PropertyFailure,
         TargetCheck,
+        default_cases,
         property_tests,
         read_target_case,
         replay,
@@ -51,14 +52,20 @@ if _typing.TYPE_CHECKING:
     from braggcheck.testing.framework.profiles import register_profiles
     from braggcheck.testing.framework.projection import Projection
     from braggcheck.testing.framework.results import CheckResult, Row
-    from braggcheck.testing.framework.strategies import projections, target_cases
+    from braggcheck.testing.framework.strategies import (
+        parameter_values,
+        projections,
+        target_cases,
+    )
     from braggcheck.testing.framework.table import (
         CaseOutcome,
         TableCase,
+        default_table,
         missing_parameters,
         run_case,
     )
     from braggcheck.testing.framework.target import (
+        Capabilities,
         ParameterSpec,
         Target,
         applicable,
@@ -69,6 +76,7 @@ if _typing.TYPE_CHECKING:
 
 _HOMES = {
     "TARGET_CHECKS": "braggcheck.testing.framework.harness",
+    "Capabilities": "braggcheck.testing.framework.target",
     "CaseOutcome": "braggcheck.testing.framework.table",
     "CheckResult": "braggcheck.testing.framework.results",
     "Differences": "braggcheck.testing.framework.differences",
@@ -94,9 +102,12 @@ _HOMES = {
     "check_repeatable": "braggcheck.testing.framework.invariants",
     "check_taylor": "braggcheck.testing.framework.checks",
     "convergence_rates": "braggcheck.testing.framework.derivatives",
+    "default_cases": "braggcheck.testing.framework.harness",
+    "default_table": "braggcheck.testing.framework.table",
     "linear": "braggcheck.testing.framework.target",
     "load_target": "braggcheck.testing.framework.loader",
     "missing_parameters": "braggcheck.testing.framework.table",
+    "parameter_values": "braggcheck.testing.framework.strategies",
     "periodic": "braggcheck.testing.framework.target",
     "projections": "braggcheck.testing.framework.strategies",
     "property_tests": "braggcheck.testing.framework.harness",
@@ -113,6 +124,7 @@ _HOMES = {
 
 __all__ = [
     "TARGET_CHECKS",
+    "Capabilities",
     "CaseOutcome",
     "CheckResult",
     "Differences",
@@ -138,9 +150,12 @@ __all__ = [
     "check_repeatable",
     "check_taylor",
     "convergence_rates",
+    "default_cases",
+    "default_table",
     "linear",
     "load_target",
     "missing_parameters",
+    "parameter_values",
     "periodic",
     "projections",
     "property_tests",

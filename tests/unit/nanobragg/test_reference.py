@@ -65,10 +65,14 @@ def test_a_non_zero_exit(tmp_path):
 
 
 def test_a_timeout(tmp_path):
-    path = _script(tmp_path, "sleep 5")
+    """The program waits to read a FIFO nobody ever writes: it can only end by the timeout
+    (a ``sleep 5`` could end first on a machine that stalls the test for 5 s)."""
+    never = tmp_path / "never.fifo"
+    os.mkfifo(never)
+    path = _script(tmp_path, f"exec cat '{never}'")
     with pytest.raises(ReferenceError) as caught:
         run_reference(path, [], 8, 8, timeout_s=0.2)
-    _one_line(caught, str(path), "timed out")
+    _one_line(caught, str(path), "timed out after 0.2 s")
 
 
 def test_a_float_file_of_the_wrong_size(tmp_path):
@@ -88,9 +92,12 @@ def test_no_float_file(tmp_path):
 def test_it_runs_in_a_temporary_folder_and_reads_float32(tmp_path, monkeypatch):
     """Default output files land in a temporary folder, never in the working directory."""
     monkeypatch.chdir(tmp_path)
+    # The image is made here and copied by the program: a bare ``python3`` in the program
+    # would be whatever PATH finds (a pyenv shim, a system Python without numpy).
+    image_file = tmp_path / "image.f32"
+    image_file.write_bytes(np.arange(64, dtype="<f4").tobytes())
     body = ('for last; do :; done; touch intimage.img; pwd > "$HOME/where"; '
-            'python3 -c "import numpy, sys; numpy.arange(64, dtype=\'<f4\')'
-            '.tofile(sys.argv[1])" "$last"')
+            f'cp "{image_file}" "$last"')
     monkeypatch.setenv("HOME", str(tmp_path))
     image = run_reference(_script(tmp_path, body), ["-cell", "1"], 8, 8)
     assert image.shape == (8, 8) and image[1, 0] == 8.0 and image.dtype == np.float64

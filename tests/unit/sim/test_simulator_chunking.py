@@ -185,3 +185,29 @@ def test_fused_and_plain_gradient_paths_agree(extra, dtype, monkeypatch):
             compared += 1
             torch.testing.assert_close(got, want, rtol=100 * rtol, atol=0.0, msg=name)
     assert compared >= 15
+
+
+def test_a_recomputed_chunk_that_a_wanted_parameter_does_not_reach_gives_zero():
+    """Under -mat the cell angles set no orientation: a round crystal's recomputed chunks do
+    not depend on cell_alpha, whose gradient is zero (backward used to raise "element 0 of
+    tensors does not require grad")."""
+    import math
+
+    import torch
+
+    from braggcheck import Config, simulate
+    from braggcheck.sim import simulator
+
+    turned = 1 / math.sqrt(2) / 100
+    config = Config().replace(fpixels=8, spixels=8, shape="round", reciprocal_matrix=(
+        (0.01, 0.0, 0.0), (0.0, turned, turned), (0.0, -turned, turned)))
+    alpha = torch.tensor(90.0, dtype=torch.float64, requires_grad=True)
+    saved = simulator.STORED_BYTES_LIMIT
+    simulator.STORED_BYTES_LIMIT = 0  # every chunk recomputed in the backward
+    try:
+        image = simulate(config, {"cell_alpha": alpha}, pixels_per_chunk=16)
+        (gradient,) = torch.autograd.grad(image.sum(), alpha, allow_unused=True)
+    finally:
+        simulator.STORED_BYTES_LIMIT = saved
+    assert image.sum() > 0
+    assert gradient is None or float(gradient) == 0.0

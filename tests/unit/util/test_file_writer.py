@@ -24,11 +24,24 @@ VALID = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "100", "-
 """A run whose float image is 64 * 64 * 4 = 16384 bytes."""
 
 
+AS_FROM_A_TERMINAL = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+"""
+"""The signal handling a command started from a terminal has. A child inherits ignored signals:
+run from a background job of a non-interactive shell (``pytest ... &``, as on a loaded machine
+beside another run), pytest and every interpreter it starts have SIGINT ignored, Python then
+installs no KeyboardInterrupt handler, and a Ctrl-C test sees the write complete."""
+
+
 def _python(code: str, **kwargs: object) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter that imports this tree's braggcheck."""
+    """Run ``code`` in a fresh interpreter that imports this tree's braggcheck, with the signal
+    handling of a command started from a terminal."""
     env = {**os.environ, "PYTHONPATH": str(SOURCE.parent)}
     streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
-    return subprocess.run([sys.executable, "-B", "-c", textwrap.dedent(code)], env=env,
+    program = AS_FROM_A_TERMINAL + textwrap.dedent(code)
+    return subprocess.run([sys.executable, "-B", "-c", program], env=env,
                           timeout=120, **streams)  # type: ignore[call-overload]
 
 
@@ -214,7 +227,9 @@ def test_a_file_size_limit_names_the_file_and_leaves_nothing(tmp_path: Path) -> 
 def test_a_signal_mid_write_leaves_nothing(tmp_path: Path, signal_name: str,
                                            status: int) -> None:
     """Half the image is on disk when the signal arrives; afterwards nothing is, and the
-    process ends as that signal ends it (killed by SIGTERM; the CLI's 130 for Ctrl-C)."""
+    process ends as that signal ends it (killed by SIGTERM; the CLI's 130 for Ctrl-C). The
+    child sends the signal to itself at that point: ``os.kill`` runs the handler before it
+    returns, so no timing is involved."""
     out = tmp_path / "out.bin"
     previous = tmp_path / "kept.bin"
     previous.write_bytes(b"previous")

@@ -10,6 +10,7 @@ import torch
 
 from braggcheck.testing.framework.results import CheckResult, Row
 from braggcheck.testing.framework.target import Target
+from braggcheck.testing.framework.verdict import inflation
 
 
 def unusable(target: Target, check: str, image: torch.Tensor, config: Any
@@ -65,7 +66,9 @@ def tolerance_row(name: str, error: float, tolerance: float) -> Row:
 
 def derivative_verdict(check: str, rows: list[Row], events: list[str]) -> CheckResult:
     """Pass when every resolved derivative agrees; fail on a mismatch or a NaN/Inf;
-    inconclusive when nothing was resolved above the finite-difference noise."""
+    inconclusive when nothing was resolved above the finite-difference noise, or when a row
+    agreed only at a tolerance the noise inflated past the ceiling (listed by name: a row the
+    check could not hold to the ceiling is never part of a pass)."""
     failed = [r.name for r in rows if r.status == "FAIL"]
     resolved = [r for r in rows if r.status in ("ok", "FAIL")]
     events = events + [f"{check}: {r.status}" for r in rows]
@@ -80,6 +83,9 @@ def derivative_verdict(check: str, rows: list[Row], events: list[str]) -> CheckR
     if failed:
         return CheckResult(check, False, f"derivative mismatch for {', '.join(failed)}", rows,
                            events, worst=worst)
+    if any(r.status == "inconclusive" for r in rows):
+        return CheckResult(check, False, inflation(rows), rows, events, inconclusive=True,
+                           worst=worst)
     if not resolved:
         return CheckResult(check, False, "no derivative resolved above the finite-difference "
                            "noise", rows, events, inconclusive=True)

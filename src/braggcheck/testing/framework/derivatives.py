@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.autograd.forward_ad as fw
 
+from braggcheck.testing.framework.check_support import gradient_of
 from braggcheck.testing.framework.differences import Differences, coordinate_differences
 from braggcheck.testing.framework.probe import Probe
 from braggcheck.testing.framework.results import Row
@@ -39,7 +40,7 @@ def compare_derivatives(
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
     value = probe.loss(leaf)
-    (grad,) = torch.autograd.grad(value, leaf)
+    grad = gradient_of(value, leaf)  # a lost graph is a zero (wrong) derivative, not a crash
     # Rounding in L(x +- eps) is about machine epsilon times the sum of the magnitudes of its
     # terms, sum |w| I / norm (1 at the probe's point), not times |L|: the signed weights
     # cancel, so |L| can be far smaller than the error of its sum.
@@ -78,7 +79,7 @@ def second_derivative_errors(probe: Probe, eps: float = STEP,
 
     def gradient(at: torch.Tensor) -> float:
         leaf = at.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+        grad = gradient_of(probe.loss(leaf), leaf)
         return float(grad.sum())
 
     # One gradient is rounded at about an ulp of its size (at least of the order-1 loss).
@@ -121,7 +122,7 @@ def forward_reverse_gap(probe: Probe, direction: torch.Tensor,
     x = probe.point() if x is None else x.detach().clone()
     _, tangent = torch.func.jvp(probe.loss, (x,), (direction,))
     leaf = x.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf)
+    grad = gradient_of(probe.loss(leaf), leaf)
     return float(tangent), float((grad * direction).sum())
 
 
@@ -205,8 +206,12 @@ def taylor_run(
     ``gradient_scale`` (a number, or one per entry) plants a wrong gradient for self-tests."""
     x = probe.point() if x is None else x.detach().clone()
     leaf = x.clone().requires_grad_(True)
-    (gradient,) = torch.autograd.grad(probe.loss(leaf), leaf)
-    gradient = gradient * gradient_scale
+    value = probe.loss(leaf)
+    # A loss the graph does not reach (a detached parameter) has the gradient zero: it must
+    # show as a wrong gradient (rate 1), not as an autograd error.
+    gradient = (torch.autograd.grad(value, leaf, allow_unused=True)[0]
+                if value.requires_grad else None)
+    gradient = (torch.zeros_like(x) if gradient is None else gradient) * gradient_scale
     if first_step is None:
         first_step = min(taylor_first_step(probe.loss, x, direction, gradient), max_step)
     steps = [first_step / 2**i for i in range(halvings + 1)]

@@ -1,17 +1,19 @@
 """Naming a target on the command line: ``MODULE:NAME`` or ``path/to/file.py:NAME``.
 
-``braggcheck replay FILE --target examples/toy_target.py:TOY`` replays a stored case of any
-target; :func:`target_spec` writes that name for a target object, so a failure message can
-print the one command that replays it.
+``braggcheck replay FILE --target /abs/path/examples/toy_target.py:TOY`` replays a stored case
+of any target; :func:`target_spec` writes that name for a target object, so a failure message
+can print the one command that replays it, from any directory: the module form only for a module
+of an installed distribution, else the absolute file form (a module inside a package folder is
+imported under its dotted name, so its relative imports work).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.machinery
+import importlib.metadata
 import importlib.util
-import os
 import sys
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -27,11 +29,17 @@ def _module(where: str) -> ModuleType:
         if not path.is_file():
             raise ConfigError(f"--target: file {where!r} does not exist (expected "
                               f"{TARGET_SPEC_FORM})")
+        dotted = _package_module(path.resolve())
+        if dotted is not None:
+            return dotted
         name = path.stem
         loaded = sys.modules.get(name)
         if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == \
                 path.resolve():
             return loaded
+        # As ``python path/to/file.py`` would: its folder is importable (its neighbours).
+        if str(path.resolve().parent) not in sys.path:
+            sys.path.insert(0, str(path.resolve().parent))
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise ConfigError(f"--target: cannot load {where!r} as Python")
@@ -51,6 +59,27 @@ def _module(where: str) -> ModuleType:
                           f"{TARGET_SPEC_FORM}") from None
 
 
+def _package_module(path: Path) -> ModuleType | None:
+    """The module of ``path`` imported under its dotted name when its folder is a package
+    (``__init__.py``): its root folder goes on ``sys.path`` so relative imports work. None for
+    a lone file."""
+    parts = [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if len(parts) == 1:
+        return None
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    dotted = ".".join(parts)
+    try:
+        return importlib.import_module(dotted)
+    except Exception as exc:
+        raise ConfigError(f"--target: importing {str(path)!r} as {dotted} failed: "
+                          f"{type(exc).__name__}: {exc}") from None
+
+
 def load_target(spec: str) -> Target:
     """The target object ``spec`` names (a one-line ConfigError when it names none)."""
     where, _, attribute = spec.rpartition(":")
@@ -67,9 +96,9 @@ def load_target(spec: str) -> Target:
 
 
 def target_spec(target: Target) -> str | None:
-    """``MODULE:NAME`` of the module-level name bound to ``target`` (the module that defines
-    its class first), or ``path/to/file.py:NAME`` for a module loaded from a file that is not
-    on ``sys.path`` (relative to the working directory when below it); None when none is."""
+    """The name of the module-level object bound to ``target`` (the module that defines its
+    class first) that works from any directory: ``MODULE:NAME`` for a module of an installed
+    distribution, else ``/absolute/path/to/file.py:NAME``; None when no module binds it."""
     home = type(target).__module__
     modules = sorted(sys.modules.items(), key=lambda item: item[0] != home)
     for module_name, module in modules:
@@ -80,16 +109,18 @@ def target_spec(target: Target) -> str | None:
         if not names:
             continue
         file = getattr(module, "__file__", None)
-        if file is not None and not _importable(module_name):
-            relative = os.path.relpath(file)
-            return f"{file if relative.startswith('..') else relative}:{names[0]}"
+        if file is not None and not _installed(module_name):
+            return f"{Path(file).resolve()}:{names[0]}"
         return f"{module_name}:{names[0]}"
     return None
 
 
-def _importable(module_name: str) -> bool:
-    """Whether ``import module_name`` finds the module on ``sys.path`` (a package's modules
-    are, once the package is imported)."""
-    if "." in module_name:
-        return True
-    return importlib.machinery.PathFinder.find_spec(module_name) is not None
+@cache
+def _distributions() -> frozenset[str]:
+    return frozenset(importlib.metadata.packages_distributions())
+
+
+def _installed(module_name: str) -> bool:
+    """Whether the module belongs to an installed distribution (importable by name from any
+    directory, unlike a module found through the working directory or a test's root folder)."""
+    return module_name.partition(".")[0] in _distributions()

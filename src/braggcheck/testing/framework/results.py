@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from braggcheck.testing.framework.tolerances import NOISE_MARGIN
 
-STATUSES = ("ok", "FAIL", "unresolved", "below noise", "")
-"""``unresolved``: not smooth over the step; ``below noise``: under the rounding noise;
-empty: a measurement that is not judged by itself (a Tier-2 derivative, judged by gradcheck)."""
+STATUSES = ("ok", "FAIL", "inconclusive", "unresolved", "below noise", "")
+"""``inconclusive``: agreed only at a tolerance the measured noise inflated past the ceiling
+(:mod:`braggcheck.testing.framework.verdict`), never a pass; ``unresolved``: not smooth over
+the step; ``below noise``: under the rounding noise; empty: a measurement that is not judged
+by itself (a Tier-2 derivative, judged by gradcheck)."""
 
 
 @dataclass
@@ -48,6 +50,19 @@ class Row:
         return self.error <= atol + rtol * abs(self.numerical)
 
 
+def relative_cell(error: float, reference: float, spec: str = ".3g") -> str:
+    """``error / |reference|`` formatted for a table, or "-" where the reference is 0 and only
+    the absolute error (printed next to it) means anything: never 1e+287."""
+    if reference == 0:
+        return "-"
+    return format(error / abs(reference), spec)
+
+
+def relative_text(row: Row) -> str:
+    """The row's relative error for a table (see :func:`relative_cell`)."""
+    return relative_cell(row.error, row.numerical)
+
+
 @dataclass
 class CheckResult:
     check: str
@@ -58,6 +73,14 @@ class CheckResult:
     inconclusive: bool = False
     worst: float = 0.0
     """Largest relative error among resolved rows (for ``hypothesis.target``)."""
+    not_applicable: str | None = None
+    """Why the target cannot run this check (a capability it lacks): neither a pass nor a
+    failure."""
+
+    @property
+    def failed(self) -> bool:
+        """A real failure: not passed, not inconclusive, not NOT APPLICABLE."""
+        return not (self.passed or self.inconclusive or self.not_applicable)
 
     def table(self) -> str:
         if not self.rows:
@@ -66,7 +89,7 @@ class CheckResult:
                  f"{'rel error':>10} {'allowed':>10}  status"]
         for r in self.rows:
             lines.append(f"  {r.name:<22} {r.analytic:>23.16g} {r.numerical:>23.16g} "
-                         f"{r.error:>10.3g} {r.relative_error:>10.3g} {r.tolerance:>10.3g}  "
+                         f"{r.error:>10.3g} {relative_text(r):>10} {r.tolerance:>10.3g}  "
                          f"{r.status}")
         return "\n".join(lines)
 
@@ -74,6 +97,8 @@ class CheckResult:
         head = f"{self.check}: {'PASS' if self.passed else 'FAIL'}"
         if self.inconclusive:
             head = f"{self.check}: INCONCLUSIVE"
+        if self.not_applicable:
+            return f"{self.check}: NOT APPLICABLE - {self.not_applicable}"
         parts = [head + (f" - {self.message}" if self.message else "")]
         table = self.table()
         if table:

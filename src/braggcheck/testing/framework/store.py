@@ -35,6 +35,20 @@ def read_document(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def example_files(directory: str | Path) -> list[Path]:
+    """The stored example files (``*.json``) of a folder, sorted; a ConfigError when the
+    folder does not exist or holds none (a mistyped examples folder must not silently replay
+    nothing: every property would pass without its stored cases)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"examples folder {str(directory)!r} does not exist")
+    found = sorted(directory.glob("*.json"))
+    if not found:
+        raise ConfigError(f"examples folder {str(directory)!r} holds no stored examples "
+                          "(*.json)")
+    return found
+
+
 def write_document(name: str, document: dict[str, Any],
                    directory: str | Path = FAILURES_DIR) -> Path:
     """Write ``document`` as ``directory/name.json`` atomically (a reader never sees half a

@@ -1,14 +1,57 @@
-"""Hypothesis strategies of property-test cases for any target, derived from its specs."""
+"""Hypothesis strategies of property-test cases for any target, derived from its specs.
+
+Random values alone miss the points a target's users sit on: a shortcut branch taken only at
+the default configuration (an independent port of nanoBragg whose four detector-rotation
+gradients were ``None`` only at its default detector, issue #21) or at an exact special value
+(an angle of 0, a whole turn). So every parameter is drawn from {its baseline, its special
+values, random in its typical range} (:func:`parameter_values`), and, for a target with
+``with_value``, :func:`target_cases` moves parameters of the drawn configuration to such values.
+The declared defaults themselves are explicit examples every property test runs first
+(:func:`braggcheck.testing.framework.harness.default_cases`), not draws: a drawn default
+could never shrink toward a simpler configuration.
+"""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from hypothesis import strategies as st
 
 from braggcheck.testing.framework.case import TargetCase
 from braggcheck.testing.framework.projection import Projection
-from braggcheck.testing.framework.target import Target, applicable, periodic
+from braggcheck.testing.framework.target import (
+    ParameterSpec,
+    Target,
+    applicable,
+    periodic,
+    special_values,
+)
+
+
+def parameter_values(spec: ParameterSpec) -> st.SearchStrategy[float]:
+    """One value of a parameter: exactly its baseline (what it shrinks to), exactly one of its
+    :func:`~braggcheck.testing.framework.target.special_values` (0 where valid, whole periods,
+    the spec's ``special``), or random in its typical range. For a target's ``configs()``."""
+    return st.one_of(st.sampled_from(special_values(spec) or (spec.baseline,)),
+                     st.floats(*spec.typical_range, allow_nan=False, allow_infinity=False))
+
+
+@st.composite
+def perturbed_configs(draw: st.DrawFn, target: Target) -> Any:
+    """A configuration of ``target.configs()``; for a target with the optional method
+    ``with_value(config, name, value)`` some parameters are then moved to a value of
+    :func:`parameter_values` (those the spec and ``accepts`` allow). One draw per parameter in
+    a fixed order, shrinking to "leave it", keeps shrinking stable."""
+    config = draw(target.configs())
+    with_value = getattr(target, "with_value", None)
+    if with_value is None:
+        return config
+    for name, spec in target.parameters.items():
+        value = draw(st.one_of(st.none(), parameter_values(spec)))
+        if value is not None and spec.inside(value) and target.accepts(config, name, value):
+            config = with_value(config, name, value)
+    return config
 
 
 def projections() -> st.SearchStrategy[Projection]:
@@ -23,20 +66,22 @@ def projections() -> st.SearchStrategy[Projection]:
 @st.composite
 def target_cases(draw: st.DrawFn, target: Target, max_names: int = 3) -> TargetCase:
     """A configuration of ``target`` plus parameters it depends on, a projection, a direction,
-    a factor and whole turns of a periodic parameter; everything shrinks toward the first
-    applicable parameter, normal weights, the all-ones direction, factor 2 and one turn."""
-    config = draw(target.configs())
+    a factor and whole turns of a periodic parameter; everything shrinks toward one parameter
+    (the first applicable one when no other is needed), normal weights, the all-ones
+    direction, factor 2 and one turn."""
+    config = draw(perturbed_configs(target))
     pool = list(target.parameters)
     usable = set(applicable(target, config)) or set(pool)
-    # From a start index in the whole parameter list (a pool that does not change with the
-    # configuration, so names and configuration shrink independently): the first parameter the
-    # output depends on, then the others in a seeded shuffle. A failure in one parameter thus
-    # shrinks to that parameter alone (count 1, the start at it).
-    start = draw(st.integers(0, len(pool) - 1))
-    first = next(n for n in pool[start:] + pool[:start] if n in usable)
-    rest = [n for n in pool if n != first and n in usable]
-    random.Random(draw(st.integers(0, 2**32 - 1))).shuffle(rest)
-    names = (first, *rest)[:draw(st.integers(1, max_names))]
+    # One flag per parameter of the whole list (a pool that does not change with the
+    # configuration, so names and configuration shrink independently), shrinking to "not
+    # drawn"; the flagged ones the output depends on, in a seeded order, up to max_names.
+    # Hypothesis clears flags one at a time while the failure persists, so a failure in one
+    # parameter shrinks to that parameter alone whatever path it took (a start index and a
+    # count did not: start 0 with two names is smaller than start 2 with one).
+    flags = [draw(st.booleans()) for _ in pool]
+    chosen = [n for n, flag in zip(pool, flags, strict=True) if flag and n in usable]
+    random.Random(draw(st.integers(0, 2**32 - 1))).shuffle(chosen)
+    names = tuple(chosen[:max_names]) or (next(n for n in pool if n in usable),)
     component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))
     components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
     angles = periodic(target)

@@ -9,6 +9,7 @@ is one target among others (``examples/toy_target.py``, docs/targets.md).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,10 @@ class ParameterSpec:
     needs: Callable[[Any], bool] = always
     """Whether the output of a configuration depends on this parameter at all (elsewhere its
     derivative is identically zero and the checks do not ask for it)."""
+    special: tuple[float, ...] = ()
+    """Exact values where the target may take another branch (a normalisation's singular
+    point, a switch): drawn exactly, like the baseline, 0 and whole periods (see
+    :func:`special_values`)."""
 
     def __post_init__(self) -> None:
         low, high = self.valid_range
@@ -64,6 +69,78 @@ class ParameterSpec:
         above = low is None or value > low or (self.closed[0] and value == low)
         below = high is None or value < high or (self.closed[1] and value == high)
         return above and below
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a target's derivatives support, as data (optional member ``capabilities``).
+
+    A check the target cannot run is reported as NOT APPLICABLE with ``why`` (a deselected
+    property test named in the pytest summary, a line of the Tier-2 report), never as a pass
+    or a failure. Periodic and linear parameters and second derivatives are declared per
+    parameter on :class:`ParameterSpec`.
+    """
+
+    forward_mode: bool = True
+    """``torch.func.jvp`` / forward-mode AD works through ``render`` (every custom
+    ``autograd.Function`` has a ``jvp``): the forward-vs-reverse check and gradcheck's forward
+    mode need it."""
+    why: str = ""
+    """Why a capability is missing (printed with NOT APPLICABLE)."""
+
+
+def capabilities(target: Any) -> Capabilities:
+    """The target's declared :class:`Capabilities` (all supported when it declares none)."""
+    declared = getattr(target, "capabilities", None)
+    if declared is None:
+        return Capabilities()
+    if not isinstance(declared, Capabilities):
+        raise ConfigError(f"target {getattr(target, 'name', target)!r}: capabilities must be "
+                          f"a braggcheck.testing.Capabilities, not {type(declared).__name__}")
+    return declared
+
+
+def defaults(target: Any) -> dict[str, Any]:
+    """The configurations the target's users run most, by name (optional method
+    ``defaults()``; none when the target declares none). Every property test checks them first
+    and :func:`braggcheck.testing.framework.table.default_table` turns them into Tier-2 rows:
+    a shortcut branch on the default path is invisible to random draws."""
+    declared = getattr(target, "defaults", None)
+    if declared is None:
+        return {}
+    named = dict(declared() if callable(declared) else declared)
+    for name in named:
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"target {getattr(target, 'name', target)!r}: defaults() must "
+                              f"map non-empty names to configurations, got key {name!r}")
+    return named
+
+
+def not_applicable(target: Any, check: str) -> str | None:
+    """Why ``target`` cannot run the property check ``check`` (None when it can)."""
+    specs = target.parameters.values()
+    if check == "forward_reverse" and not capabilities(target).forward_mode:
+        why = capabilities(target).why
+        return (f"target {target.name} declares forward_mode = False"
+                + (f" ({why})" if why else ""))
+    if check == "periodicity" and all(s.period is None for s in specs):
+        return f"target {target.name} declares no periodic parameter (ParameterSpec.period)"
+    if check == "linearity" and not any(s.linear for s in specs):
+        return f"target {target.name} declares no linear parameter (ParameterSpec.linear)"
+    return None
+
+
+def special_values(spec: ParameterSpec) -> tuple[float, ...]:
+    """Exact values a strategy draws besides random ones: the baseline, 0 where valid, whole
+    periods of a periodic parameter inside its typical range (and +-1 period), and the spec's
+    own ``special`` values, those inside the valid range, without repeats."""
+    found = [spec.baseline, 0.0, *spec.special]
+    if spec.period is not None:
+        lo, hi = spec.typical_range
+        first, last = math.ceil(lo / spec.period), math.floor(hi / spec.period)
+        found += [k * spec.period for k in range(first, last + 1)][:8]
+        found += [spec.period, -spec.period]
+    return tuple(dict.fromkeys(float(v) for v in found if spec.inside(v)))
 
 
 @runtime_checkable

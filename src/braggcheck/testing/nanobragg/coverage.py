@@ -1,113 +1,90 @@
-"""What a property-test case covers: ``hypothesis.event`` labels and the named code-path regions
-that the strategies must reach (``tests/properties/test_coverage.py`` fails by region name).
+"""What a property-test case covers: ``hypothesis.event`` labels and the code-path regions
+(:class:`~braggcheck.testing.nanobragg.regions.Region` values, generated from the registry and
+the configuration's choices) that the strategies must reach (``tests/properties/
+test_coverage.py`` fails naming the region and its component).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from braggcheck.sim.applicability import applicable_parameters
 from braggcheck.sim.config import Config
 from braggcheck.sim.crystal_size import AXES as CELL_COUNTS
 from braggcheck.sim.detector import (
-    FRAMES,
     effective_pivot,
     resolved_beam_center_mm,
     resolved_close_mm,
 )
-from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS
 from braggcheck.sim.registry import PARAMETERS
-from braggcheck.sim.sections import CONVENTIONS, SHAPES
+from braggcheck.sim.sections import SHAPES
 from braggcheck.testing.nanobragg.case import Case
-from braggcheck.testing.nanobragg.input_coverage import INPUT_REGIONS, input_regions
-from braggcheck.testing.nanobragg.strategies.pixels import PIXEL_REGIONS, pixel_feature_regions
+from braggcheck.testing.nanobragg.regions import (
+    ALL_RECOMPUTED,
+    AWAY_FROM_BEAM,
+    COUNT_DIFFERENTIATED,
+    COUNT_DIFFERENTIATED_OTHER,
+    HIGH_ANGLE,
+    HIGH_ANGLE_DEG,
+    SEVERAL_CHUNKS,
+    STORED_THEN_RECOMPUTED,
+    Region,
+    config_region_list,
+    config_regions,
+    differentiated,
+    parameter_regions,
+)
 from braggcheck.testing.nanobragg.strategies.placement import (
     direct_beam_on_detector,
     scattering_angle_deg,
 )
 
 SPECIAL_ANGLES = (0.0, 90.0, -90.0, 180.0, 89.0, 45.0)
-HIGH_ANGLE_DEG = 10.0
-"""A detector centre this far from the beam counts as high scattering angle."""
 
 
-def _regions(case: Case) -> list[str]:
-    """Code-path regions (each one a label of :data:`REGIONS`)."""
+def _regions(case: Case) -> list[Region]:
+    """Code-path regions of ``case`` (each one of :data:`REGIONS`)."""
     config = case.config
-    crystal, det, beam = config.crystal, config.detector, config.beam
-    cells = (crystal.n_a, crystal.n_b, crystal.n_c)
-    labels = []
-    if 1 in cells:
-        labels.append("N = 1 on an axis")
-    if 2 in cells:
-        labels.append("N = 2 on an axis")
-    if max(cells) > CHEBYSHEV_MAX_CELLS:
-        labels.append(f"N > {CHEBYSHEV_MAX_CELLS} on an axis")
+    crystal, det = config.crystal, config.detector
+    found = config_regions(config)
+    found += [differentiated(name) for name in case.names]
     if any(name in CELL_COUNTS for name in case.names):  # the continuous lattice factor
-        labels.append("cell count differentiated" if crystal.shape == "square"
-                      else "cell count differentiated, non-square shape")
+        found.append(COUNT_DIFFERENTIATED if crystal.shape == "square"
+                     else COUNT_DIFFERENTIATED_OTHER)
     roi = det.fpixels * det.spixels
     if case.pixels_per_chunk is not None and case.pixels_per_chunk < roi:
-        labels.append("pixels in several chunks")
+        found.append(SEVERAL_CHUNKS)
         if case.stored_chunks == 0:
-            labels.append("every chunk recomputed in the backward")
+            found.append(ALL_RECOMPUTED)
         elif case.stored_chunks is not None and case.stored_chunks * case.pixels_per_chunk < roi:
-            labels.append("stored chunks, then recomputed ones")
-    if det.sensor_thickness_um > 0:
-        labels.append("thick sensor")
-        if det.sensor_attenuation_um is not None:
-            labels.append("thick sensor, explicit attenuation length")
-        layers = det.sensor_layers if det.sensor_layers is not None else 2
-        labels.append("thick sensor, one layer" if layers == 1 else
-                      "thick sensor, several layers")
-    angles = [float(getattr(crystal, f"cell_{x}")) for x in ("alpha", "beta", "gamma")]
-    if all(a != 90.0 for a in angles):
-        labels.append(f"shape {crystal.shape}, triclinic cell")
-    if det.point_pixel:
-        labels.append("point pixels")
-    labels.append(f"oversample {config.oversample}")
-    sources = beam.hdiv_steps * beam.vdiv_steps * beam.dispersion_steps
-    if sources > 1 and crystal.mosaic_domains * crystal.phi_steps > 1:
-        labels.append("several sources x several orientations")
-    labels.append(f"convention {det.convention}")
-    labels += pixel_feature_regions(config)  # braggcheck.testing.nanobragg.strategies.pixels
-    labels.append(f"{effective_pivot(det)} pivot")
-    if det.pivot is not None and det.pivot != FRAMES[det.convention].pivot:
-        labels.append("pivot overriding the convention's")
-    if det.convention == "custom" and det.fdet_vector is not None:
-        labels.append("custom convention, explicit detector vectors")
-    labels += input_regions(config)
+            found.append(STORED_THEN_RECOMPUTED)
     if not direct_beam_on_detector(config):
-        labels.append("Bragg spot away from the direct beam")
+        found.append(AWAY_FROM_BEAM)
         if scattering_angle_deg(config) > HIGH_ANGLE_DEG:
-            labels.append(f"high scattering angle (> {HIGH_ANGLE_DEG:g} deg)")
-    return labels
+            found.append(HIGH_ANGLE)
+    return found
 
 
-REGIONS: tuple[str, ...] = (
-    "N = 1 on an axis", "N = 2 on an axis", f"N > {CHEBYSHEV_MAX_CELLS} on an axis",
-    "cell count differentiated", "cell count differentiated, non-square shape",
-    "pixels in several chunks", "every chunk recomputed in the backward",
-    "stored chunks, then recomputed ones",
-    "thick sensor", "thick sensor, explicit attenuation length", "thick sensor, one layer",
-    "thick sensor, several layers",
-    *(f"shape {s}, triclinic cell" for s in SHAPES),
-    "point pixels", *(f"oversample {k}" for k in (1, 2, 3, 4)),
-    "several sources x several orientations",
-    *(f"convention {c}" for c in CONVENTIONS), "beam pivot", "sample pivot",
-    "pivot overriding the convention's", "custom convention, explicit detector vectors",
-    "Bragg spot away from the direct beam", f"high scattering angle (> {HIGH_ANGLE_DEG:g} deg)",
-    *INPUT_REGIONS,
-    *PIXEL_REGIONS,
-)
-"""Every region the strategies must reach (``shape tophat, triclinic cell`` only where TOPHAT is
-drawn, in the non-gradient checks)."""
+def gradient_regions(shapes: Sequence[str] = SHAPES,
+                     registry: Iterable[str] = PARAMETERS) -> tuple[Region, ...]:
+    """Every region the strategies of ``shapes`` must reach: the configuration's choices
+    (:func:`~braggcheck.testing.nanobragg.regions.config_region_list`), one per registry
+    parameter differentiated, and the gradient path's own (chunking, the continuous cell
+    count, spots away from the beam)."""
+    return (*config_region_list(shapes), *parameter_regions(registry),
+            COUNT_DIFFERENTIATED, COUNT_DIFFERENTIATED_OTHER, SEVERAL_CHUNKS, ALL_RECOMPUTED,
+            STORED_THEN_RECOMPUTED, AWAY_FROM_BEAM, HIGH_ANGLE)
+
+
+REGIONS: tuple[Region, ...] = gradient_regions()
+"""Every region the strategies must reach (``cell: triclinic, shape tophat`` and the -dmin cut
+only where they are drawn, in the non-gradient checks)."""
 
 
 def coverage_labels(case: Case) -> list[str]:
     """What a case covers, for ``hypothesis.event`` (Hypothesis floats are far from uniform)."""
     crystal, det = case.config.crystal, case.config.detector
-    labels = [f"shape {crystal.shape}", *_regions(case)]
+    labels = [str(region) for region in _regions(case)]
     angles_ = [float(getattr(crystal, f"cell_{x}")) for x in ("alpha", "beta", "gamma")]
     if any(a > 90.0 for a in angles_):
         labels.append("obtuse cell angle")
@@ -154,8 +131,8 @@ def unreachable_parameters(sample: Sequence[Config],
     return [name for name in registry if name not in reached]
 
 
-def unreached_regions(sample: Sequence[Case], regions: Sequence[str] = REGIONS,
-                      min_share: float = 0.0) -> list[str]:
+def unreached_regions(sample: Sequence[Case], regions: Sequence[Region] = REGIONS,
+                      min_share: float = 0.0) -> list[Region]:
     """Regions reached by no more than ``min_share`` of ``sample`` (all of them by default)."""
     counts = dict.fromkeys(regions, 0)
     for case in sample:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from braggcheck.testing.framework.loader import load_target, target_spec
@@ -9,6 +11,8 @@ from braggcheck.testing.nanobragg.target import NANOBRAGG
 from braggcheck.util.errors import ConfigError
 
 from ....toy import EXAMPLES, load_toy
+
+pytestmark = pytest.mark.framework  # framework self-tests: no braggcheck physics
 
 
 def test_a_module_target_is_named_by_its_module():
@@ -39,3 +43,20 @@ def test_a_bad_target_name_is_a_one_line_error(spec, expected):
     with pytest.raises(ConfigError, match=expected) as caught:
         load_target(spec)
     assert "\n" not in str(caught.value) and "--target" in str(caught.value)
+
+
+def test_a_file_target_is_named_by_its_absolute_path():
+    spec = target_spec(load_toy().TOY)
+    assert spec == f"{(EXAMPLES / 'toy_target.py').resolve()}:TOY"
+
+
+def test_a_module_inside_a_package_folder_loads_under_its_dotted_name(tmp_path):
+    """Its relative imports work, whatever the working directory."""
+    package = tmp_path / "protocol_loader_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helper.py").write_text("import sys\nTARGET = sys.modules['toy_target'].TOY\n")
+    (package / "targets.py").write_text("from .helper import TARGET as MINE\n")
+    load_toy()
+    assert load_target(f"{package / 'targets.py'}:MINE") is load_toy().TOY
+    assert "protocol_loader_pkg.targets" in sys.modules

@@ -4,11 +4,11 @@ file replays with ``braggcheck replay``, and a shared example database is honour
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 from hypothesis.database import DirectoryBasedExampleDatabase
@@ -33,6 +33,8 @@ def _broken(*args, **kwargs):
 simulator.build_state = _broken
 '''
 TARGET = '''
+import os
+
 import planted  # noqa: F401
 from hypothesis import given
 
@@ -42,10 +44,30 @@ from braggcheck.testing.nanobragg.strategies.cases import cases
 
 @given(case=cases(focus="lambda_A"))
 def test_planted(case):
-    run_property("gradient", case, "test_planted", failures_dir="failures")
+    try:
+        run_property("gradient", case, "test_planted", failures_dir="failures")
+    except BaseException:
+        if os.path.exists(os.path.join("failures", "test_planted.json")):
+            _tell_the_test()
+        raise
+
+
+def _tell_the_test():
+    """One byte into the waiting test's FIFO: a failure file is on disk."""
+    try:
+        found = os.open(os.environ["BRAGGCHECK_TEST_FOUND"], os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # the test has stopped listening
+        return
+    try:
+        os.write(found, b"!")
+    except OSError:  # its FIFO is full: it has been told already
+        pass
+    finally:
+        os.close(found)
 '''
-FUZZ_SECONDS = 150
-"""Upper bound only: the planted bug is found in ~15 s on two cores (start-up included)."""
+FUZZ_SECONDS = 300
+"""Upper bound only, never a sync point: the planted bug is found in ~15 s on two cores
+(start-up included); the test waits for the target's word that a failure file exists."""
 
 
 def _env(folder: Path) -> dict[str, str]:
@@ -69,20 +91,26 @@ def test_hypofuzz_finds_a_planted_bug_that_replays(tmp_path: Path) -> None:
     # The fuzzed project opts in to braggcheck's profiles (which honour the shared database).
     (tmp_path / "pytest.ini").write_text("[pytest]\nbraggcheck_profiles = true\n")
     failure = tmp_path / "failures" / "test_planted.json"
+    fifo = tmp_path / "found.fifo"
+    os.mkfifo(fifo)
+    found = os.open(fifo, os.O_RDWR)  # Linux: opens at once, and the target's open never fails
     fuzzer = subprocess.Popen(
         [sys.executable, "-c", "from hypothesis.extra.cli import main; main()", "fuzz", "-n",
          "1", "--no-dashboard", "--",
-         "test_fuzz_target.py", "-p", "no:cacheprovider"], cwd=tmp_path, env=_env(tmp_path),
+         "test_fuzz_target.py", "-p", "no:cacheprovider"], cwd=tmp_path,
+        env={**_env(tmp_path), "BRAGGCHECK_TEST_FOUND": str(fifo)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    ended = os.pidfd_open(fuzzer.pid)  # readable if the fuzzer ends first
     try:
-        deadline = time.monotonic() + FUZZ_SECONDS
-        while not failure.exists() and time.monotonic() < deadline and fuzzer.poll() is None:
-            time.sleep(0.5)
-        time.sleep(2)  # let the shrinker write a smaller case over it
+        # The worker saved its identity in the shared database before it ran the target, so
+        # once the failure file is announced the database holds something too.
+        select.select([found, ended], [], [], FUZZ_SECONDS)
     finally:
         if fuzzer.poll() is None:
             os.killpg(fuzzer.pid, signal.SIGTERM)
-        fuzzer.wait(timeout=30)
+        fuzzer.wait(timeout=60)
+        os.close(found)
+        os.close(ended)
     assert failure.exists(), "HypoFuzz did not find the planted bug"
     assert _replay(tmp_path, planted=True) == 1  # the bug replays from the stored file
     assert _replay(tmp_path, planted=False) == 0  # and the intact simulator passes it

@@ -59,3 +59,28 @@ def test_the_scratch_project_sees_a_project_that_opts_in(tmp_path):
     result = _run_scratch(tmp_path, "braggcheck_profiles = true\n", {})
     assert result.returncode == 1, result.stdout + result.stderr
     assert "get_current_profile_name" in result.stdout and "'dev'" in result.stdout
+
+
+NOT_APPLICABLE_TEST = '''
+import pytest
+
+@pytest.mark.braggcheck_not_applicable("target scratch declares forward_mode = False")
+def test_scratch_forward_reverse():
+    raise AssertionError("a check the target cannot run must not run")
+
+def test_other():
+    pass
+'''
+
+
+def test_a_not_applicable_test_is_deselected_and_listed_with_its_reason(tmp_path):
+    """Whatever the opt-in: never a pass, never a failure, never silent."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_na.py").write_text(NOT_APPLICABLE_TEST)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider",
+                             str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed, 1 deselected" in result.stdout
+    assert ("NOT APPLICABLE test_na.py::test_scratch_forward_reverse: target scratch declares "
+            "forward_mode = False") in result.stdout

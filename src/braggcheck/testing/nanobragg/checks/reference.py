@@ -34,7 +34,7 @@ def check_reference(case: Case) -> CheckResult:
     except ConfigError as exc:  # the configuration has no flag list
         return CheckResult("reference", passed=False, inconclusive=True,
                            message=f"not expressible as nanoBragg flags: {exc}")
-    events = oracle_regions(config)
+    events = [str(region) for region in oracle_regions(config)]
     if not result.resolvable and result.max_difference <= result.image_max:
         # Blank, or fainter than float32's normal range: the reference file cannot hold it.
         return CheckResult("reference", passed=False, inconclusive=True, events=events,

@@ -32,14 +32,27 @@ from braggcheck.sim.rotations import rotate_xyz
 from braggcheck.sim.sections import CONVENTIONS
 from braggcheck.sim.sources import source_count
 from braggcheck.sim.state import build_state
-from braggcheck.testing.nanobragg.input_coverage import input_regions
 from braggcheck.testing.nanobragg.oracle.exclusions import EXCLUDED, excluded_region
 from braggcheck.testing.nanobragg.oracle.inputs import input_words
-from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES, angles, cells, spot_fudge
-from braggcheck.testing.nanobragg.strategies.pixels import (
-    oracle_feature_words,
-    pixel_feature_regions,
+from braggcheck.testing.nanobragg.regions import (
+    CLOSE_DISTANCE,
+    DETECTOR_ROTATIONS,
+    DIRECT_BEAM_OFF,
+    DIRECT_BEAM_ON,
+    DMIN_NOPOLAR,
+    DMIN_SOURCE_FILE,
+    DMIN_WITH_WATER,
+    HKL_TABLE,
+    MISSET,
+    ORACLE_HIGH_ANGLE,
+    POLAR_K,
+    ROI,
+    TWO_THETA,
+    Region,
+    config_regions,
 )
+from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES, angles, cells, spot_fudge
+from braggcheck.testing.nanobragg.strategies.pixels import oracle_feature_words
 from braggcheck.util.errors import ConfigError
 from braggcheck.util.file_writer import write_output
 
@@ -301,60 +314,39 @@ def oracle_configs(draw: st.DrawFn) -> Config:
     return config
 
 
-def oracle_regions(config: Config) -> list[str]:
-    """The regions of the forward space ``config`` is in, for ``hypothesis.event``."""
+def oracle_regions(config: Config) -> list[Region]:
+    """The regions of the forward space ``config`` is in (one of
+    :data:`~braggcheck.testing.nanobragg.oracle.coverage.ORACLE_REGIONS` each)."""
 
     crystal, beam, det = config.crystal, config.beam, config.detector
-    labels = [f"convention {det.convention}", f"shape {crystal.shape}"]
-    cell_angles = {float(getattr(crystal, f"cell_{x}")) for x in ("alpha", "beta", "gamma")}
-    if len(cell_angles) == 3:
-        labels.append(f"triclinic cell with shape {crystal.shape}")
-    for n in (crystal.n_a, crystal.n_b, crystal.n_c):
-        labels.append("N = 1" if n == 1 else "N = 2" if n == 2 else
-                      "N > 16" if n > 16 else "N 3-16")
-    labels.append(f"oversample {det.oversample or 'automatic'} (uses {config.oversample})")
-    flags = {
-        "misset": any(float(getattr(crystal, f"misset_rot_{x}")) for x in "xyz"),
-        "hkl table": crystal.hkl is not None,
-        "mosaic domains": crystal.mosaic_domains > 1,
-        "several phi steps": crystal.phi_steps > 1,
-        "divergence grid": beam.hdiv_steps * beam.vdiv_steps > 1,
-        "dispersion": beam.dispersion_steps > 1,
-        "-nopolar": beam.nopolar,
-        "-polar K": not beam.nopolar and float(beam.polarization) != 0,
-        "point pixels": det.point_pixel,
-        "roi": det.roi is not None,
-        "thick sensor": det.sensor_thickness_um > 0,
-        "-close_distance": det.close_distance_mm is not None,
-        "detector rotations": any(float(getattr(det, f"detector_rot{x}_deg")) for x in "xyz"),
-        "two-theta": float(det.twotheta_deg) != 0,
-    }
-    labels += [name for name, present in flags.items() if present]
-    labels += input_regions(config)
-    labels += pixel_feature_regions(config)  # braggcheck.testing.nanobragg.strategies.pixels
+    found = config_regions(config)
+    found += [region for region, present in (
+        (MISSET, any(float(getattr(crystal, f"misset_rot_{x}")) for x in "xyz")),
+        (HKL_TABLE, crystal.hkl is not None),
+        (POLAR_K, not beam.nopolar and float(beam.polarization) != 0),
+        (ROI, det.roi is not None),
+        (CLOSE_DISTANCE, det.close_distance_mm is not None),
+        (DETECTOR_ROTATIONS, any(float(getattr(det, f"detector_rot{x}_deg")) for x in "xyz")),
+        (TWO_THETA, float(det.twotheta_deg) != 0),
+    ) if present]
     if det.dmin_A > 0:  # what a pixel the cut empties still holds depends on these
-        labels += [f"resolution cut {name}" for name, present in (
-            ("with water", float(crystal.water_size_um) > 0), ("under -nopolar", beam.nopolar),
-            ("with a source file", beam.sources is not None)) if present]
-    sources = beam.hdiv_steps * beam.vdiv_steps * beam.dispersion_steps
-    if sources > 1 and crystal.mosaic_domains * crystal.phi_steps > 1:
-        labels.append("several sources x several orientations")
+        found += [region for region, present in (
+            (DMIN_WITH_WATER, float(crystal.water_size_um) > 0), (DMIN_NOPOLAR, beam.nopolar),
+            (DMIN_SOURCE_FILE, beam.sources is not None)) if present]
     state = build_state(config, None, torch.float64, torch.device("cpu"))
     with torch.no_grad():
         g = detector_geometry(det, state, beam.beam_vector, beam.polar_vector)
-        labels.append(f"pivot {'sample' if _sample_pivot(det) else 'beam'}")
         facing = float((g.beam * g.odet).sum())
         hit = g.beam * (float(g.close) / facing) - g.pix0 if facing else None
         on = hit is not None and (0 <= float((hit * g.fdet).sum()) / g.pixel < det.fpixels
                                   and 0 <= float((hit * g.sdet).sum()) / g.pixel < det.spixels)
-        labels.append("direct beam on the detector" if on else
-                      "direct beam off the detector (Bragg spots only)")
+        found.append(DIRECT_BEAM_ON if on else DIRECT_BEAM_OFF)
         half_f, half_s = det.fpixels * g.pixel / 2, det.spixels * g.pixel / 2
         centre = g.pix0 + g.fdet * half_f + g.sdet * half_s
         cosine = float((centre * g.beam).sum() / torch.linalg.norm(centre))
         if math.degrees(math.acos(max(-1.0, min(1.0, cosine)))) >= 20.0:
-            labels.append("high scattering angle (>= 20 deg at the detector centre)")
-    return labels
+            found.append(ORACLE_HIGH_ANGLE)
+    return found
 
 
 def _moved_centre(det: object, shift: float) -> list[str]:

@@ -43,19 +43,6 @@ def pixel_feature_fields(draw: st.DrawFn, convention: str, thick_sensor: bool,
     }
 
 
-PIXEL_REGIONS = ("water background", "curved detector", "per-subpixel capture fraction",
-                 "per-subpixel polarization", "per-subpixel solid angle")
-"""Coverage regions (:data:`braggcheck.testing.nanobragg.coverage.REGIONS`) of the per-pixel
-features."""
-
-
-def pixel_feature_regions(config: Config) -> list[str]:
-    det = config.detector
-    flags = (float(config.crystal.water_size_um) > 0, det.curved_detector, det.oversample_thick,
-             det.oversample_polar, det.oversample_omega)
-    return [region for region, on in zip(PIXEL_REGIONS, flags, strict=True) if on]
-
-
 @st.composite
 def oracle_feature_words(draw: st.DrawFn, thick_sensor: bool, point_pixel: bool
                          ) -> list[str]:

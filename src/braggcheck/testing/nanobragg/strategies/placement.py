@@ -9,8 +9,11 @@ simulator puts it (whatever the convention, pivot and rotations).
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
@@ -23,9 +26,36 @@ from braggcheck.sim.sections import BeamConfig, CrystalConfig, DetectorConfig
 from braggcheck.sim.state import build_state
 from braggcheck.util.errors import ConfigError
 
+R = TypeVar("R")
+
 ANGSTROM_M = 1e-10
 MIN_OBLIQUITY = 0.5
 """The diffracted ray must meet the detector plane at most 60 degrees from its normal."""
+
+
+def memoized(function: Callable[..., R]) -> Callable[..., R]:
+    """``function`` with its latest results kept, for pure functions of configuration sections.
+
+    Hypothesis redraws the same sections many times (mutations of earlier examples, shrinking,
+    stored examples replayed by every property) and each placement builds torch state. The
+    results are shared: callers only read them. The key holds the arguments' repr too, so that
+    -0.0 and 0.0 (equal, and hashed alike) are told apart; unhashable arguments are computed
+    anew. Only for code no test monkeypatches (the planted-bug tests patch scene functions: a
+    result kept from under a patch would outlive it)."""
+
+    @functools.lru_cache(maxsize=512)
+    def cached(args: tuple, text: str) -> R:
+        return function(*args)
+
+    @functools.wraps(function)
+    def call(*args):
+        try:
+            hash(args)
+        except TypeError:
+            return function(*args)
+        return cached(args, repr(args))
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -88,6 +118,7 @@ def reflection_near(crystal: CrystalConfig, beam: BeamConfig, convention: str,
                       tuple(direction.tolist()), two_theta)
 
 
+@memoized  # detector placement only: no test monkeypatches it (scene functions they do patch)
 def _geometry(config: Config):
     with torch.no_grad():
         state = build_state(config, None, torch.float64, torch.device("cpu"))

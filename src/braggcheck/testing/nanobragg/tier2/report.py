@@ -10,6 +10,7 @@ import torch
 
 from braggcheck.sim.registry import PARAMETERS, VECTOR_PARAMETERS
 from braggcheck.testing.framework.derivatives import TaylorResult, taylor_failure
+from braggcheck.testing.framework.results import relative_cell
 from braggcheck.testing.framework.table import CaseOutcome
 from braggcheck.testing.framework.tolerances import MAX_MEASURED_RTOL, STEP, TAYLOR_MIN_RATE
 from braggcheck.testing.nanobragg.tier2.table import (
@@ -159,11 +160,11 @@ def markdown_report(run: Tier2Run) -> str:
         c, d, s = o.case, o.derivative, o.second
         second = "" if s is None else (
             f"{s.analytic:.6e} / {s.numerical:.6e} "
-            f"({s.relative_error:.1e})")
+            f"({relative_cell(s.error, s.numerical, '.1e')})")
         lines.append(
             f"| `{c.id}` | {_checks(c)} | {d.analytic:.9e} | {d.numerical:.9e} | "
-            f"{d.error:.1e} | {d.relative_error:.1e} | {c.eps:g} | {o.atol:.1e} "
-            f"({o.atol / max(abs(d.numerical), 1e-300):.0e}) | "
+            f"{d.error:.1e} | {relative_cell(d.error, d.numerical, '.1e')} | {c.eps:g} | "
+            f"{o.atol:.1e} ({relative_cell(o.atol, d.numerical, '.0e')}) | "
             f"{o.forward_reverse_rel_gap:.1e} | {second} | "
             f"{'' if o.second_atol is None else f'{o.second_atol:.1e}'} | {o.seconds:.2f} | "
             f"{'pass' if o.passed else 'FAIL: ' + '; '.join(o.problems)} |")

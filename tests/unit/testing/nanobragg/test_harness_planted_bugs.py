@@ -4,6 +4,10 @@ Each test plugs a broken variant into the simulator (monkeypatching), runs the g
 programmatically under Hypothesis, and asserts that it fails, that the failure shrinks to a
 small configuration near the spec baseline, and that the failure file replays the bug with
 ``braggcheck replay`` (exit status 1) while the intact simulator passes it (exit status 0).
+
+These are self-tests of the framework (its harness, failure files and shrinking), marked
+``framework``: they live here, in the default suite, and not in ``tests/properties``, whose ``ci``
+run measures the property suite itself (one hunt alone took a sixth of that run).
 """
 
 from __future__ import annotations
@@ -24,9 +28,19 @@ from braggcheck.testing.nanobragg.harness import run_property
 from braggcheck.testing.nanobragg.strategies.cases import cases
 from braggcheck.testing.nanobragg.strategies.configs import BASELINE_PIXELS
 
-from ..planted import ScaledGradient
+from ....planted import ScaledGradient
 
 pytestmark = pytest.mark.framework  # they plant their own bugs: no evidence on a mutant
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread, as in tests/properties (its conftest): the hunts draw and shrink the
+    same examples as they did there."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 HUNT = settings(max_examples=200, database=None, derandomize=True, deadline=None,
                 phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False,

@@ -1,0 +1,59 @@
+"""Strategies draw every parameter exactly at its baseline and its special values, not only at
+random: a shortcut branch at an exact value is otherwise never reached."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from braggcheck.testing.framework.strategies import parameter_values, perturbed_configs
+
+from ....toy import load_toy
+
+pytestmark = pytest.mark.framework
+
+toy = load_toy()
+
+
+class FixedToy(toy.ToyTarget):
+    """Draws one configuration only: every other value comes from the perturbation."""
+
+    def configs(self):
+        return st.just(toy.ToyConfig(texture=0.5))
+
+    def accepts(self, config, name, value):
+        return name != "width_px" and super().accepts(config, name, value)
+
+
+@pytest.mark.parametrize("value", [0.0, 180.0, -180.0])
+def test_a_periodic_parameter_is_drawn_exactly_at_zero_and_whole_turns(value):
+    assert find(parameter_values(toy.PARAMETERS["azimuth_deg"]), lambda v: v == value) == value
+
+
+def test_a_parameter_shrinks_to_its_baseline_and_is_also_drawn_at_random():
+    spec = toy.PARAMETERS["distance_mm"]
+    assert find(parameter_values(spec), lambda v: True) == spec.baseline
+    assert find(parameter_values(spec), lambda v: v not in (spec.baseline, 0.0)) != 100.0
+
+
+def test_drawn_configurations_are_moved_to_exact_special_values_through_with_value():
+    config = find(perturbed_configs(FixedToy()), lambda c: c.azimuth_deg == -180.0)
+    assert config == toy.ToyConfig(texture=0.5, azimuth_deg=-180.0)
+
+
+@settings(max_examples=40, derandomize=True, database=None, deadline=None)
+@given(config=perturbed_configs(FixedToy()))
+def test_a_value_the_target_does_not_accept_is_never_set(config):
+    assert config.width_px == toy.ToyConfig().width_px
+    assert config.amplitude > 0  # the open valid range excludes 0
+
+
+def test_without_with_value_the_drawn_configuration_is_kept():
+    class Plain(FixedToy):
+        with_value = None
+
+    assert find(perturbed_configs(Plain()), lambda c: True) == dataclasses.replace(
+        toy.ToyConfig(), texture=0.5)
