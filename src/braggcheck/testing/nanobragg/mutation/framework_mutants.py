@@ -9,8 +9,8 @@ from braggcheck.testing.nanobragg.mutation.mutant import Mutant
 FW = "testing/framework/"
 
 FRAMEWORK_MUTANTS: tuple[Mutant, ...] = (
-    Mutant("retry-looser-tolerance", FW + "checks.py",
-           'if again.status == "ok" and again.tolerance <= row.tolerance:',
+    Mutant("retry-looser-tolerance", FW + "verdict.py",
+           'if again.status == "ok" and again.tolerance <= bound:',
            'if again.status == "ok":', "guard",
            "gradient check: a failed comparison retried at a larger step passes at any "
            "tolerance, also a looser one"),
@@ -21,8 +21,9 @@ FRAMEWORK_MUTANTS: tuple[Mutant, ...] = (
     Mutant("taylor-nan-rate-passes", FW + "derivatives.py",
            "if not rate >= TAYLOR_MIN_RATE]", "if rate < TAYLOR_MIN_RATE]", "guard",
            "Taylor test: a NaN convergence rate counts as fast enough"),
-    Mutant("inconclusive-passes", FW + "harness.py", "        reject()\n",
-           "        return result\n", "guard",
+    Mutant("inconclusive-passes", FW + "harness.py",
+           "and proves nothing: {result.message}\")\n        reject()\n",
+           "and proves nothing: {result.message}\")\n        return result\n", "guard",
            "property harness: an inconclusive example is counted as a pass, not rejected"),
     Mutant("infinite-image-unguarded", FW + "check_support.py",
            "bad = int((~torch.isfinite(image.detach())).sum())",
