@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from braggcheck.testing.framework.case import TargetCase
+from braggcheck.testing.framework.check_support import derivative_verdict
+from braggcheck.testing.framework.derivatives import TaylorResult, taylor_failure
 from braggcheck.testing.framework.harness import TARGET_CHECKS, property_tests, stored_cases
+from braggcheck.testing.framework.results import Row
 from braggcheck.testing.framework.store import example_files
 from braggcheck.util.errors import ConfigError
 
@@ -155,3 +158,23 @@ def test_a_property_suite_named_an_empty_or_missing_examples_folder_is_an_error(
         stored_cases(toy.TOY, tmp_path, "gradient")
     with pytest.raises(ConfigError, match="does not exist"):
         property_tests(toy.TOY, ["finite"], examples_dir=tmp_path / "typo")
+
+
+@pytest.mark.parametrize("statuses", [["below noise"], ["unresolved", "below noise"], []])
+def test_a_verdict_with_nothing_resolved_is_inconclusive_never_a_pass(statuses):
+    """Rows that resolved nothing (or none at all) prove nothing: inconclusive, not passed (the
+    mutant ``vacuous-verdict-passes`` turned exactly this into a pass)."""
+    rows = [Row(f"d/d p{i}", 1.0, 1.0, 0.0, status) for i, status in enumerate(statuses)]
+    result = derivative_verdict("gradient", rows, [])
+    assert result.inconclusive and not result.passed
+
+
+@pytest.mark.parametrize("rates", [[float("nan"), 2.0], [2.0, float("nan")],
+                                   [float("nan")] * 3])
+def test_a_nan_taylor_rate_is_a_failure(rates):
+    """NaN compares False with everything: a rate that is NaN must not read as >= 1.9 (the
+    mutant ``taylor-nan-rate-passes``)."""
+    result = TaylorResult(steps=[1e-2, 5e-3, 2.5e-3], remainders=[1.0, 0.25, 0.0625],
+                          rates=rates, slope=1.0)
+    assert taylor_failure(result) is not None
+    assert taylor_failure(TaylorResult([1e-2, 5e-3], [1.0, 0.25], [2.0, 2.01], 1.0)) is None
