@@ -1,4 +1,7 @@
-"""Planted-bug helpers shared by the mutation-style tests."""
+"""Planted-bug helpers shared by the mutation-style tests.
+
+In the ``setup_context`` form, so that ``torch.func.jvp`` (the Tier-2 jvp check) runs them too.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,12 @@ class ScaledGradient(torch.autograd.Function):
     """Identity forward; backward and forward mode multiply the derivative by ``factor``."""
 
     @staticmethod
-    def forward(ctx, value, factor):
-        ctx.factor = factor
+    def forward(value, factor):
         return value.clone()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.factor = inputs[1]
 
     @staticmethod
     def backward(ctx, grad):
@@ -20,3 +26,11 @@ class ScaledGradient(torch.autograd.Function):
     @staticmethod
     def jvp(ctx, tangent, _):
         return tangent * ctx.factor
+
+
+class WrongBackward(ScaledGradient):
+    """Identity; reverse mode scales the derivative by ``factor``, forward mode is right."""
+
+    @staticmethod
+    def jvp(ctx, tangent, _):
+        return tangent

@@ -37,6 +37,7 @@ from braggcheck.testing import (
 )
 
 from ..caustics import load_caustics_target
+from ..planted import ScaledGradient
 
 pytestmark = [pytest.mark.interop, pytest.mark.framework]
 
@@ -50,27 +51,6 @@ HUNT = settings(max_examples=60, derandomize=True, database=None, deadline=None,
 
 BUGS = {"detached": "source_Re", "scaled": "theta_E", "default": "shear_phi"}
 """Each planted bug and the one parameter whose derivative it breaks."""
-
-
-class ScaledGradient(torch.autograd.Function):
-    """Identity forward; reverse and forward mode multiply the derivative by ``factor``. In
-    the setup_context form, so that torch.func.jvp (the Tier-2 jvp check) runs it too."""
-
-    @staticmethod
-    def forward(value, factor):
-        return value.clone()
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.factor = inputs[1]
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * ctx.factor, None
-
-    @staticmethod
-    def jvp(ctx, tangent, _):
-        return tangent * ctx.factor
 
 
 class PlantedCaustics(caustics_target.CausticsTarget):

@@ -15,7 +15,7 @@ import hashlib
 import torch
 import torch.autograd.forward_ad as fw
 
-from ....planted import ScaledGradient
+from ....planted import ScaledGradient, WrongBackward
 from ....toy import load_toy
 
 toy = load_toy()
@@ -97,23 +97,6 @@ class NormalisedToy(toy.ToyTarget):
 
     def render(self, config, params):
         return toy_render(config, params, torch.float64, normalise=True)
-
-
-class WrongBackward(torch.autograd.Function):
-    """Identity; reverse mode scales the derivative by ``factor``, forward mode is right."""
-
-    @staticmethod
-    def forward(ctx, value, factor):
-        ctx.factor = factor
-        return value.clone()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * ctx.factor, None
-
-    @staticmethod
-    def jvp(ctx, tangent, _):
-        return tangent
 
 
 class SlightlyWrongDistance(toy.ToyTarget):

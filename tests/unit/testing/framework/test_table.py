@@ -4,16 +4,30 @@ become rows, and a capability the target lacks is NOT APPLICABLE in the report."
 from __future__ import annotations
 
 import pytest
+import torch
 
 from braggcheck.testing.framework.table import TableCase, default_table, run_case
 from braggcheck.testing.framework.target import Capabilities
 
-from ....planted import ScaledGradient
 from ....toy import load_toy
 
 pytestmark = pytest.mark.framework
 
 toy = load_toy()
+
+
+class ReverseOnly(torch.autograd.Function):
+    """Identity; reverse mode scales the derivative by ``factor``; no jvp: forward mode (and
+    torch.func.jvp) cannot run it."""
+
+    @staticmethod
+    def forward(ctx, value, factor):
+        ctx.factor = factor
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.factor, None
 
 
 class DistanceOffBy1e3(toy.ToyTarget):
@@ -23,13 +37,13 @@ class DistanceOffBy1e3(toy.ToyTarget):
 
     def render(self, config, params):
         if "distance_mm" in params:
-            params = {**params, "distance_mm": ScaledGradient.apply(params["distance_mm"],
-                                                                    self.factor)}
+            params = {**params, "distance_mm": ReverseOnly.apply(params["distance_mm"],
+                                                                 self.factor)}
         return super().render(config, params)
 
 
 class WrongWithoutForwardMode(DistanceOffBy1e3):
-    capabilities = Capabilities(forward_mode=False, why="ScaledGradient has no setup_context")
+    capabilities = Capabilities(forward_mode=False, why="ReverseOnly has no jvp")
 
 
 class RightWithoutForwardMode(WrongWithoutForwardMode):
@@ -63,7 +77,7 @@ def test_forward_mode_is_not_applicable_for_a_target_that_declares_it_missing():
     assert outcome.passed, outcome.report()
     assert outcome.not_applicable == [
         "forward mode (gradcheck's forward AD, jvp vs vjp): target toy declares forward_mode "
-        "= False (ScaledGradient has no setup_context)"]
+        "= False (ReverseOnly has no jvp)"]
     assert "NOT APPLICABLE: forward mode" in outcome.report()
     with pytest.raises(RuntimeError):  # declared honestly: torch.func.jvp cannot run it
         run_case(_row(type("Declared", (DistanceOffBy1e3,), {"factor": 1.0})()))
