@@ -9,12 +9,20 @@ import json
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 
 from braggcheck.testing.framework.case import TargetCase
-from braggcheck.testing.framework.check_support import derivative_verdict
+from braggcheck.testing.framework.check_support import derivative_verdict, unusable
 from braggcheck.testing.framework.derivatives import TaylorResult, taylor_failure
-from braggcheck.testing.framework.harness import TARGET_CHECKS, property_tests, stored_cases
-from braggcheck.testing.framework.results import Row
+from braggcheck.testing.framework.harness import (
+    TARGET_CHECKS,
+    judge,
+    property_tests,
+    stored_cases,
+)
+from braggcheck.testing.framework.results import CheckResult, Row
 from braggcheck.testing.framework.store import example_files
 from braggcheck.util.errors import ConfigError
 
@@ -178,3 +186,29 @@ def test_a_nan_taylor_rate_is_a_failure(rates):
                           rates=rates, slope=1.0)
     assert taylor_failure(result) is not None
     assert taylor_failure(TaylorResult([1e-2, 5e-3], [1.0, 0.25], [2.0, 2.01], 1.0)) is None
+
+
+@pytest.mark.parametrize("bad", [float("inf"), -float("inf"), float("nan")])
+def test_an_infinite_or_nan_output_element_is_a_failure(bad):
+    """Inf, not only NaN, fails the output guard (the mutant ``infinite-image-unguarded`` let an
+    Inf through to the signal test)."""
+    image = torch.ones(4, 4, dtype=torch.float64)
+    image[1, 2] = bad
+    result = unusable(toy.TOY, "finite", image, toy.ToyConfig())
+    assert result is not None and not result.passed and not result.inconclusive
+    assert "not finite" in result.message
+
+
+def test_an_inconclusive_example_is_rejected_never_passed():
+    """The harness rejects an inconclusive example (Hypothesis counts it; when every example is
+    inconclusive the run is Unsatisfiable), never lets it pass (the mutant
+    ``inconclusive-passes``)."""
+    inconclusive = CheckResult("gradient", False, "nothing resolved", inconclusive=True)
+
+    @settings(max_examples=5, database=None, deadline=None)
+    @given(st.integers(0, 9))
+    def prop(_: int) -> None:
+        judge("gradient", inconclusive, [], lambda failed: "")
+
+    with pytest.raises(Unsatisfiable):
+        prop()
