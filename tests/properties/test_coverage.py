@@ -28,6 +28,7 @@ from braggcheck.testing.nanobragg.coverage import (
 )
 from braggcheck.testing.nanobragg.harness import run_check
 from braggcheck.testing.nanobragg.regions import DMIN, Component, Region, guard_region
+from braggcheck.testing.nanobragg.strategies.branches import branch_cases
 from braggcheck.testing.nanobragg.strategies.cases import (
     cases,
     derandomized_sample,
@@ -51,8 +52,9 @@ sample differs between a lone run and the suite) and are far from uniform, so a 
 threshold would fail or pass with unrelated changes; the reach rates of a ``ci`` run are in
 docs/properties.md."""
 GRADIENT_REGIONS = tuple(r for r in gradient_regions(GRADIENT_SHAPES) if r != DMIN)
-"""What the gradient checks' cases must reach: every region of their shapes but the -dmin cut
-(drawn with TOPHAT only, for the checks that do not differentiate: the cut is a step)."""
+"""What the gradient checks' general cases must reach: every region of their shapes but the
+-dmin cut (a step: the general draws hold it for the checks that do not differentiate; the
+gradient checks draw it in the dmin_cut branch, whose guard arms are demanded below)."""
 
 
 @pytest.fixture(scope="module")
@@ -152,20 +154,38 @@ def test_the_gradient_check_resolves_every_registry_parameter(name):
 
 HKL_SAMPLE = 10
 """Cases with an hkl table (``structure_factors`` differentiated too): 0.5-1 s each to trace."""
+SHORT_TABLE_SAMPLE = 4
+"""Cases with an hkl table that stops short of the reached indices on one axis."""
 
 
 @pytest.fixture(scope="module")
 def hkl_sample():
-    return derandomized_sample(cases(config=hkl_configs(), max_names=1), HKL_SAMPLE)
+    # Plus tables short of the reached indices (half of test_structure_factors's draws): the
+    # fused node's masks of samples outside the table are then met by chance of the fused path
+    # alone, not of both (10 general cases missed them when the modules' constants changed).
+    return [*derandomized_sample(cases(config=hkl_configs(), max_names=1), HKL_SAMPLE),
+            *derandomized_sample(cases(config=hkl_configs(short=True), max_names=1),
+                                 SHORT_TABLE_SAMPLE)]
 
 
-def test_the_gradient_checks_reach_both_arms_of_every_simulator_guard(sample, hkl_sample):
+DMIN_SAMPLE = 8
+"""Cases of the dmin_cut branch (test_gradients.py draws them): the first 8 hold both a plain
+detector and per-subpixel features that are not the polarization (first_kept_polarization)."""
+
+
+@pytest.fixture(scope="module")
+def dmin_sample():
+    return derandomized_sample(branch_cases("dmin_cut"), DMIN_SAMPLE)
+
+
+def test_the_gradient_checks_reach_both_arms_of_every_simulator_guard(sample, hkl_sample,
+                                                                     dmin_sample):
     """Every ``torch.where`` guard of braggcheck.sim (found in its source), both arms, in the
     image, reverse-mode gradient or forward-mode derivative of a case the gradient checks
     draw, but those listed with their reason in ``NOT_REACHED_BY_GRADIENT_CHECKS``."""
-    missing = unreached_arms([*sample, *hkl_sample], demanded_arms())
-    assert not missing, (f"guard arms no gradient case of {SAMPLE} + {HKL_SAMPLE} reaches: "
-                         f"{[str(arm) for arm in missing]}")
+    missing = unreached_arms([*sample, *hkl_sample, *dmin_sample], demanded_arms())
+    assert not missing, (f"guard arms no gradient case of {SAMPLE} + {len(hkl_sample)} + "
+                         f"{DMIN_SAMPLE} reaches: {[str(arm) for arm in missing]}")
 
 
 def test_the_guard_list_is_derived_from_the_source():

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from braggcheck.testing.nanobragg.harness import run_property, with_stored_examples
-from braggcheck.testing.nanobragg.strategies.branches import FUSED_BRANCHES, fused_branch_cases
+from braggcheck.testing.nanobragg.strategies.branches import BRANCHES, branch_cases
 from braggcheck.testing.nanobragg.strategies.cases import cases
 
 
@@ -35,13 +35,14 @@ def test_images_and_gradients_are_finite(case):
     run_property("finite", case, "test_images_and_gradients_are_finite")
 
 
-@pytest.mark.parametrize("branch", FUSED_BRANCHES)
+@pytest.mark.parametrize("branch", BRANCHES)
 @pytest.mark.parametrize("check", ["gradient", "forward_reverse"])
 @settings(max_examples=max(4, settings().max_examples // 8))
 @given(data=st.data())
 def test_derivatives_hold_on_each_fused_branch(check, branch, data):
     # The general draws above meet these branches only by a joint chance (none did in a ci
     # run: braggcheck.testing.branch_strategies); here every example is on the branch. An
-    # eighth of the profile's examples each: four tests, half of one test's worth in all.
-    case = data.draw(fused_branch_cases(branch), label="case")
+    # eighth of the profile's examples each. dmin_cut: a -dmin cut placed so that no
+    # finite-difference step moves a sample across it (strategies/resolution_cut.py).
+    case = data.draw(branch_cases(branch), label="case")
     run_property(check, case, f"test_derivatives_hold_on_each_fused_branch_{check}_{branch}")

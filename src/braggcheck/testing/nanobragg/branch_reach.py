@@ -179,14 +179,6 @@ NOT_REACHED_BY_GRADIENT_CHECKS: dict[tuple[str, str, bool], str] = {
     ("pixel_features.py", "running_sum#1", True): "a sample whose lattice factor is exactly 0 "
                                                   "under a per-subpixel feature: TOPHAT outside "
                                                   "its spot or a GAUSS tail below 1e-308",
-    **{(file, line, arm): "the -dmin cut is drawn only for the non-gradient checks (a step in "
-                          "every parameter that moves a sample's resolution)"
-       for file, line in (("pixel_features.py", "first_kept_polarization#1"),
-                          ("pixel_features.py", "first_kept_polarization#2"),
-                          ("pixel_features.py", "running_sum#2"),
-                          ("resolution.py", "polarization_samples#1"),
-                          ("simulator.py", "pixel_factors#1"))
-       for arm in (True, False)},
 }
 """Guard arms the gradient checks do not reach, each with its reason
 (reports/branch-reach.md); keyed by (file, site ``function#k``, arm)."""

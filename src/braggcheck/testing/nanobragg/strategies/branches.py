@@ -7,12 +7,19 @@ no cell count differentiated, no per-subpixel feature, and the branch itself). I
 of the property suite none of the fused node's 667 evaluations covered more than one chunk, and no
 finite-difference gradient check drew a square crystal with N = 2 on an axis, so a wrong stored
 derivative there passed (the mutants ``bwd-chunk-slice`` and ``lattice-two-cell-slope``).
+
+The ``dmin_cut`` branch (plain path: a cut is never fused) holds a ``-dmin`` cut across the
+detector, placed where no finite-difference step moves a sample across it
+(:mod:`braggcheck.testing.nanobragg.strategies.resolution_cut`), with a detector geometry
+parameter differentiated: before it, the cut was drawn only for the checks that do not
+differentiate, and a wrong polarization derivative under it passed (``dmin-polarization-detached``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from braggcheck.sim.applicability import applicable_parameters
@@ -21,10 +28,22 @@ from braggcheck.sim.crystal_size import AXES as CELL_COUNTS
 from braggcheck.sim.physics import CHEBYSHEV_MAX_CELLS
 from braggcheck.sim.sections import CrystalConfig
 from braggcheck.testing.framework import strategy_cache as cst
+from braggcheck.testing.framework.target import steppable
 from braggcheck.testing.nanobragg.case import Case
 from braggcheck.testing.nanobragg.strategies.cases import cases
-from braggcheck.testing.nanobragg.strategies.configs import BASELINE_CELLS, crystal_configs
+from braggcheck.testing.nanobragg.strategies.configs import (
+    BASELINE_CELLS,
+    GRADIENT_SHAPES,
+    crystal_configs,
+)
 from braggcheck.testing.nanobragg.strategies.detector import configs
+from braggcheck.testing.nanobragg.strategies.resolution_cut import (
+    GEOMETRY,
+    REACH,
+    dmin_for,
+    safe_gaps,
+)
+from braggcheck.testing.nanobragg.target import NANOBRAGG
 
 FUSED_BRANCHES: dict[str, str] = {
     "stored_chunks": "one fused node over several stored chunks (then, with stored_chunks 2, "
@@ -32,6 +51,14 @@ FUSED_BRANCHES: dict[str, str] = {
     "two_cells": "N = 2 on one axis of the fused lattice (its own first Chebyshev step)",
 }
 """Branch id -> what every case of :func:`fused_branch_cases` reaches."""
+BRANCHES: dict[str, str] = {
+    **FUSED_BRANCHES,
+    "dmin_cut": "a -dmin cut with samples on both sides, none within reach of a "
+                "finite-difference step, and a detector geometry parameter differentiated",
+}
+"""Branch id -> what every case of :func:`branch_cases` reaches."""
+DMIN_KEPT_SHARE = (0.3, 0.97)
+"""The share of samples the dmin_cut branch's cut keeps is drawn near a value in this range."""
 STORED_CHUNK_COUNTS = (2, 4)
 """Chunks per detector in the stored-chunks branch: at least two inside the fused node."""
 PLAIN_ONLY_FEATURES = ("curved_detector", "oversample_thick", "oversample_polar",
@@ -75,6 +102,48 @@ def fused_branch_cases(branch: str, max_names: int = 4) -> st.SearchStrategy[Cas
     if branch not in FUSED_BRANCHES:
         raise ValueError(f"branch {branch!r}: valid: {', '.join(FUSED_BRANCHES)}")
     return _on_branch(branch, max_names)
+
+
+def branch_cases(branch: str, max_names: int = 4) -> st.SearchStrategy[Case]:
+    """Cases on ``branch`` (a key of :data:`BRANCHES`)."""
+    if branch == "dmin_cut":
+        return resolution_cut_cases(max_names)
+    if branch not in BRANCHES:
+        raise ValueError(f"branch {branch!r}: valid: {', '.join(BRANCHES)}")
+    return fused_branch_cases(branch, max_names)
+
+
+@st.composite
+def resolution_cut_cases(draw: st.DrawFn, max_names: int = 4) -> Case:
+    """:func:`~braggcheck.testing.nanobragg.strategies.cases.cases` cases of the gradient
+    shapes with polarization on, a detector geometry parameter differentiated first, and a
+    ``-dmin`` cut between the samples' resolutions that keeps every sample
+    :data:`~braggcheck.testing.nanobragg.strategies.resolution_cut.MARGIN` times its largest
+    move under the check's steps away (:func:`resolution_cut.safe_gaps`): it cuts part of the
+    detector, and no point the checks evaluate moves a sample across it."""
+    case = draw(cases(max_names=max_names, config=configs(GRADIENT_SHAPES).map(
+        lambda config: config.replace(nopolar=False))))
+    config = case.config
+    geometry = [n for n in GEOMETRY if n in applicable_parameters(config)
+                and steppable(NANOBRAGG, config, n, REACH)]
+    assume(geometry)  # every drawn detector has one (distance or a rotation): never rejected
+    first = draw(cst.sampled_from(tuple(geometry)))
+    drawn = dict(zip(case.names, case.direction_tensor().tolist(), strict=True))
+    kept = [(first, drawn.get(first, 1.0)),
+            *((n, d) for n, d in drawn.items()
+              if n != first and steppable(NANOBRAGG, config, n, REACH))][:max_names]
+    gaps = safe_gaps(config, [n for n, _ in kept])
+    if not gaps:  # the other names move the samples too far for a gap: the geometry one alone
+        kept = kept[:1]
+        gaps = safe_gaps(config, [first])
+    assume(gaps)
+    # The gap nearest a drawn share of kept samples (the sparse ends of the q range hold
+    # most gaps; a cut near the beam would leave too little signal to differentiate).
+    share = draw(cst.floats(*DMIN_KEPT_SHARE))
+    low, high, _ = min(gaps, key=lambda gap: abs(gap[2] - share))
+    config = config.replace(dmin_A=dmin_for(0.5 * (low + high)))
+    return replace(case, config=config, names=tuple(n for n, _ in kept),
+                   direction=tuple(d for _, d in kept))
 
 
 @st.composite

@@ -59,10 +59,11 @@ def _box_size(low: Sequence[int], high: Sequence[int]) -> int:
 
 @st.composite
 def hkl_configs(draw: st.DrawFn, shapes: Sequence[str] = ("square",),
-                interpolate: bool | None = None) -> Config:
+                interpolate: bool | None = None, short: bool | None = None) -> Config:
     """A drawn configuration (:func:`braggcheck.testing.nanobragg.strategies.cases.configs`) given
     a random
-    table over the indices it reaches; ``interpolate`` None draws it too."""
+    table over the indices it reaches; ``interpolate`` None draws it too, and so does
+    ``short`` None (whether the table stops short of the reached indices on one axis)."""
     config = draw(configs(shapes).filter(
         lambda c: _box_size(*reached_indices(c)) <= MAX_REFLECTIONS))
     low, high = reached_indices(config)
@@ -77,7 +78,7 @@ def hkl_configs(draw: st.DrawFn, shapes: Sequence[str] = ("square",),
     # Drawn last (earlier draws keep their examples): a table that stops short of the
     # reached indices on one axis, so some samples fall outside it, on the fused gradient
     # path too (its backward and jvp mask them: a branch only a gradient check sees).
-    if draw(st.booleans()):
+    if draw(st.booleans()) if short is None else short:
         axis = draw(st.integers(0, 2))
         high = tuple(max(a, b - MARGIN - 1) if i == axis else b
                      for i, (a, b) in enumerate(zip(low, high, strict=True)))

@@ -1,15 +1,32 @@
-"""Every case of a fused-branch strategy reaches its branch when its gradient is recorded: the
-fused node runs over several chunks, or the fused lattice derivative runs with N = 2."""
+"""Every case of a branch strategy reaches its branch when its gradient is recorded: the
+fused node runs over several chunks, or the fused lattice derivative runs with N = 2, or a
+-dmin cut has samples on both sides that no finite-difference step moves across."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+import torch
 
 from braggcheck import Config
-from braggcheck.sim import fused_lattice, fused_pixels
+from braggcheck.sim import fused_lattice, fused_pixels, pixel_features, resolution
+from braggcheck.sim.registry import PARAMETERS
+from braggcheck.sim.simulator import simulate
+from braggcheck.sim.state import baseline_value
 from braggcheck.testing.nanobragg.case import Case
-from braggcheck.testing.nanobragg.strategies.branches import FUSED_BRANCHES, fused_branch_cases
+from braggcheck.testing.nanobragg.strategies.branches import (
+    FUSED_BRANCHES,
+    branch_cases,
+    fused_branch_cases,
+)
 from braggcheck.testing.nanobragg.strategies.cases import derandomized_sample
+from braggcheck.testing.nanobragg.strategies.resolution_cut import (
+    GEOMETRY,
+    REACH,
+    dmin_for,
+    sample_resolutions,
+)
 from braggcheck.testing.nanobragg.target import GradientProbe
 
 SAMPLE = 6
@@ -60,3 +77,72 @@ def test_the_reach_probe_sees_a_case_off_both_branches(monkeypatch):
 def test_an_unknown_branch_is_refused():
     with pytest.raises(ValueError, match="branch 'nothing': valid: stored_chunks, two_cells"):
         fused_branch_cases("nothing")
+
+
+# ---- the dmin_cut branch -------------------------------------------------------------------
+
+CUT_SAMPLE = 4
+"""dmin_cut cases drawn (each rendered at its point and at +-REACH along every name)."""
+
+
+def _kept_samples(config: Config, values: dict[str, float],
+                  monkeypatch: pytest.MonkeyPatch) -> torch.Tensor:
+    """Every sample-within-cut decision the simulator itself makes while it renders ``config``
+    at ``values`` (its own within_cut and kept_samples, spied), flat, in call order."""
+    seen: list[torch.Tensor] = []
+
+    def spied(function):
+        def wrapper(*args):
+            kept = function(*args)
+            seen.append(kept.reshape(-1))
+            return kept
+        return wrapper
+
+    monkeypatch.setattr(resolution, "within_cut", spied(resolution.within_cut))
+    monkeypatch.setattr(pixel_features, "within_cut", spied(pixel_features.within_cut))
+    monkeypatch.setattr(resolution, "kept_samples", spied(resolution.kept_samples))
+    try:
+        with torch.no_grad():
+            simulate(config, {n: torch.tensor(v, dtype=torch.float64)
+                              for n, v in values.items()})
+    finally:
+        monkeypatch.undo()
+    assert seen, "the simulator made no cut decision"
+    return torch.cat(seen)
+
+
+def _sides_kept_over_the_reach(case: Case, monkeypatch: pytest.MonkeyPatch) -> torch.Tensor:
+    """The decisions at the case's point, after asserting that they are the same at +-REACH
+    (scaled units) along each differentiated name and along the drawn direction (largest entry
+    1): the farthest the finite-difference check moves them."""
+    config = case.config
+    centre = _kept_samples(config, {}, monkeypatch)
+    direction = case.direction_tensor()
+    direction = direction / direction.abs().max()
+    steps = [{name: 1.0} for name in case.names]
+    steps.append(dict(zip(case.names, direction.tolist(), strict=True)))
+    for step in steps:
+        for k in (-1, 1):
+            values = {n: baseline_value(config, n) + k * d * REACH * PARAMETERS[n].scale
+                      for n, d in step.items()}
+            moved = _kept_samples(config, values, monkeypatch)
+            assert torch.equal(moved, centre), (step, k, int((moved != centre).sum()))
+    return centre
+
+
+def test_every_dmin_case_cuts_part_of_its_samples_and_no_step_moves_one_across(monkeypatch):
+    for case in derandomized_sample(branch_cases("dmin_cut"), CUT_SAMPLE):
+        kept = _sides_kept_over_the_reach(case, monkeypatch)
+        assert kept.any() and not kept.all(), case.config.detector.dmin_A
+        assert case.names[0] in GEOMETRY and not case.config.beam.nopolar
+
+
+def test_the_reach_check_sees_a_cut_on_a_sample(monkeypatch):
+    """A cut through a sample's resolution (dmin moved onto one) is crossed within the reach:
+    the assertion above can fail."""
+    case = derandomized_sample(branch_cases("dmin_cut"), 1)[0]
+    q = sample_resolutions(case.config).reshape(-1)
+    on_one = float(q.sort().values[len(q) // 2])
+    crossed = replace(case, config=case.config.replace(dmin_A=dmin_for(on_one)))
+    with pytest.raises(AssertionError):
+        _sides_kept_over_the_reach(crossed, monkeypatch)
