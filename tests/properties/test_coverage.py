@@ -173,19 +173,24 @@ DMIN_SAMPLE = 8
 detector and per-subpixel features that are not the polarization (first_kept_polarization)."""
 
 
+NODE_SAMPLE = 2
+"""Cases of the round_node branch: each has a sample in the continuous ROUND series arm."""
+
+
 @pytest.fixture(scope="module")
-def dmin_sample():
-    return derandomized_sample(branch_cases("dmin_cut"), DMIN_SAMPLE)
+def branch_sample():
+    return [*derandomized_sample(branch_cases("dmin_cut"), DMIN_SAMPLE),
+            *derandomized_sample(branch_cases("round_node"), NODE_SAMPLE)]
 
 
 def test_the_gradient_checks_reach_both_arms_of_every_simulator_guard(sample, hkl_sample,
-                                                                     dmin_sample):
+                                                                     branch_sample):
     """Every ``torch.where`` guard of braggcheck.sim (found in its source), both arms, in the
     image, reverse-mode gradient or forward-mode derivative of a case the gradient checks
     draw, but those listed with their reason in ``NOT_REACHED_BY_GRADIENT_CHECKS``."""
-    missing = unreached_arms([*sample, *hkl_sample, *dmin_sample], demanded_arms())
+    missing = unreached_arms([*sample, *hkl_sample, *branch_sample], demanded_arms())
     assert not missing, (f"guard arms no gradient case of {SAMPLE} + {len(hkl_sample)} + "
-                         f"{DMIN_SAMPLE} reaches: {[str(arm) for arm in missing]}")
+                         f"{len(branch_sample)} reaches: {[str(arm) for arm in missing]}")
 
 
 def test_the_guard_list_is_derived_from_the_source():

@@ -161,8 +161,6 @@ def unreached_arms(sample: Iterable[Case], demanded: Iterable[Region]) -> list[R
 
 
 _TOPHAT = "TOPHAT (a step: zero gradient almost everywhere) is not drawn for the gradient checks"
-_ROUND = ("open gap: the continuous ROUND lattice factor's series needs a differentiated cell "
-          "count, ROUND and a sample on a Bragg node at once (not drawn together in the sample)")
 NOT_REACHED_BY_GRADIENT_CHECKS: dict[tuple[str, str, bool], str] = {
     ("crystal.py", "_clamp_cosine#1", True): "a cosine past +-1 by rounding: degenerate cells "
                                              "only, which the strategies leave out (V/abc >= 0.3)",
@@ -174,8 +172,6 @@ NOT_REACHED_BY_GRADIENT_CHECKS: dict[tuple[str, str, bool], str] = {
     ("crystal_size.py", "continuous_lattice_factor#1", False): _TOPHAT,
     ("physics.py", "tophat_lattice_factor#1", True): _TOPHAT,
     ("physics.py", "tophat_lattice_factor#1", False): _TOPHAT,
-    ("crystal_size.py", "_sphere_transform#1", True): _ROUND,
-    ("crystal_size.py", "_sphere_transform#2", True): _ROUND,
     ("pixel_features.py", "running_sum#1", True): "a sample whose lattice factor is exactly 0 "
                                                   "under a per-subpixel feature: TOPHAT outside "
                                                   "its spot or a GAUSS tail below 1e-308",

@@ -43,6 +43,7 @@ from braggcheck.testing.nanobragg.strategies.resolution_cut import (
     dmin_for,
     safe_gaps,
 )
+from braggcheck.testing.nanobragg.strategies.round_node import ONE_SOURCE, near_node
 from braggcheck.testing.nanobragg.target import NANOBRAGG
 
 FUSED_BRANCHES: dict[str, str] = {
@@ -55,6 +56,11 @@ BRANCHES: dict[str, str] = {
     **FUSED_BRANCHES,
     "dmin_cut": "a -dmin cut with samples on both sides, none within reach of a "
                 "finite-difference step, and a detector geometry parameter differentiated",
+    "round_node": "a ROUND crystal, a cell count differentiated (the continuous path) and a "
+                  "sample inside the lattice factor's series arm near the direct-beam node",
+    "plane_tangent": "the fused path with a thick sensor and only sensor_thickness_um "
+                     "differentiated: a forward-mode tangent on the detector plane, none on "
+                     "pix0",
 }
 """Branch id -> what every case of :func:`branch_cases` reaches."""
 DMIN_KEPT_SHARE = (0.3, 0.97)
@@ -108,6 +114,12 @@ def branch_cases(branch: str, max_names: int = 4) -> st.SearchStrategy[Case]:
     """Cases on ``branch`` (a key of :data:`BRANCHES`)."""
     if branch == "dmin_cut":
         return resolution_cut_cases(max_names)
+    if branch == "round_node":
+        return round_node_cases(max_names)
+    if branch == "plane_tangent":
+        return cases(max_names=1, config=fused_configs(False).filter(
+            lambda config: config.detector.sensor_thickness_um > 0)).map(
+            lambda case: replace(case, names=("sensor_thickness_um",), direction=(1.0,)))
     if branch not in BRANCHES:
         raise ValueError(f"branch {branch!r}: valid: {', '.join(BRANCHES)}")
     return fused_branch_cases(branch, max_names)
@@ -143,6 +155,31 @@ def resolution_cut_cases(draw: st.DrawFn, max_names: int = 4) -> Case:
     low, high, _ = min(gaps, key=lambda gap: abs(gap[2] - share))
     config = config.replace(dmin_A=dmin_for(0.5 * (low + high)))
     return replace(case, config=config, names=tuple(n for n, _ in kept),
+                   direction=tuple(d for _, d in kept))
+
+
+@st.composite
+def round_node_cases(draw: st.DrawFn, max_names: int = 4) -> Case:
+    """:func:`~braggcheck.testing.nanobragg.strategies.cases.cases` cases of a ROUND crystal
+    with one source on a flat detector, a drawn cell count differentiated first, and the
+    direct beam placed near one sample point of the ROI's middle pixel
+    (:func:`braggcheck.testing.nanobragg.strategies.round_node.near_node`)."""
+    case = draw(cases(max_names=max_names, config=configs(("round",)).map(
+        lambda config: config.replace(**ONE_SOURCE))))
+    config = case.config
+    first = draw(cst.sampled_from(CELL_COUNTS))
+    drawn = dict(zip(case.names, case.direction_tensor().tolist(), strict=True))
+    kept = [(first, drawn.get(first, 1.0)), *((n, d) for n, d in drawn.items() if n != first)]
+    kept = kept[:max_names]
+    fmin, fmax, smin, smax = config.detector.roi_bounds
+    step = config.detector.pixel_mm / config.oversample
+    sub_f, sub_s = draw(cst.integers(0, config.oversample - 1)), draw(
+        cst.integers(0, config.oversample - 1))
+    placed = near_node(config.replace(mask=None),
+                       (fmin + fmax) // 2 * config.detector.pixel_mm + (sub_f + 0.5) * step,
+                       (smin + smax) // 2 * config.detector.pixel_mm + (sub_s + 0.5) * step)
+    assume(placed is not None)
+    return replace(case, config=placed, names=tuple(n for n, _ in kept),
                    direction=tuple(d for _, d in kept))
 
 

@@ -34,7 +34,7 @@ from braggcheck.sim.constants import ANGSTROM
 from braggcheck.sim.pixel_features import curved_positions
 from braggcheck.sim.pixel_mask import kept_pixels
 from braggcheck.sim.registry import PARAMETERS
-from braggcheck.sim.scene import build_scene
+from braggcheck.sim.scene import Scene, build_scene
 from braggcheck.sim.simulator import detector_plane, plane_offsets
 from braggcheck.sim.state import baseline_value, build_state
 from braggcheck.testing.framework.tolerances import RETRY_FACTORS, STEP
@@ -53,10 +53,11 @@ GEOMETRY = ("distance_mm", "beam_center_f_mm", "beam_center_s_mm", "detector_rot
 taken at the first kept sample's direction, and only these reach its derivative there."""
 
 
-def sample_resolutions(config: Config, values: dict[str, float] | None = None) -> torch.Tensor:
-    """q = |S|^2 (m^-2) of every (subpixel, sensor layer, source) sample of the evaluated
-    pixels (ROI, unmasked), flat (M, S): the positions as the simulator places them (flat and,
-    with -curved_det, curved too), at the parameter ``values`` (default: the config's)."""
+def sample_positions(config: Config, values: dict[str, float] | None = None
+                     ) -> tuple[Scene, list[torch.Tensor]]:
+    """The scene and the positions (3, M) of every (subpixel, sensor layer) sample of the
+    evaluated pixels (ROI, unmasked), pixel-major, as the simulator places them: flat and, with
+    -curved_det, curved too; at the parameter ``values`` (default: the config's)."""
     params = {n: torch.tensor(v, dtype=torch.float64) for n, v in (values or {}).items()}
     with torch.no_grad():
         state = build_state(config, params, torch.float64, torch.device("cpu"))
@@ -72,13 +73,20 @@ def sample_resolutions(config: Config, values: dict[str, float] | None = None) -
         placed = [flat]
         if scene.features is not None and scene.features.curved:
             placed.append(curved_positions(flat, det))
-        incident, wavelength = scene.sources.incident, scene.sources.wavelength
-        resolutions = []
-        for position in placed:
-            direction = position / position.norm(dim=0, keepdim=True)
-            scattering = (direction.T[:, None, :] - incident[None]) / wavelength[None, :, None]
-            resolutions.append((scattering * scattering).sum(-1))
-        return torch.cat(resolutions)
+    return scene, placed
+
+
+def sample_resolutions(config: Config, values: dict[str, float] | None = None) -> torch.Tensor:
+    """q = |S|^2 (m^-2) of every (sample, source) of :func:`sample_positions` at ``values``,
+    flat (M, S) (M: each placement's samples in turn)."""
+    scene, placed = sample_positions(config, values)
+    incident, wavelength = scene.sources.incident, scene.sources.wavelength
+    resolutions = []
+    for position in placed:
+        direction = position / position.norm(dim=0, keepdim=True)
+        scattering = (direction.T[:, None, :] - incident[None]) / wavelength[None, :, None]
+        resolutions.append((scattering * scattering).sum(-1))
+    return torch.cat(resolutions)
 
 
 def moves(config: Config, names: Sequence[str], reach: float = REACH,

@@ -1,6 +1,8 @@
 """Every case of a branch strategy reaches its branch when its gradient is recorded: the
 fused node runs over several chunks, or the fused lattice derivative runs with N = 2, or a
--dmin cut has samples on both sides that no finite-difference step moves across."""
+-dmin cut has samples on both sides that no finite-difference step moves across, or a ROUND
+sample lies in the series arm with a cell count differentiated, or the fused node's forward
+mode has a tangent on the detector plane and none on pix0."""
 
 from __future__ import annotations
 
@@ -11,10 +13,14 @@ import torch
 
 from braggcheck import Config
 from braggcheck.sim import fused_lattice, fused_pixels, pixel_features, resolution
+from braggcheck.sim.crystal_size import AXES as CELL_COUNTS
 from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.simulator import simulate
 from braggcheck.sim.state import baseline_value
+from braggcheck.testing.framework.derivatives import forward_mode_derivative
+from braggcheck.testing.nanobragg.branch_reach import reached_arms
 from braggcheck.testing.nanobragg.case import Case
+from braggcheck.testing.nanobragg.regions import guard_region
 from braggcheck.testing.nanobragg.strategies.branches import (
     FUSED_BRANCHES,
     branch_cases,
@@ -26,6 +32,11 @@ from braggcheck.testing.nanobragg.strategies.resolution_cut import (
     REACH,
     dmin_for,
     sample_resolutions,
+)
+from braggcheck.testing.nanobragg.strategies.round_node import (
+    NEAR_NODE_X2,
+    SERIES_X2,
+    node_distances,
 )
 from braggcheck.testing.nanobragg.target import GradientProbe
 
@@ -146,3 +157,55 @@ def test_the_reach_check_sees_a_cut_on_a_sample(monkeypatch):
     crossed = replace(case, config=case.config.replace(dmin_A=dmin_for(on_one)))
     with pytest.raises(AssertionError):
         _sides_kept_over_the_reach(crossed, monkeypatch)
+
+
+# ---- the round_node and plane_tangent branches ---------------------------------------------
+
+NODE_SAMPLE = 3
+"""round_node / plane_tangent cases drawn (each traced or run in forward mode once)."""
+
+
+def test_every_round_node_case_reaches_the_continuous_series_arm():
+    for case in derandomized_sample(branch_cases("round_node"), NODE_SAMPLE):
+        assert case.config.crystal.shape == "round" and case.names[0] in CELL_COUNTS
+        x2 = node_distances(case.config)
+        assert ((x2 > NEAR_NODE_X2 / 4) & (x2 < SERIES_X2)).any(), float(x2.min())
+        arms = reached_arms(case)
+        for site in ("_sphere_transform#1", "_sphere_transform#2"):
+            assert guard_region("crystal_size.py", site, True) in arms, (site, case)
+
+
+def test_the_node_distance_sees_a_beam_on_no_sample():
+    """node_distances can fail the assertion above: the default case's nearest sample is far
+    outside the series arm."""
+    config = Config().replace(fpixels=16, spixels=16, shape="round")
+    assert float(node_distances(config).min()) > SERIES_X2
+
+
+def _plane_tangents(case: Case, monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, bool]]:
+    """(tangent on pix0, tangent on the plane) of every call of the fused node's forward-mode
+    rule while the case's forward-mode derivative is computed."""
+    seen: list[tuple[bool, bool]] = []
+    jvp = fused_pixels._FusedPixelIntensity.jvp
+
+    def spied(ctx, d_pix0, d_plane, *rest):
+        seen.append((d_pix0 is not None, d_plane is not None))
+        return jvp(ctx, d_pix0, d_plane, *rest)
+
+    monkeypatch.setattr(fused_pixels._FusedPixelIntensity, "jvp", staticmethod(spied))
+    probe = GradientProbe(case.config, case.names)
+    with case.simulation():
+        forward_mode_derivative(probe, case.direction_tensor())
+    return seen
+
+
+def test_every_plane_tangent_case_runs_the_fused_jvp_with_no_pix0_tangent(monkeypatch):
+    for case in derandomized_sample(branch_cases("plane_tangent"), NODE_SAMPLE):
+        assert set(_plane_tangents(case, monkeypatch)) == {(False, True)}, case
+
+
+def test_the_tangent_spy_sees_a_pix0_tangent(monkeypatch):
+    """The spy above tells the arms apart: distance_mm moves pix0 (and not the plane of a
+    thin detector)."""
+    case = Case(config=Config().replace(fpixels=16, spixels=16), names=("distance_mm",))
+    assert set(_plane_tangents(case, monkeypatch)) == {(True, False)}
