@@ -13,6 +13,9 @@ detector, placed where no finite-difference step moves a sample across it
 (:mod:`braggcheck.testing.nanobragg.strategies.resolution_cut`), with a detector geometry
 parameter differentiated: before it, the cut was drawn only for the checks that do not
 differentiate, and a wrong polarization derivative under it passed (``dmin-polarization-detached``).
+``round_node`` puts a ROUND sample inside the lattice factor's series arm with a cell count
+differentiated (:mod:`braggcheck.testing.nanobragg.strategies.round_node`); ``plane_tangent``
+gives the fused node's forward mode a tangent on the detector plane and none on pix0.
 """
 
 from __future__ import annotations
