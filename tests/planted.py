@@ -34,3 +34,22 @@ class WrongBackward(ScaledGradient):
     @staticmethod
     def jvp(ctx, tangent, _):
         return tangent
+
+
+class IgnoredOverride:
+    """A target wrapper that ignores the override of one parameter entirely: ``render`` drops
+    it, so the output keeps the configuration's value and no graph (analytic and numerical
+    derivatives both 0). Every other member is the wrapped target's; the name stays the same."""
+
+    def __init__(self, target, ignored: str) -> None:
+        if ignored not in target.parameters:
+            raise ValueError(f"ignored: {ignored!r} is no parameter of target {target.name}")
+        self.target = target
+        self.ignored = ignored
+
+    def __getattr__(self, attribute):
+        return getattr(self.target, attribute)
+
+    def render(self, config, params):
+        return self.target.render(config, {n: v for n, v in params.items()
+                                           if n != self.ignored})

@@ -13,7 +13,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from braggcheck.testing import PropertyFailure, Target, property_tests
+from braggcheck.testing.framework.resolution import UnresolvedParameter
 
+from ..planted import IgnoredOverride
 from ..toy import EXAMPLES, load_toy
 
 pytestmark = pytest.mark.framework
@@ -37,6 +39,9 @@ def test_the_docs_example_target_is_a_target_and_passes_its_property_suite():
     assert isinstance(peak, Target)
     tests = property_tests(peak)
     assert tests["test_peak_periodicity"].not_applicable.startswith("target peak declares no")
+    resolution = tests.pop("test_peak_resolves_every_parameter")
+    for name in resolution.parameters:
+        resolution(name)  # every parameter moves the peak somewhere
     for test in tests.values():
         if not hasattr(test, "not_applicable"):
             QUICK(test)()  # raises PropertyFailure on a (false) alarm
@@ -56,3 +61,11 @@ def test_the_worked_failure_is_the_real_output(tmp_path, monkeypatch):
     table = str(caught.value).split("\n\nreplay with:")[0]
     for line in table.splitlines():
         assert line in TEXT, line
+
+
+def test_the_resolution_failure_is_the_real_output():
+    ignoring = IgnoredOverride(load_toy().TOY, "width_px")
+    with pytest.raises(UnresolvedParameter) as caught:
+        property_tests(ignoring, ["resolves_every_parameter"])[
+            "test_toy_resolves_every_parameter"]("width_px")
+    assert f"UnresolvedParameter: {caught.value}\n" in TEXT

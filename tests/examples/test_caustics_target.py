@@ -37,7 +37,7 @@ from braggcheck.testing import (
 )
 
 from ..caustics import load_caustics_target
-from ..planted import ScaledGradient
+from ..planted import IgnoredOverride, ScaledGradient
 
 pytestmark = [pytest.mark.interop, pytest.mark.framework]
 
@@ -168,6 +168,22 @@ def test_tier2_passes_the_default_only_bug_elsewhere():
     assert run_case(case).passed
 
 
+
+
+def test_a_wrapper_ignoring_an_override_fails_the_resolution_test_naming_it():
+    """The source's effective radius is dropped from the overrides (the image keeps the
+    configuration's): the gradient check is inconclusive on it, the resolution test names
+    it."""
+    ignoring = IgnoredOverride(caustics_target.CAUSTICS, "source_Re")
+    assert TARGET_CHECKS["gradient"](ignoring, TargetCase(DEFAULT, ("source_Re",))).inconclusive
+    test = property_tests(ignoring, ["resolves_every_parameter"])[
+        "test_caustics_resolves_every_parameter"]
+    with pytest.raises(AssertionError) as caught:
+        test(parameter="source_Re")
+    assert str(caught.value) == (
+        "caustics: the output does not respond to source_Re in any of 8 cases where it "
+        "applies (below noise in all): is the override used?")
+    test(parameter="source_n")  # the parameters it does use still resolve
 
 
 def test_taylor_at_a_closed_bound_is_inconclusive():

@@ -20,7 +20,8 @@ from braggcheck.nanobragg.output_files import read_float_image
 
 from ..conftest import GOLDEN
 
-CASES = ["simple_cubic", "triclinic_misset", "mosaic", "hkl_table", "detector_tilt", "xds_orgxy"]
+CASES = ["simple_cubic", "triclinic_misset", "mosaic", "hkl_table", "detector_tilt", "xds_orgxy",
+         "crystal_size", "crystal_size_axes"]
 MAX_RELATIVE_ERROR = 1e-5
 MEASURED_RELATIVE_ERROR = 1e-7  # what we reach: float32 rounding of the reference file
 
@@ -68,3 +69,12 @@ def test_python_m_braggcheck_runs_as_a_program(golden_cases, tmp_path):
     result = subprocess.run(command, cwd=GOLDEN, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     _written_matches_reference("simple_cubic", out, golden_cases)
+
+
+@pytest.mark.parametrize(("name", "cells"), [("crystal_size", (36, 32, 28)),
+                                             ("crystal_size_axes", (29, 28, 25))])
+def test_crystal_size_flags_give_the_reference_s_cell_counts(name, cells, golden_cases):
+    """-xtalsize and -xtal_x/y/z are in mm, read in command-line order, the width and height
+    clipped to -beamsize; the counts are what the reference printed ("parallelpiped xtal")."""
+    crystal = from_nanobragg_args(golden_cases[name]["args"]).crystal
+    assert (crystal.n_a, crystal.n_b, crystal.n_c) == cells

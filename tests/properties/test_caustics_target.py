@@ -14,7 +14,7 @@ from ..caustics import CAUSTICS_EXAMPLES, load_caustics_target
 pytestmark = [pytest.mark.interop, pytest.mark.framework]  # caustics's physics, not ours
 
 CHECKS = ("gradient", "forward_reverse", "taylor", "finite", "repeatable", "periodicity",
-          "linearity")
+          "linearity", "resolves_every_parameter")
 
 TESTS = property_tests(load_caustics_target().CAUSTICS, examples_dir=CAUSTICS_EXAMPLES)
 

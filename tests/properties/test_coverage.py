@@ -14,6 +14,8 @@ import pytest
 
 from braggcheck import PARAMETERS, Config
 from braggcheck.sim.applicability import applicable_parameters
+from braggcheck.testing.framework.resolution import unresolved
+from braggcheck.testing.framework.strategies import lazy_sample
 from braggcheck.testing.nanobragg.branch_reach import (
     NOT_REACHED_BY_GRADIENT_CHECKS,
     demanded_arms,
@@ -36,6 +38,7 @@ from braggcheck.testing.nanobragg.strategies.cases import (
 )
 from braggcheck.testing.nanobragg.strategies.configs import ALL_SHAPES, GRADIENT_SHAPES
 from braggcheck.testing.nanobragg.strategies.hkl import hkl_configs
+from braggcheck.testing.nanobragg.target import NANOBRAGG
 
 SAMPLE = 150
 """Generated cases checked for applicability (nothing is simulated)."""
@@ -124,12 +127,10 @@ def test_cases_can_differentiate_every_applicable_parameter_first(sample):
 
 
 def focused_cases(name: str):
-    """The ``FOCUSED`` derandomized focused cases of ``name``, in order, drawn lazily: the first
-    alone, then the whole sample (a derandomized sample of k starts with that of 1; the test
-    mostly stops at the first case, and each draw of a focused case costs more than its check)."""
-    first = derandomized_sample(cases(focus=name), 1)
-    yield from first
-    yield from derandomized_sample(cases(focus=name), FOCUSED)[len(first):]
+    """The ``FOCUSED`` derandomized focused cases of ``name``, in order, drawn lazily (the
+    framework's :func:`lazy_sample`: the test mostly stops at the first case, and each draw of
+    a focused case costs more than its check)."""
+    return lazy_sample(cases(focus=name), FOCUSED)
 
 
 def test_the_focused_cases_are_drawn_as_one_sample():
@@ -140,16 +141,13 @@ def test_the_focused_cases_are_drawn_as_one_sample():
 @pytest.mark.parametrize("name", list(PARAMETERS))
 def test_the_gradient_check_resolves_every_registry_parameter(name):
     """Applicable is not enough: the derivative must rise above the finite-difference noise
-    (polarization's is proportional to sin^2(2 theta), small near the direct beam)."""
-    statuses = []
-    for case in focused_cases(name):
-        result = run_check("gradient", case)
-        assert result.passed or result.inconclusive, result.report()
-        row = next((r for r in result.rows if r.name == name), None)
-        statuses.append(row.status if row else result.message)
-        if row is not None and row.status == "ok":
-            return
-    pytest.fail(f"{name}: no focused case resolved its derivative; got {statuses}")
+    (polarization's is proportional to sin^2(2 theta), small near the direct beam). The
+    framework's resolution test (every target gets it from ``property_tests``) on nanoBragg's
+    own focused cases and check runner (with the case's pixel chunking); a failed check fails
+    at once with its report."""
+    reason = unresolved(name, focused_cases(name), lambda case: run_check("gradient", case),
+                        NANOBRAGG.name)
+    assert reason is None, reason
 
 
 HKL_SAMPLE = 10

@@ -18,4 +18,4 @@ globals().update(TESTS)
 def test_the_suite_holds_every_check():
     assert sorted(TESTS) == sorted(f"test_toy_{c}" for c in (
         "gradient", "forward_reverse", "taylor", "finite", "repeatable", "periodicity",
-        "linearity"))
+        "linearity", "resolves_every_parameter"))

@@ -182,11 +182,17 @@ def _crystal(flags: dict[str, Any]) -> CrystalConfig:
 
 def _cells_from_size(flags: dict[str, Any], cells: list[int],
                      lengths: tuple[float, float, float]) -> list[int]:
-    """``-xtalsize`` and friends (mm) override N: ceil(size / cell length)."""
-    sizes = [flags.get("-xtalsize", 0.0)] * 3
-    for index, flag in enumerate(("-xtal_x", "-xtal_y", "-xtal_z")):
-        if flag in flags:
-            sizes[index] = flags[flag]
+    """``-xtalsize`` and friends (mm) override N: ceil(size / cell length).
+
+    Read in command-line order, as the reference does: ``-xtalsize`` after ``-xtal_z`` sets
+    all three sizes again."""
+    axes = ("-xtal_x", "-xtal_y", "-xtal_z")
+    sizes = [0.0] * 3
+    for flag in flags["_order"]:  # each flag's value is its last, which is the one that counts
+        if flag == "-xtalsize":
+            sizes = [flags[flag]] * 3
+        elif flag in axes:
+            sizes[axes.index(flag)] = flags[flag]
     beamsize = flags.get("-beamsize", 0.1)
     for index in (1, 2):  # the beam clips the crystal's width and height
         if beamsize < sizes[index]:

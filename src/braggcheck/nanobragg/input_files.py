@@ -154,6 +154,23 @@ def header_value(header: str, key: str) -> float | None:
     return float(match.group(1)) if match else 0.0
 
 
+def _header_bytes(flag: str, path: str | Path, data: bytes) -> int:
+    """HEADER_BYTES, looked up in the first 512 bytes as the reference does (its last
+    occurrence there). Only a whole, even number of bytes within the file is accepted: the
+    reference reads an unparseable value as 0 and fails, a fraction truncated, and the pixels
+    of an odd-sized header one byte early (it indexes them in 16-bit words)."""
+    first = data[:512].split(b"\0", 1)[0].decode("latin-1")
+    at = first.rfind("HEADER_BYTES")
+    equals = first.find("=", at + len("HEADER_BYTES")) if at >= 0 else -1
+    raw = re.split(r"[;\n]", first[equals + 1:], maxsplit=1)[0].strip() if equals >= 0 else ""
+    size = int(raw) if re.fullmatch(r"[0-9]+", raw) else -1
+    if size % 2 or not 12 <= size <= len(data):
+        shown = repr(raw) if raw else "(no value)" if at >= 0 else "(missing)"
+        raise ConfigError(f"{flag}: {str(path)!r}: HEADER_BYTES = {shown}; valid: an even "
+                          f"whole number of bytes from 12 to the file's {len(data)}")
+    return size
+
+
 def read_smv(flag: str, path: str | Path) -> tuple[str, np.ndarray]:
     """(header text, pixel values (height, width) as unsigned 16-bit) of an SMV image.
 
@@ -165,12 +182,8 @@ def read_smv(flag: str, path: str | Path) -> tuple[str, np.ndarray]:
     if not data.startswith(SMV_MAGIC):
         raise ConfigError(f"{flag}: {str(path)!r} is not an SMV (ADSC) image; valid: a file "
                           "starting '{\\nHEADER_BYTES='")
-    first = data[:512].split(b"\0", 1)[0].decode("latin-1")
-    size = header_value(first, "HEADER_BYTES")
-    if size is None or not 12 <= size <= len(data):
-        raise ConfigError(f"{flag}: {str(path)!r}: HEADER_BYTES = {size}; valid: a header "
-                          f"within the file's {len(data)} bytes")
-    header = data[:int(size)].split(b"\0", 1)[0].decode("latin-1")
+    size = _header_bytes(flag, path, data)
+    header = data[:size].split(b"\0", 1)[0].decode("latin-1")
     width = int(header_value(header, "SIZE1") or 0)
     height = int(header_value(header, "SIZE2") or 0)
     if width == 0:
@@ -178,11 +191,11 @@ def read_smv(flag: str, path: str | Path) -> tuple[str, np.ndarray]:
     if width < 1 or height < 1:
         raise ConfigError(f"{flag}: {str(path)!r}: image size SIZE1 x SIZE2 = {width} x "
                           f"{height}; valid: at least 1 x 1 pixels")
-    needed = int(size) + 2 * width * height
+    needed = size + 2 * width * height
     if len(data) < needed:
         raise ConfigError(f"{flag}: {str(path)!r} holds {len(data)} bytes; its header "
                           f"promises {needed} ({width} x {height} 16-bit pixels)")
-    pixels = np.frombuffer(data, dtype="<u2", count=width * height, offset=int(size))
+    pixels = np.frombuffer(data, dtype="<u2", count=width * height, offset=size)
     return header, pixels.reshape(height, width)
 
 

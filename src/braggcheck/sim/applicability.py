@@ -41,6 +41,10 @@ def applicable_parameters(config: Config) -> tuple[str, ...]:
         unused.add("polarization")
     unused |= unused_by_features(config)
     unused |= unused_sensor_parameters(config.detector)
+    if beam.sources is not None:  # -sourcefile replaces the divergence/dispersion grid
+        unused |= {"divergence_mrad", "dispersion"}
+        if all(wavelength is not None for wavelength in beam.sources.wavelengths_A):
+            unused.add("lambda_A")  # every source states its own wavelength
     # divergence_mrad scales the configured grid's angles: it needs a grid with an angle.
     if beam.nominal_divergence_mrad <= 0 or not any(h or v for h, v in divergence_pairs(beam)):
         unused.add("divergence_mrad")

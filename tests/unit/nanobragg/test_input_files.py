@@ -18,7 +18,7 @@ from braggcheck import Config, simulate
 from braggcheck.cli import main as cli
 from braggcheck.nanobragg.args import parse_nanobragg_args
 from braggcheck.nanobragg.flags import UNSUPPORTED
-from braggcheck.nanobragg.input_files import header_value, mask_file_bytes
+from braggcheck.nanobragg.input_files import header_value, mask_file_bytes, read_smv
 from braggcheck.sim.pixel_mask import PixelMask
 from braggcheck.sim.sections import CrystalConfig, DetectorConfig
 from braggcheck.sim.source_list import SourceList
@@ -114,6 +114,27 @@ def test_the_mask_header_flips_the_slow_centre_and_the_img_header_does_not(files
     assert masked.config.detector.beam_center_f_mm == pytest.approx(8.2 + 0.15)
 
 
+def _smv(header_bytes: int, keys: str, pixels: np.ndarray) -> bytes:
+    """An SMV image whose header (``keys`` after HEADER_BYTES, blank-padded) is
+    ``header_bytes`` long; ``keys`` may reach past byte 512."""
+    text = f"{{\nHEADER_BYTES={header_bytes};\n{keys}}}\f".encode()
+    assert len(text) <= header_bytes
+    return text.ljust(header_bytes, b" ") + pixels.astype("<u2").tobytes()
+
+
+def test_a_header_longer_than_512_bytes_is_read_whole(files):
+    """Real ADSC headers are often 1024 bytes or more (the reference writes 512 but reads any
+    HEADER_BYTES): the pixels start after the whole header and keys past byte 512 count."""
+    pixels = np.arange(1, 7).reshape(2, 3)
+    keys = "DIM=2;\nTYPE=unsigned_short;\n".ljust(700) + "SIZE1=3;\nSIZE2=2;\nPIXEL_SIZE=0.25;\n"
+    (files / "long.img").write_bytes(_smv(1536, keys, pixels))
+    header, read = read_smv("-img", files / "long.img")
+    assert header.index("PIXEL_SIZE") > 512
+    assert read.tolist() == pixels.tolist()
+    detector = _parse(f"-cell 70 80 90 90 90 90 -default_F 1 -img {files / 'long.img'}").detector
+    assert (detector.fpixels, detector.spixels, detector.pixel_mm) == (3, 2, 0.25)
+
+
 def test_a_header_close_distance_overrides_a_command_line_distance(files):
     base = "-cell 70 80 90 90 90 90 -default_F 100 -N 3 -oversample 1 -roi 0 7 0 7"
     near = _parse(f"{base} -img {files / 'hdr.img'} -distance 50")
@@ -169,6 +190,15 @@ BAD = [
     ("-dmin -1", "-dmin = -1; valid: >= 0"),
     ("-dmin", "-dmin: expected a value after it"),
     ("-mat", "-mat: expected a value after it"),
+    ("-mask {d}/word_size.img", "-mask: '{d}/word_size.img': HEADER_BYTES = 'abc'; valid: an "
+                                "even whole number of bytes from 12 to the file's 8704"),
+    ("-img {d}/fraction_size.img", "-img: '{d}/fraction_size.img': HEADER_BYTES = '512.5';"),
+    ("-mask {d}/odd_size.img", "-mask: '{d}/odd_size.img': HEADER_BYTES = '513'; valid: an "
+                               "even"),
+    ("-mask {d}/huge_size.img", "-mask: '{d}/huge_size.img': HEADER_BYTES = '9000'; valid: an "
+                                "even whole number of bytes from 12 to the file's 8704"),
+    ("-mask {d}/empty_size.img", "HEADER_BYTES = (no value); valid: an even"),
+    ("-mask {d}/no_size.img", "HEADER_BYTES = (missing); valid: an even"),
 ]
 
 
@@ -188,6 +218,10 @@ def bad_files(files):
     header = (d / "hdr.img").read_bytes()
     (d / "cut.img").write_bytes(header[:600])
     (d / "zero.img").write_bytes(header.replace(b"PIXEL_SIZE=0.3;", b"PIXEL_SIZE=0.0;"))
+    for name, size in (("word", b"abc;"), ("fraction", b"512.5"), ("odd", b"513;"),
+                       ("huge", b"9000"), ("empty", b";\n  ")):
+        (d / f"{name}_size.img").write_bytes(header.replace(b"512;", size, 1))
+    (d / "no_size.img").write_bytes(header.replace(b"HEADER_BYTES=", b"HEADER_BYTE =", 1))
     return d
 
 

@@ -3,6 +3,10 @@ scaling and rounding, ROI handling, the Poisson stream, and a round trip through
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+
 import fabio
 import numpy as np
 import pytest
@@ -10,7 +14,8 @@ import torch
 
 from braggcheck import simulate
 from braggcheck.cli.main import main
-from braggcheck.nanobragg.args import parse_nanobragg_args
+from braggcheck.nanobragg.args import Outputs, parse_nanobragg_args
+from braggcheck.nanobragg.reference import run_reference
 from braggcheck.nanobragg.smv import (
     PoissonDeviates,
     header_fields,
@@ -21,6 +26,12 @@ from braggcheck.nanobragg.smv import (
     write_requested_smv,
 )
 
+from ...conftest import GOLDEN
+
+REFERENCE_INTFILE_ARGS = ("-cell 70 80 90 90 90 90 -default_F 100 -N 5 -distance 80 -detpixels 64 "
+                          "-pixel 0.3 -Xbeam 8 -Ybeam 11 -lambda 1.1 -twotheta 5 -phi 3 -osc 0.5")
+"""The command line of the reference's own -intfile inputs_header.img (golden PROVENANCE.md):
+no -adc, so its pixels carry the default offset."""
 COMMON = ("-cell 100 100 100 90 90 90 -default_F 100 -lambda 1 -distance 100 -detpixels 64 "
           "-N 5")
 KEYS = ["HEADER_BYTES", "DIM", "BYTE_ORDER", "TYPE", "SIZE1", "SIZE2", "PIXEL_SIZE", "DISTANCE",
@@ -161,3 +172,50 @@ def test_cli_writes_requested_files_only(tmp_path, monkeypatch):
     pgm = (tmp_path / "p.pgm").read_bytes()
     assert pgm.startswith(b"P5\n16 16\n# pixels scaled by ")
     assert len(pgm.split(b"\n255\n", 1)[1]) == 16 * 16
+
+
+def test_the_intfile_is_byte_for_byte_the_reference_s_own(tmp_path):
+    """Header and counts of the reference's -intfile, default -adc included (its background
+    pixels are 40: the float image there is ~1e-3 photons). The float images agree to ~4e-8 x
+    max, 0.002 counts at the 55000 top: only a pixel within that of a half count could round
+    the other way, and none of the 4096 does."""
+    out = tmp_path / "int.img"
+    assert main(["simulate", *REFERENCE_INTFILE_ARGS.split(), "-intfile", str(out),
+                 "-nonoise", "-nopgm"]) == 0
+    written, reference = out.read_bytes(), (GOLDEN / "inputs_header.img").read_bytes()
+    assert written[:512] == reference[:512]
+    counts = np.frombuffer(written, "<u2", offset=512)
+    expected = np.frombuffer(reference, "<u2", offset=512)
+    assert expected.min() == 40, "the reference's background carries the default offset"
+    assert np.array_equal(counts, expected)
+
+
+def test_the_adc_offset_defaults_to_the_documented_40():
+    """docs/geometry.md and the reference's usage text: -adc defaults to 40."""
+    assert parse_nanobragg_args(COMMON).outputs.adc == Outputs().adc == 40.0
+    assert parse_nanobragg_args(f"{COMMON} -adc 0").outputs.adc == 0.0
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("adc", ["", "-adc 7"], ids=["default", "adc7"])
+def test_the_intfile_matches_the_reference_program(adc, tmp_path, monkeypatch):
+    """The program's own -intfile, with and without -adc, byte for byte (as above)."""
+    program = os.environ["NANOBRAGG_REFERENCE"]
+    args = f"{COMMON} -misset 10 20 30 -roi 5 40 10 50 {adc}".split()
+    reference = tmp_path / "reference.img"
+    run_reference(program, [*args, "-intfile", str(reference)], 64, 64)
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", *args, "-intfile", "ours.img", "-nonoise", "-nopgm"]) == 0
+    written, expected = (tmp_path / "ours.img").read_bytes(), reference.read_bytes()
+    assert written[:512] == expected[:512]
+    assert np.array_equal(np.frombuffer(written, "<u2", offset=512),
+                          np.frombuffer(expected, "<u2", offset=512))
+
+
+@pytest.mark.reference
+def test_the_adc_default_is_the_one_the_reference_documents():
+    usage = subprocess.run([os.environ["NANOBRAGG_REFERENCE"], "-h"], capture_output=True,
+                           text=True, check=False, stdin=subprocess.DEVNULL).stdout
+    documented = re.search(r"-adc\s.*\(default: ([0-9.]+)\)", usage)
+    assert documented, "the reference's usage text no longer names the -adc default"
+    assert parse_nanobragg_args(COMMON).outputs.adc == float(documented.group(1))

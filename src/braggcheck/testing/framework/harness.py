@@ -1,11 +1,13 @@
 """The property suite, stored examples and replay for any target.
 
 ``property_tests(target)`` returns one Hypothesis test per check, ready for a test module
-(``globals().update(property_tests(MY_TARGET))``). Each checks the target's declared defaults
-first, then the stored examples of a folder, then draws cases of the target; it records
-coverage (``event``), steers generation toward large errors (``target``), rejects inconclusive
-examples (counted, never passed), and on failure writes the shrunk case to
-``reports/failures/<name>.json`` and raises with the command that replays it, :func:`replay`.
+(``globals().update(property_tests(MY_TARGET))``), and the resolution test of
+:mod:`~braggcheck.testing.framework.resolution` (every parameter moves the output somewhere).
+Each check's test runs the target's declared defaults first, then the stored examples of a
+folder, then draws cases of the target; it records coverage (``event``), steers generation
+toward large errors (``target``), rejects inconclusive examples (counted, never passed), and on
+failure writes the shrunk case to ``reports/failures/<name>.json`` and raises with the command
+that replays it, :func:`replay`.
 
 A check the target cannot run (its :func:`~braggcheck.testing.framework.target.not_applicable`
 reason) still gets a test: marked ``braggcheck_not_applicable``, deselected by braggcheck's
@@ -50,6 +52,7 @@ from braggcheck.testing.framework.invariants import (
     check_repeatable,
 )
 from braggcheck.testing.framework.loader import target_spec
+from braggcheck.testing.framework.resolution import RESOLUTION, resolution_test
 from braggcheck.testing.framework.results import CheckResult
 from braggcheck.testing.framework.store import (
     FAILURES_DIR,
@@ -252,15 +255,23 @@ def property_tests(target: Target, checks: Iterable[str] | None = None,
                    max_names: int = 3,
                    shrink_seconds: float | None = None) -> dict[str, Callable[..., None]]:
     """``{"test_<target>_<check>": test}`` for every check (default: all of them; one the
-    target cannot run is a NOT APPLICABLE test, see the module doc). ``shrink_seconds``: the
-    shrinking budget per failure (default $BRAGGCHECK_SHRINK_SECONDS, else 60 s)."""
+    target cannot run is a NOT APPLICABLE test, see the module doc), and by default
+    ``test_<target>_resolves_every_parameter`` (:data:`RESOLUTION`; one pytest case per
+    parameter, :mod:`~braggcheck.testing.framework.resolution`): a parameter whose override
+    the output ignores is inconclusive in every check, never a failure, so that test demands
+    each one resolved in some case where it applies. ``shrink_seconds``: the shrinking budget
+    per failure (default $BRAGGCHECK_SHRINK_SECONDS, else 60 s)."""
     budget = shrink_budget(shrink_seconds)
     tests = {}
-    for check in (list(checks) if checks is not None else list(TARGET_CHECKS)):
-        if check not in TARGET_CHECKS:
+    valid = [*TARGET_CHECKS, RESOLUTION]
+    for check in (list(checks) if checks is not None else valid):
+        if check not in valid:
             raise ConfigError(f"property_tests: unknown check {check!r}; valid: "
-                              f"{', '.join(TARGET_CHECKS)}")
+                              f"{', '.join(valid)}")
         name = f"test_{target.name}_{check}"
+        if check == RESOLUTION:
+            tests[name] = resolution_test(target, name)
+            continue
         reason = not_applicable(target, check)
         tests[name] = (_not_applicable_test(name, reason) if reason is not None else
                        _property_test(target, check, name, examples_dir, failures_dir,

@@ -14,7 +14,8 @@ could never shrink toward a simpler configuration.
 from __future__ import annotations
 
 import random
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
@@ -26,7 +27,11 @@ from braggcheck.testing.framework.target import (
     applicable,
     periodic,
     special_values,
+    steppable,
 )
+from braggcheck.testing.framework.tolerances import STEP
+
+T = TypeVar("T")
 
 
 def parameter_values(spec: ParameterSpec) -> st.SearchStrategy[float]:
@@ -63,13 +68,27 @@ def projections() -> st.SearchStrategy[Projection]:
     )
 
 
+def focusable(target: Target, config: Any, name: str) -> bool:
+    """Whether a case of ``config`` can be focused on ``name``: the output depends on it (its
+    ``needs`` hold) and the gradient check can step it (it is not at a closed bound)."""
+    return target.parameters[name].needs(config) and steppable(target, config, name, 2 * STEP)
+
+
 @st.composite
-def target_cases(draw: st.DrawFn, target: Target, max_names: int = 3) -> TargetCase:
+def target_cases(draw: st.DrawFn, target: Target, max_names: int = 3,
+                 focus: str | None = None) -> TargetCase:
     """A configuration of ``target`` plus parameters it depends on, a projection, a direction,
     a factor and whole turns of a periodic parameter; everything shrinks toward one parameter
     (the first applicable one when no other is needed), normal weights, the all-ones
-    direction, factor 2 and one turn."""
-    config = draw(perturbed_configs(target))
+    direction, factor 2 and one turn.
+
+    ``focus`` (a parameter name): only configurations where it is :func:`focusable`, and it
+    is the first differentiated name (the resolution test of
+    :mod:`braggcheck.testing.framework.resolution`)."""
+    configs = perturbed_configs(target)
+    if focus is not None:
+        configs = configs.filter(lambda config: focusable(target, config, focus))
+    config = draw(configs)
     pool = list(target.parameters)
     usable = set(applicable(target, config)) or set(pool)
     # One flag per parameter of the whole list (a pool that does not change with the
@@ -82,6 +101,8 @@ def target_cases(draw: st.DrawFn, target: Target, max_names: int = 3) -> TargetC
     chosen = [n for n, flag in zip(pool, flags, strict=True) if flag and n in usable]
     random.Random(draw(st.integers(0, 2**32 - 1))).shuffle(chosen)
     names = tuple(chosen[:max_names]) or (next(n for n in pool if n in usable),)
+    if focus is not None:
+        names = (focus, *(n for n in names if n != focus))[:max_names]
     component = st.one_of(st.just(1.0), st.floats(-1.0, 1.0))
     components = [draw(component) for _ in range(max_names)]  # fixed count: stable shrinking
     angles = periodic(target)
@@ -94,3 +115,57 @@ def target_cases(draw: st.DrawFn, target: Target, max_names: int = 3) -> TargetC
         turns=draw(st.one_of(st.just(1), st.integers(-3, 3).filter(bool))),
         angle=draw(st.sampled_from(angles)) if angles else None,
     )
+
+
+SAMPLE_STREAMS = 10
+"""Independently seeded Hypothesis runs a :func:`derandomized_sample` is drawn from."""
+
+
+MIN_STREAM_EXAMPLES = 15
+
+
+def derandomized_sample(strategy: st.SearchStrategy[T], count: int,
+                        streams: int = SAMPLE_STREAMS) -> list[T]:
+    """``count`` values of ``strategy``, the same on every run (and every ``--hypothesis-seed``
+    and profile); fewer when a filter of ``strategy`` rejects most draws, none when it rejects
+    every one.
+
+    Drawn from ``streams`` runs seeded 0, 1, ...: one derandomized run mostly mutates the
+    examples it has already drawn (150 of them once held no N = 1 axis, drawn 1 time in 8), so
+    several short seeded runs give a far more varied sample for the same count.
+    """
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+    from hypothesis.errors import Unsatisfiable
+
+    values: list[T] = []
+    # Each run starts with the simplest example: at least MIN_STREAM_EXAMPLES per run, and a
+    # small sample is one derandomized run.
+    streams = max(1, min(streams, count // MIN_STREAM_EXAMPLES))
+    per_stream = -(-count // streams)
+    for stream in range(streams):
+        # Hypothesis's own "default" profile as the parent: the sample does not change with
+        # the loaded profile (dev, ci, nightly).
+        @settings(settings.get_profile("default"), max_examples=per_stream, database=None,
+                  deadline=None, phases=[Phase.generate], derandomize=streams == 1,
+                  suppress_health_check=list(HealthCheck))
+        @given(strategy)
+        def collect(value: T) -> None:
+            values.append(value)
+
+        try:
+            (collect if streams == 1 else seed(stream)(collect))()
+        except Unsatisfiable:  # the filter let no draw through: this run adds nothing
+            pass
+    return values[:count]
+
+
+def lazy_sample(strategy: st.SearchStrategy[T], count: int) -> Iterator[T]:
+    """The :func:`derandomized_sample` of ``count``, drawn lazily: its first value alone, then
+    the rest (a small derandomized sample of k starts with that of 1). For a loop that mostly
+    stops at the first value, where drawing a value may cost more than using it. Nothing when
+    the first run draws nothing: Hypothesis gave up on a filter that let through none of
+    hundreds of draws (under 1 % at 99 % confidence), and a second run would cost as much."""
+    first = derandomized_sample(strategy, 1)
+    if first:
+        yield from first
+        yield from derandomized_sample(strategy, count)[1:]

@@ -85,7 +85,7 @@ def test_the_defaults_run_before_the_stored_examples():
 ])
 def test_a_check_the_target_cannot_run_is_a_marked_not_applicable_test(target, check, words):
     tests = property_tests(target)
-    assert len(tests) == 7  # every check has a test
+    assert len(tests) == 8  # every check has a test, and the resolution test
     test = tests[f"test_toy_{check}"]
     (mark,) = test.pytestmark
     assert mark.name == NOT_APPLICABLE_MARK and words in mark.args[0]

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from braggcheck.testing.framework.strategies import parameter_values, perturbed_configs
+from braggcheck.testing.framework.strategies import (
+    derandomized_sample,
+    parameter_values,
+    perturbed_configs,
+    target_cases,
+)
 
 from ....toy import load_toy
 
@@ -57,3 +62,22 @@ def test_without_with_value_the_drawn_configuration_is_kept():
 
     assert find(perturbed_configs(Plain()), lambda c: True) == dataclasses.replace(
         toy.ToyConfig(), texture=0.5)
+
+
+class PinnedAtSixteen(toy.ToyTarget):
+    """On a 16-pixel detector the distance may not move (a joint constraint): there it
+    cannot be stepped, so no case is focused on it."""
+
+    def accepts(self, config, name, value):
+        pinned = name == "distance_mm" and config.pixels == 16 and value != config.distance_mm
+        return not pinned and super().accepts(config, name, value)
+
+
+def test_a_focused_case_is_one_where_its_parameter_applies_and_can_be_stepped():
+    target = PinnedAtSixteen()
+    focused = derandomized_sample(target_cases(target, max_names=2, focus="distance_mm"), 10)
+    assert focused and all(c.names[0] == "distance_mm" and c.config.pixels != 16
+                           for c in focused)
+    assert any(c.config.pixels == 16 for c in derandomized_sample(target_cases(target), 10))
+    textured = derandomized_sample(target_cases(toy.TOY, focus="azimuth_deg"), 10)
+    assert all(c.config.texture > 0 and c.names[0] == "azimuth_deg" for c in textured)

@@ -7,15 +7,14 @@ import threading
 import pytest
 import torch
 
-from braggcheck import PARAMETERS, Config, ConfigError
+from braggcheck import Config, ConfigError
 from braggcheck.sim import simulator
-from braggcheck.sim.applicability import applicable_parameters
 from braggcheck.sim.chunking import Chunking, current_chunking
 from braggcheck.testing.framework.case import case_from_json, case_to_json
 from braggcheck.testing.framework.projection import Projection
 from braggcheck.testing.nanobragg.case import Case
 from braggcheck.testing.nanobragg.harness import EXAMPLES_DIR, read_case_file, stored_examples
-from braggcheck.testing.nanobragg.target import NANOBRAGG, GradientProbe
+from braggcheck.testing.nanobragg.target import NANOBRAGG
 
 
 def test_case_round_trip():
@@ -57,31 +56,6 @@ def test_missing_file_is_a_config_error(tmp_path):
     (tmp_path / "bad.json").write_text("[1, 2]")
     with pytest.raises(ConfigError, match="no 'case'"):
         read_case_file(tmp_path / "bad.json")
-
-
-def test_applicable_parameters_follow_the_registry_needs():
-    baseline = applicable_parameters(Config())
-    assert {"divergence_mrad", "dispersion", "mosaic_spread_deg"}.isdisjoint(baseline)
-    assert "polarization" in baseline
-    grid = Config().replace(hdiv_range_mrad=1.0, hdiv_steps=3, dispersion_pct=0.5,
-                            dispersion_steps=2, nopolar=True)
-    names = applicable_parameters(grid)
-    assert {"divergence_mrad", "dispersion"} <= set(names) and "polarization" not in names
-    # Steps without a range (or a range with one step) is still a single source.
-    single = Config().replace(hdiv_steps=3, dispersion_pct=0.5)
-    assert {"divergence_mrad", "dispersion"}.isdisjoint(applicable_parameters(single))
-
-
-def test_parameters_left_out_have_an_identically_zero_derivative():
-    config = Config().replace(fpixels=12, spixels=12, oversample=1, nopolar=True,
-                              hdiv_steps=3, dispersion_pct=0.5)
-    left_out = [n for n in PARAMETERS if n not in applicable_parameters(config)]
-    assert {"divergence_mrad", "dispersion", "polarization", "mosaic_spread_deg"} <= set(
-        left_out)
-    probe = GradientProbe(config, tuple(left_out))
-    leaf = probe.point().clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, allow_unused=True)
-    assert grad is None or torch.equal(grad, torch.zeros_like(grad))
 
 
 def test_chunking_round_trips_and_applies_only_inside_the_context():

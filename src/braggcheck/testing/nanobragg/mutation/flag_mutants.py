@@ -18,7 +18,7 @@ FLAG_MUTANTS: tuple[Mutant, ...] = (
            "wavelength = values[4] * 1e10 if len(values) == 5 else None",
            "wavelength = values[4] * 1e9 if len(values) == 5 else None", "convention",
            "-sourcefile: the fifth column (metres) is converted to Angstrom by 1e9"),
-    Mutant("smv-reader-fixed-header", NB + "input_files.py", "offset=int(size))",
+    Mutant("smv-reader-fixed-header", NB + "input_files.py", "offset=size)",
            "offset=512)", "boundary",
            "SMV reader: the pixels start at byte 512 whatever HEADER_BYTES says"),
     Mutant("smv-mosflm-centre-header", NB + "smv.py",

@@ -1,8 +1,8 @@
 """Whole property cases: configurations with Bragg signal on their detector (the building
 blocks of :mod:`braggcheck.testing.nanobragg.strategies.configs` placed by
 :mod:`braggcheck.testing.nanobragg.strategies.detector`), the differentiated parameters,
-projections,
-chunking, and derandomized samples of them.
+projections and chunking; derandomized samples of them come from the framework
+(:func:`braggcheck.testing.framework.strategies.derandomized_sample`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import operator
 import random
 from collections.abc import Sequence
-from typing import TypeVar
 
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from braggcheck.sim.registry import PARAMETERS
 from braggcheck.sim.sections import CrystalConfig, DetectorConfig
 from braggcheck.testing.framework import strategy_cache as cst
 from braggcheck.testing.framework.projection import Projection
+from braggcheck.testing.framework.strategies import derandomized_sample
 from braggcheck.testing.nanobragg.case import Case
 from braggcheck.testing.nanobragg.strategies.configs import (
     CHUNKS,
@@ -31,7 +31,8 @@ from braggcheck.testing.nanobragg.strategies.configs import (
 from braggcheck.testing.nanobragg.strategies.detector import configs as detector_and_all
 from braggcheck.testing.nanobragg.strategies.detector import detector_configs as detectors
 
-T = TypeVar("T")
+__all__ = ["cases", "configs", "derandomized_sample", "detector_configs", "differentiated_names",
+           "parameter_subsets", "projections", "shifts"]
 
 
 def configs(shapes: Sequence[str] = GRADIENT_SHAPES) -> st.SearchStrategy[Config]:
@@ -135,39 +136,3 @@ def shifts() -> st.SearchStrategy[float]:
     magnitude = cst.floats(MIN_SHIFT_DEG, 180.0)
     return cst.one_of(cst.just(30.0), cst.builds(operator.mul, cst.sampled_from((1.0, -1.0)),
                                                  magnitude))
-
-
-SAMPLE_STREAMS = 10
-"""Independently seeded Hypothesis runs a :func:`derandomized_sample` is drawn from."""
-
-
-MIN_STREAM_EXAMPLES = 15
-
-
-def derandomized_sample(strategy: st.SearchStrategy[T], count: int,
-                        streams: int = SAMPLE_STREAMS) -> list[T]:
-    """``count`` values of ``strategy``, the same on every run.
-
-    Drawn from ``streams`` runs seeded 0, 1, ...: one derandomized run mostly mutates the
-    examples it has already drawn (150 of them once held no N = 1 axis, drawn 1 time in 8), so
-    several short seeded runs give a far more varied sample for the same count.
-    """
-    from hypothesis import HealthCheck, Phase, given, seed, settings
-
-    values: list[T] = []
-    # Each run starts with the simplest example: at least MIN_STREAM_EXAMPLES per run, and a
-    # small sample is one derandomized run.
-    streams = max(1, min(streams, count // MIN_STREAM_EXAMPLES))
-    per_stream = -(-count // streams)
-    for stream in range(streams):
-        # Hypothesis's own "default" profile as the parent: the sample does not change with
-        # the loaded profile (dev, ci, nightly).
-        @settings(settings.get_profile("default"), max_examples=per_stream, database=None,
-                  deadline=None, phases=[Phase.generate], derandomize=streams == 1,
-                  suppress_health_check=list(HealthCheck))
-        @given(strategy)
-        def collect(value: T) -> None:
-            values.append(value)
-
-        (collect if streams == 1 else seed(stream)(collect))()
-    return values[:count]
