@@ -42,12 +42,15 @@ def gradient_of(value: torch.Tensor, leaf: torch.Tensor) -> torch.Tensor:
 
 def loss_and_grads(target: Target, config: Any, names: tuple[str, ...], weights: torch.Tensor,
                    overrides: dict[str, float] | None = None,
+                   held: dict[str, float] | None = None,
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(image, weighted sum, gradient of the weighted sum wrt ``names``)."""
+    """(image, weighted sum, gradient of the weighted sum wrt ``names``); ``held`` sets other
+    parameters as plain tensors, not differentiated (the path of ``names`` alone)."""
     overrides = overrides or {}
     values = [overrides.get(n, target.value(config, n)) for n in names]
     leaves = torch.tensor(values, dtype=torch.float64, requires_grad=True)
-    params = {n: leaves[i] for i, n in enumerate(names)}
+    params = {n: torch.tensor(v, dtype=torch.float64) for n, v in (held or {}).items()}
+    params.update({n: leaves[i] for i, n in enumerate(names)})
     image = target.render(config, params)
     total = (weights * image).sum()
     grad = gradient_of(total, leaves)

@@ -38,6 +38,7 @@ from braggcheck.testing.framework.tolerances import (
     EPS,
     GAP_OFFSETS,
     MAX_ENVELOPE,
+    PRECISION_MARGIN,
     STEP,
     TAYLOR_MAX_STEP,
     TAYLOR_MIN_RATE,
@@ -46,12 +47,12 @@ from braggcheck.testing.framework.tolerances import (
 )
 from braggcheck.testing.framework.verdict import (
     declared_noise,
-    declared_precision,
     derivative_row,
     gap_row,
     inflation,
     loss_noise,
     nearby_step,
+    output_precision,
     retried_row,
 )
 
@@ -90,7 +91,7 @@ def check_gradient(target: Target, case: TargetCase, check: str = "gradient") ->
     # Rescaled to a largest entry of 1 again: the dropped names may have held the largest.
     direction = scaled_direction(tuple(full[n] for n in names), len(names))
     along.append(central_differences(loss, x, direction, STEP, centre=centre))
-    precision = declared_precision(target)
+    precision = output_precision(target, probe.baseline_image())
     magnitude = probe.magnitude()
     noise = loss_noise(along, centre, STEP, precision, magnitude)
     rows = [derivative_row(name, float(grad[i]), along[i].extrapolated, along[i].spread,
@@ -146,26 +147,27 @@ def check_forward_reverse(target: Target, case: TargetCase, check: str = "forwar
     # The nearby points move every parameter the output depends on, not only the drawn ones:
     # rounding that does not change along the drawn direction (a float32 sum over an output
     # linear in the parameter) changes along the others, and the gap of a wrong derivative
-    # stays what it is.
+    # stays what it is. The others are held at moved values, never differentiated: a target
+    # may take another path when more inputs carry a derivative, and a gap found on the case's
+    # path must be re-measured on it (differentiating them once hid a wrong derivative there).
     spacing = nearby_step(lambda reach: all(steppable(target, case.config, n, reach)
                                             for n in case.names))
     room = spacing is not None
     reach = max(abs(k) for k in GAP_OFFSETS) * STEP
-    moved = (*case.names, *(n for n in applicable(target, case.config)
-                            if n not in case.names and steppable(target, case.config, n, reach)))
-    wide = case_probe(target, case, moved)
-    padded = torch.cat([direction, torch.zeros(len(moved) - len(case.names),
-                                               dtype=direction.dtype)])
-    spread_out = torch.ones(len(moved), dtype=torch.float64)
+    others = tuple(n for n in applicable(target, case.config)
+                   if n not in case.names and steppable(target, case.config, n, reach))
 
-    def pair_wide(at: torch.Tensor) -> tuple[float, float]:
+    def pair_at(k: int) -> tuple[float, float]:
+        step = k * spacing
+        held = probe.holding({n: target.value(case.config, n) + step * target.parameters[n].scale
+                              for n in others})
+        at = x + step
         leaf = at.clone().requires_grad_(True)
-        grad = gradient_of(wide.loss(leaf), leaf)
-        return forward_mode_derivative(wide, padded, at), float(grad @ padded)
+        grad = gradient_of(held.loss(leaf), leaf)
+        return forward_mode_derivative(held, direction, at), float(grad @ direction)
 
     def nearby() -> list[tuple[float, float]]:
-        start = wide.point()
-        return [pair_wide(start + k * spacing * spread_out) for k in GAP_OFFSETS]
+        return [pair_at(k) for k in GAP_OFFSETS]
 
     row = gap_row("(drawn direction)", (forward, reverse), nearby if room else None, base,
                   magnitude, declared, eps=STEP)
@@ -227,7 +229,8 @@ def check_taylor(target: Target, case: TargetCase, check: str = "taylor") -> Che
     measured = central_differences(no_grad_value(probe.loss), x, direction,
                                    min(STEP, reach / 4))
     rounding = max(16 * EPS * probe.magnitude() * probe.envelope(),
-                   declared_noise(target, probe.magnitude()),
+                   PRECISION_MARGIN * output_precision(target, probe.baseline_image())
+                   * probe.magnitude(),
                    3 * measured.fourth / math.sqrt(70))
     result = taylor_run(probe, direction, max_step=reach)
     floor = TAYLOR_NOISE_MARGIN * rounding

@@ -198,15 +198,16 @@ def check_linearity(target: Target, case: TargetCase, check: str = "linearity") 
         def nearby_gradients(name: str = name, spots=spots) -> list[tuple[float, float]]:
             # Every other parameter moves with p (relative steps, inside their valid range):
             # a float32 gradient of an output linear in p does not change with p alone, its
-            # rounding does with the others.
+            # rounding does with the others. They are held, not differentiated: the nearby
+            # points take the path of p alone, as the case did.
             others = [n for n in applicable(target, config) if n != name and steppable(
                 target, config, n, 3 * STEP)]
             pairs = []
             for j, at in zip(GAP_OFFSETS, spots, strict=True):
                 moved = {n: target.value(config, n) + j * STEP * target.parameters[n].scale
                          for n in others}
-                _, t, g = loss_and_grads(target, config, (name, *others), weights,
-                                         {name: at, **moved})
+                _, t, g = loss_and_grads(target, config, (name,), weights, {name: at},
+                                         held=moved)
                 pairs.append((float(g[0]), float(t) / at))
             return pairs
 

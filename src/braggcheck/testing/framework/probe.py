@@ -11,7 +11,7 @@ output so the loss is of order 1 whatever its units.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -37,9 +37,14 @@ class Probe:
     """Weights of the output's shape; None means ``pixel_weights(shape, weight_seed)``. The
     property suite passes weights drawn by Hypothesis (e.g. one bright pixel)."""
     target: Target = field(kw_only=True)
+    held: tuple[tuple[str, float], ...] = field(default=(), kw_only=True)
+    """Other parameters set to these (unscaled) values as plain tensors, neither differentiated
+    nor carrying a tangent: a target takes the same path as for ``names`` alone (a simulator
+    may have a path for one differentiated input), at moved values."""
 
     def __post_init__(self) -> None:
-        unknown = [n for n in self.names if n not in self.target.parameters]
+        unknown = [n for n in (*self.names, *(n for n, _ in self.held))
+                   if n not in self.target.parameters]
         if unknown:
             raise KeyError(f"not parameters of target {self.target.name}: {unknown}")
 
@@ -55,7 +60,14 @@ class Probe:
 
     def params(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         scaled = x * self.scales
-        return {name: scaled[i] for i, name in enumerate(self.names)}
+        held = {name: torch.tensor(value, dtype=torch.float64) for name, value in self.held}
+        return {**held, **{name: scaled[i] for i, name in enumerate(self.names)}}
+
+    def holding(self, held: dict[str, float]) -> Probe:
+        """This probe with other parameters held at ``held``; its loss keeps this probe's
+        weights and normalisation, so the losses at several holdings are one function's."""
+        self.normaliser()
+        return replace(self, held=tuple(held.items()), _cache=dict(self._cache))
 
     def image(self, x: torch.Tensor | None = None) -> torch.Tensor:
         x = self.point() if x is None else x

@@ -72,6 +72,40 @@ def declared_precision(target: Any) -> float:
     return float(precision)
 
 
+REPRESENTATION_ELEMENTS = 4
+"""Nonzero elements needed before an output's own values say what precision it holds: a float64
+value has 29 or more trailing zero bits by chance once in 5e8, four at once never."""
+
+
+def representation_precision(output: torch.Tensor) -> float:
+    """The relative spacing of the values ``output`` holds, read from the values themselves:
+    a result computed in float32 and returned as float64 carries at most 24 significant bits,
+    whatever its dtype says (a finite difference over a step below that spacing is 0, and the
+    fourth differences that measure noise are 0 too). A narrower dtype's eps; 0 (nothing
+    beyond what the checks assume) for a float64 output whose values use every bit, or too few
+    nonzero elements to tell."""
+    values = output.detach()
+    if not values.is_floating_point():
+        return 0.0
+    if values.dtype != torch.float64:
+        return float(torch.finfo(values.dtype).eps)
+    nonzero = values[torch.isfinite(values) & (values != 0)]
+    if nonzero.numel() < REPRESENTATION_ELEMENTS:
+        return 0.0
+    mantissa, _ = torch.frexp(nonzero.abs().cpu())  # in [0.5, 1): 53 bits as an integer
+    bits = (mantissa * 2.0**53).to(torch.int64)
+    lowest = bits & -bits  # the lowest set bit: 2^(trailing zeros)
+    significant = 53 - int(torch.log2(lowest.min().double()).round())
+    spacing = 2.0 ** (1 - significant)
+    return spacing if spacing > torch.finfo(torch.float64).eps else 0.0
+
+
+def output_precision(target: Any, output: torch.Tensor) -> float:
+    """The relative rounding of ``target``'s output: what it declares or what its values
+    show (:func:`representation_precision`), the larger."""
+    return max(declared_precision(target), representation_precision(output))
+
+
 def ceiling(scale: float) -> float:
     """The largest tolerance a measured noise may raise a comparison of ``scale`` to."""
     return MAX_MEASURED_RTOL * abs(scale)

@@ -4,7 +4,8 @@ Right but noisy (every check must pass them, never fail): deterministic relative
 1e-12 to 1e-10 in the output, float32 internals, and a unit vector normalised as
 ``v / (|v| + 1e-10)``. Slightly wrong (the checks must fail them): a 1e-4 relative error in one
 parameter's reverse-mode gradient, a derivative wrong only on one branch of the configuration,
-and a gradient that is zero on a branch.
+a derivative wrong only when one parameter alone is differentiated, and a gradient that is zero
+on a branch.
 """
 
 from __future__ import annotations
@@ -137,6 +138,31 @@ class WrongOnTheFullTexture(toy.ToyTarget):
         return super().render(config, params)
 
 
+def differentiated(value: torch.Tensor) -> bool:
+    """Whether a parameter tensor carries a gradient or a forward-mode tangent."""
+    return value.requires_grad or fw.unpack_dual(value).tangent is not None
+
+
+class WrongWhenAlone(toy.ToyTarget):
+    """The derivative in ``name`` 1e-4 too large (``planted``: both modes, or reverse only),
+    but only when no other parameter is differentiated: the fast path a simulator takes for one
+    differentiated input (braggcheck's own fused kernel has such a path for a tangent on the
+    detector plane alone). A nearby point must be measured on the same path."""
+
+    name = "toy"
+
+    def __init__(self, parameter: str, planted: type[ScaledGradient]) -> None:
+        self.parameter = parameter
+        self.planted = planted
+
+    def render(self, config, params):
+        params = dict(params)
+        others = [v for n, v in params.items() if n != self.parameter]
+        if self.parameter in params and not any(differentiated(v) for v in others):
+            params[self.parameter] = self.planted.apply(params[self.parameter], 1 + 1e-4)
+        return super().render(config, params)
+
+
 class ZeroOnOddDetectors(toy.ToyTarget):
     """On detectors with an odd number of pixels the amplitude is detached (its gradient is
     None, read as zero), elsewhere right."""
@@ -159,4 +185,5 @@ def relative_jitter(target: JitteredToy, config) -> float:
 
 __all__ = ["Float32Toy", "Float32ToyUndeclared", "JitteredToy", "NormalisedToy",
            "SlightlyWrongBackward", "SlightlyWrongDistance", "WrongOnTheFullTexture",
+           "WrongWhenAlone",
            "ZeroOnOddDetectors", "relative_jitter"]

@@ -8,11 +8,16 @@ from __future__ import annotations
 import collections
 
 import pytest
+import torch
 from hypothesis import HealthCheck, Phase, given, settings
 
+from braggcheck.testing.framework.case import TargetCase
 from braggcheck.testing.framework.harness import TARGET_CHECKS
+from braggcheck.testing.framework.projection import Projection
 from braggcheck.testing.framework.strategies import target_cases
+from braggcheck.testing.framework.verdict import output_precision, representation_precision
 
+from ....planted import ScaledGradient, WrongBackward
 from .noisy_toys import (
     Float32Toy,
     Float32ToyUndeclared,
@@ -21,6 +26,7 @@ from .noisy_toys import (
     SlightlyWrongBackward,
     SlightlyWrongDistance,
     WrongOnTheFullTexture,
+    WrongWhenAlone,
     ZeroOnOddDetectors,
     relative_jitter,
     toy,
@@ -98,6 +104,10 @@ WRONG = [
     (ZeroOnOddDetectors(), "gradient",
      lambda case: case.config.pixels % 2 == 1 and "amplitude" in case.names),
     (ZeroOnOddDetectors(), "linearity", lambda case: case.config.pixels % 2 == 1),
+    # Wrong only on the path of one differentiated parameter: the nearby points that judge a
+    # gap must take that path too (they once differentiated every parameter, which switched
+    # the bug off there and left the gap an "outlier" of their scatter).
+    (WrongWhenAlone("amplitude", ScaledGradient), "linearity", lambda case: True),
 ]
 
 
@@ -117,3 +127,41 @@ def test_a_slightly_wrong_target_fails_on_its_branch(target, check, branch):
     with pytest.raises(AssertionError):
         run()
     assert failing and all(branch(case) for case in failing), failing[-1]
+
+
+@pytest.mark.parametrize("check", ["forward_reverse", "linearity"])
+def test_a_derivative_wrong_only_on_the_path_of_one_parameter_fails(check):
+    """Forward and reverse mode 1e-4 apart (or the linear parameter's gradient 1e-4 off) only
+    while the parameter is differentiated alone. Past the tight tolerance the gap is
+    re-measured at nearby points; those once differentiated every other parameter too, took
+    the right path, and the gap at the case passed as an outlier of their scatter."""
+    name, planted = (("width_px", WrongBackward) if check == "forward_reverse"
+                     else ("amplitude", ScaledGradient))
+    case = TargetCase(toy.ToyConfig(), (name,))
+    result = TARGET_CHECKS[check](WrongWhenAlone(name, planted), case)
+    assert not result.passed and not result.inconclusive, result.report()
+    assert TARGET_CHECKS[check](toy.TOY, case).passed
+
+
+def test_a_float32_output_a_step_cannot_move_is_never_failed():
+    """A float32 toy (no precision declared) at an amplitude 290 times its scale: a relative
+    step of 1e-6 is below a float32 ulp of the pixel, the differences are exactly 0 and so is
+    the noise their fourth differences measure. Its values' 24 significant bits say what the
+    output can resolve (once failed: analytic 3.5e-3, numerical 0, allowed 3.6e-8)."""
+    config = toy.ToyConfig(d_spacing_A=2.0, amplitude=289327.69670506177,
+                           azimuth_deg=-85.62807928829972, texture=1.0, pixels=27)
+    case = TargetCase(config, ("amplitude", "wavelength_A"),
+                      projection=Projection(kind="rank", rank=2),
+                      direction=(1.0, 0.485594573709794))
+    result = TARGET_CHECKS["gradient"](Float32ToyUndeclared(), case)
+    assert result.passed or result.inconclusive, result.report()
+
+
+def test_an_outputs_values_tell_its_precision():
+    image = toy.TOY.render(toy.ToyConfig(), {})
+    assert representation_precision(image) == 0.0  # float64 values: nothing to add
+    assert representation_precision(image.float().double()) == torch.finfo(torch.float32).eps
+    assert representation_precision(image.float()) == torch.finfo(torch.float32).eps
+    few = torch.tensor([0.5, 1.0, 0.0], dtype=torch.float64)
+    assert representation_precision(few) == 0.0  # too few nonzero elements to tell
+    assert output_precision(Float32Toy(), image) == Float32Toy.precision
