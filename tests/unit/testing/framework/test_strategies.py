@@ -10,6 +10,8 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from braggcheck.testing.framework.strategies import (
+    MIN_STREAM_EXAMPLES,
+    SAMPLE_STREAMS,
     derandomized_sample,
     parameter_values,
     perturbed_configs,
@@ -81,3 +83,17 @@ def test_a_focused_case_is_one_where_its_parameter_applies_and_can_be_stepped():
     assert any(c.config.pixels == 16 for c in derandomized_sample(target_cases(target), 10))
     textured = derandomized_sample(target_cases(toy.TOY, focus="azimuth_deg"), 10)
     assert all(c.config.texture > 0 and c.names[0] == "azimuth_deg" for c in textured)
+
+
+def test_a_smaller_derandomized_sample_is_the_start_of_a_larger_one():
+    """tests/properties/test_coverage.py takes its 60-case sample as the first 60 of its 150: a
+    sample of k x MIN_STREAM_EXAMPLES values (2 <= k <= SAMPLE_STREAMS) is k seeded runs of
+    MIN_STREAM_EXAMPLES, the first k of the larger sample's. (One run's worth is a single
+    derandomized run, not seeded: not a prefix.)"""
+    values = st.tuples(st.integers(), st.floats(allow_nan=False), st.text(max_size=3))
+    large = SAMPLE_STREAMS * MIN_STREAM_EXAMPLES
+    full = derandomized_sample(values, large)
+    assert len(full) == large
+    for count in (2 * MIN_STREAM_EXAMPLES, 4 * MIN_STREAM_EXAMPLES,
+                  large - MIN_STREAM_EXAMPLES):
+        assert derandomized_sample(values, count) == full[:count], count
