@@ -2,7 +2,8 @@
 (or forward-mode) check that draws a case on that branch can see them, never the reference
 program. Each one detaches a term on one branch (the removable-singularity series of sincg
 and of the round crystal, the recomputed-chunk backward, the -dmin polarization, point
-pixels, the thick sensor's obliquity)."""
+pixels, the thick sensor's obliquity) or drops a tangent on one branch of the fused
+forward mode."""
 
 from __future__ import annotations
 
@@ -37,4 +38,11 @@ FALLBACK_MUTANTS: tuple[Mutant, ...] = (
            "rho = (normal @ direction).detach()", "detached",
            "thick sensor: the capture fraction's obliquity has no derivative (value "
            "unchanged)"),
+    Mutant("jvp-plane-only-dropped", "sim/fused_pixels.py",
+           "                if d_plane is not None:\n"
+           "                    d_position = d_position + d_plane @ offsets",
+           "                if d_plane is not None and d_pix0 is not None:\n"
+           "                    d_position = d_position + d_plane @ offsets", "detached",
+           "fused forward mode: a tangent on the detector plane with none on pix0 (only the "
+           "sensor thickness differentiated) is dropped (reverse mode and value unchanged)"),
 )
