@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from hypothesis import strategies as st
@@ -124,6 +125,34 @@ SAMPLE_STREAMS = 10
 MIN_STREAM_EXAMPLES = 15
 
 
+@contextmanager
+def without_local_constants() -> Iterator[None]:
+    """Hypothesis (6.x) mixes into its draws the constants of every *local* module loaded so
+    far (this project's sources, tests, examples), so a seeded run drew different values after
+    another test, under a pytest-xdist worker or after an edit of an unrelated file. Within
+    this block it sees none. A Hypothesis without these internals runs as it is."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a Hypothesis without the module
+        yield
+        return
+    get_local = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    empty = getattr(providers, "Constants", None)  # its constructor: no constants at all
+    if get_local is None or cache is None or empty is None:
+        yield
+        return
+    # The cache holds the allowed constants per choice type: built with the modules' ones, it
+    # would keep them here, and built without, it would hide them from the draws that follow.
+    cache.clear()
+    providers._get_local_constants = empty
+    try:
+        yield
+    finally:
+        providers._get_local_constants = get_local
+        cache.clear()
+
+
 def derandomized_sample(strategy: st.SearchStrategy[T], count: int,
                         streams: int = SAMPLE_STREAMS) -> list[T]:
     """``count`` values of ``strategy``, the same on every run (and every ``--hypothesis-seed``
@@ -132,7 +161,9 @@ def derandomized_sample(strategy: st.SearchStrategy[T], count: int,
 
     Drawn from ``streams`` runs seeded 0, 1, ...: one derandomized run mostly mutates the
     examples it has already drawn (150 of them once held no N = 1 axis, drawn 1 time in 8), so
-    several short seeded runs give a far more varied sample for the same count.
+    several short seeded runs give a far more varied sample for the same count. Hypothesis's
+    constants of the loaded local modules are left out (:func:`without_local_constants`): the
+    sample does not depend on what else was imported.
     """
     from hypothesis import HealthCheck, Phase, given, seed, settings
     from hypothesis.errors import Unsatisfiable
@@ -153,7 +184,8 @@ def derandomized_sample(strategy: st.SearchStrategy[T], count: int,
             values.append(value)
 
         try:
-            (collect if streams == 1 else seed(stream)(collect))()
+            with without_local_constants():
+                (collect if streams == 1 else seed(stream)(collect))()
         except Unsatisfiable:  # the filter let no draw through: this run adds nothing
             pass
     return values[:count]

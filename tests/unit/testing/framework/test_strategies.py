@@ -3,12 +3,16 @@ random: a shortcut branch at an exact value is otherwise never reached."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib
+import sys
 
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
+from braggcheck.testing.framework import strategies
 from braggcheck.testing.framework.strategies import (
     MIN_STREAM_EXAMPLES,
     SAMPLE_STREAMS,
@@ -97,3 +101,42 @@ def test_a_smaller_derandomized_sample_is_the_start_of_a_larger_one():
     for count in (2 * MIN_STREAM_EXAMPLES, 4 * MIN_STREAM_EXAMPLES,
                   large - MIN_STREAM_EXAMPLES):
         assert derandomized_sample(values, count) == full[:count], count
+
+
+ODD_CONSTANTS = '''"""Constants Hypothesis would draw from, were they local and loaded."""
+INTEGERS = (123457, -987653, 2**40 + 7, 31337, -4242)
+FLOATS = (0.3141592, -2718.28, 6.02e23, 1.6e-19, 299792.458)
+STRINGS = ("odd constant", "zz9 plural z", "qwerty", "braggcheck?")
+'''
+
+
+
+def test_a_derandomized_sample_does_not_change_when_a_local_module_is_loaded(tmp_path,
+                                                                             monkeypatch):
+    """Hypothesis draws constants of the local modules loaded so far: without the switch a
+    sample would differ with the tests run before it (or a pytest-xdist worker, or an edit of
+    an unrelated file). The module's constants do reach a draw made without it."""
+    from hypothesis.internal.conjecture import providers
+
+    values = st.tuples(st.integers(), st.floats(allow_nan=False), st.text(max_size=12))
+    count = 4 * MIN_STREAM_EXAMPLES
+
+    def unswitched() -> list:
+        with monkeypatch.context() as patch:
+            patch.setattr(strategies, "without_local_constants", contextlib.nullcontext)
+            return derandomized_sample(values, count)
+
+    before, unswitched_before = derandomized_sample(values, count), unswitched()
+    # Hypothesis keeps the constants it has collected: restored after, so the module changes
+    # no other test's draws.
+    monkeypatch.setattr(providers, "_local_constants", providers._local_constants)
+    monkeypatch.setattr(providers, "_sys_modules_len", providers._sys_modules_len)
+    (tmp_path / "odd_constants_module.py").write_text(ODD_CONSTANTS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("odd_constants_module")
+    try:
+        assert derandomized_sample(values, count) == before
+        assert unswitched() != unswitched_before, "the module's constants reached no draw"
+    finally:
+        del sys.modules["odd_constants_module"]
+        providers.CONSTANTS_CACHE.cache.clear()  # built with the module's constants
