@@ -40,11 +40,13 @@ from braggcheck.testing.nanobragg.strategies.configs import (
     crystal_configs,
 )
 from braggcheck.testing.nanobragg.strategies.detector import configs
+from braggcheck.testing.nanobragg.strategies.pixels import CURVED_CONVENTIONS
 from braggcheck.testing.nanobragg.strategies.resolution_cut import (
     GEOMETRY,
     REACH,
     dmin_for,
     safe_gaps,
+    sample_resolutions,
 )
 from braggcheck.testing.nanobragg.strategies.round_node import ONE_SOURCE, near_node
 from braggcheck.testing.nanobragg.target import NANOBRAGG
@@ -57,7 +59,7 @@ FUSED_BRANCHES: dict[str, str] = {
 """Branch id -> what every case of :func:`fused_branch_cases` reaches."""
 BRANCHES: dict[str, str] = {
     **FUSED_BRANCHES,
-    "dmin_cut": "a -dmin cut with samples on both sides, none within reach of a "
+    "dmin_cut": "a -dmin cut with pixels on both sides, no sample within reach of a "
                 "finite-difference step, and a detector geometry parameter differentiated",
     "round_node": "a ROUND crystal, a cell count differentiated (the continuous path) and a "
                   "sample inside the lattice factor's series arm near the direct-beam node",
@@ -73,6 +75,14 @@ STORED_CHUNK_COUNTS = (2, 4)
 PLAIN_ONLY_FEATURES = ("curved_detector", "oversample_thick", "oversample_polar",
                        "oversample_omega")
 """Detector flags that send the image down the plain path (pixel_features.plain_only)."""
+CUT_PATHS: dict[str, str] = {
+    "drawn": "the detector's pixel features as drawn",
+    "pixel_polarization": "per-subpixel features (curved, thick or omega) but the polarization "
+                          "per pixel: taken at its first kept sample "
+                          "(sim/pixel_features.py:first_kept_polarization)",
+}
+"""Path of the dmin_cut branch's image -> what its cases hold. The branch draws one; a general
+draw meets per-subpixel features without -oversample_polar in about one case of 16."""
 
 
 @st.composite
@@ -107,7 +117,7 @@ def evaluated_pixels(config: Config) -> int:
 def fused_branch_cases(branch: str, max_names: int = 4) -> st.SearchStrategy[Case]:
     """:func:`~braggcheck.testing.nanobragg.strategies.cases.cases` cases on ``branch`` (a key of
     :data:`FUSED_BRANCHES`), with no cell count differentiated (a real-valued N takes the
-    plain path)."""
+    plain path) nor any other name that does not reach the image (:func:`unreaching_names`)."""
     if branch not in FUSED_BRANCHES:
         raise ValueError(f"branch {branch!r}: valid: {', '.join(FUSED_BRANCHES)}")
     return _on_branch(branch, max_names)
@@ -128,16 +138,49 @@ def branch_cases(branch: str, max_names: int = 4) -> st.SearchStrategy[Case]:
     return fused_branch_cases(branch, max_names)
 
 
+def with_pixel_polarization(config: Config) -> Config | None:
+    """``config`` on the :data:`CUT_PATHS` ``pixel_polarization`` path: -oversample_polar off
+    and, unless one is on, the first per-subpixel feature its detector allows (the rules of
+    :func:`~braggcheck.testing.nanobragg.strategies.pixels.pixel_feature_fields`); None where
+    it allows none."""
+    det = config.detector
+    if det.curved_detector or det.oversample_thick or det.oversample_omega:
+        return config.replace(oversample_polar=False)
+    allowed = {"oversample_omega": not det.point_pixel,
+               "oversample_thick": det.sensor_thickness_um > 0,
+               "curved_detector": det.convention in CURVED_CONVENTIONS}
+    feature = next((name for name, ok in allowed.items() if ok), None)
+    return None if feature is None else config.replace(oversample_polar=False,
+                                                       **{feature: True})
+
+
+def wholly_cut_from(config: Config) -> float:
+    """The q above which a cut leaves at least one evaluated pixel without a kept sample: the
+    largest over pixels of the smallest q of a pixel's samples (every placement, source)."""
+    placements = 2 if config.detector.curved_detector else 1
+    q = sample_resolutions(config).reshape(placements, evaluated_pixels(config), -1)
+    return float(q.amin((0, 2)).max())
+
+
 @st.composite
-def resolution_cut_cases(draw: st.DrawFn, max_names: int = 4) -> Case:
+def resolution_cut_cases(draw: st.DrawFn, max_names: int = 4, path: str | None = None) -> Case:
     """:func:`~braggcheck.testing.nanobragg.strategies.cases.cases` cases of the gradient
     shapes with polarization on, a detector geometry parameter differentiated first, and a
     ``-dmin`` cut between the samples' resolutions that keeps every sample
     :data:`~braggcheck.testing.nanobragg.strategies.resolution_cut.MARGIN` times its largest
     move under the check's steps away (:func:`resolution_cut.safe_gaps`): it cuts part of the
-    detector, and no point the checks evaluate moves a sample across it."""
-    case = draw(cases(max_names=max_names, config=configs(GRADIENT_SHAPES).map(
-        lambda config: config.replace(nopolar=False))))
+    detector, and no point the checks evaluate moves a sample across it. At least one pixel
+    keeps a sample and one keeps none (the two arms of the pixel's first kept polarization).
+
+    ``path``: a key of :data:`CUT_PATHS` (default: drawn, shrinking to ``drawn``)."""
+    if path is None:
+        path = draw(cst.sampled_from(tuple(CUT_PATHS)))
+    elif path not in CUT_PATHS:
+        raise ValueError(f"path {path!r}: valid: {', '.join(CUT_PATHS)}")
+    on_path = configs(GRADIENT_SHAPES).map(lambda config: config.replace(nopolar=False))
+    if path == "pixel_polarization":
+        on_path = on_path.map(with_pixel_polarization).filter(lambda config: config is not None)
+    case = draw(cases(max_names=max_names, config=on_path))
     config = case.config
     geometry = [n for n in GEOMETRY if n in applicable_parameters(config)
                 and steppable(NANOBRAGG, config, n, REACH)]
@@ -151,6 +194,10 @@ def resolution_cut_cases(draw: st.DrawFn, max_names: int = 4) -> Case:
     if not gaps:  # the other names move the samples too far for a gap: the geometry one alone
         kept = kept[:1]
         gaps = safe_gaps(config, [first])
+    # Below the cut, kept; a gap from which one pixel has no sample left keeps one wholly cut
+    # (every gap keeps a sample: it has samples below it).
+    highest = wholly_cut_from(config)
+    gaps = [gap for gap in gaps if gap[1] <= highest]
     assume(gaps)
     # The gap nearest a drawn share of kept samples (the sparse ends of the q range hold
     # most gaps; a cut near the beam would leave too little signal to differentiate).
@@ -186,13 +233,27 @@ def round_node_cases(draw: st.DrawFn, max_names: int = 4) -> Case:
                    direction=tuple(d for _, d in kept))
 
 
+CELL_ANGLES = ("cell_alpha", "cell_beta", "cell_gamma")
+
+
+def unreaching_names(config: Config) -> set[str]:
+    """Names a fused branch case does not differentiate: the cell counts (a real-valued N
+    takes the plain path) and, under -mat, the cell angles: the matrix sets the cell's
+    directions and they only its volume, which a square crystal's lattice factor never reads
+    (sim/crystal.py:cell_basis), so no gradient would reach the fused node."""
+    if config.crystal.reciprocal_matrix is None:
+        return set(CELL_COUNTS)
+    return {*CELL_COUNTS, *CELL_ANGLES}
+
+
 @st.composite
 def _on_branch(draw: st.DrawFn, branch: str, max_names: int) -> Case:
     case = draw(cases(max_names=max_names, config=fused_configs(branch == "two_cells")))
+    unreached = unreaching_names(case.config)
     kept = [(n, d) for n, d in zip(case.names, case.direction_tensor().tolist(), strict=True)
-            if n not in CELL_COUNTS]
+            if n not in unreached]
     if not kept:
-        kept = [(next(n for n in applicable_parameters(case.config) if n not in CELL_COUNTS),
+        kept = [(next(n for n in applicable_parameters(case.config) if n not in unreached),
                  1.0)]
     case = replace(case, names=tuple(n for n, _ in kept), direction=tuple(d for _, d in kept))
     if branch == "stored_chunks":

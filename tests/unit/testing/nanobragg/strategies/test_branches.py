@@ -22,9 +22,12 @@ from braggcheck.testing.nanobragg.branch_reach import reached_arms
 from braggcheck.testing.nanobragg.case import Case
 from braggcheck.testing.nanobragg.regions import guard_region
 from braggcheck.testing.nanobragg.strategies.branches import (
+    CELL_ANGLES,
     FUSED_BRANCHES,
     branch_cases,
     fused_branch_cases,
+    resolution_cut_cases,
+    unreaching_names,
 )
 from braggcheck.testing.nanobragg.strategies.cases import derandomized_sample
 from braggcheck.testing.nanobragg.strategies.resolution_cut import (
@@ -77,6 +80,20 @@ def test_every_case_reaches_its_branch(branch, monkeypatch):
         else:
             assert reached["two_cell_axes"] > 0, (case, reached)
         assert not set(case.names) & {"n_a", "n_b", "n_c"}
+
+
+def test_under_a_matrix_the_cell_angles_do_not_reach_a_square_crystal():
+    """Why the fused branches leave them out under -mat (a drawn two_cells case differentiated
+    cell_alpha alone, and no gradient reached the fused node)."""
+    turned = 0.01 / 2**0.5
+    config = Config().replace(fpixels=8, spixels=8, reciprocal_matrix=(
+        (0.01, 0.0, 0.0), (0.0, turned, turned), (0.0, -turned, turned)))
+    for name in (*CELL_ANGLES, "cell_a"):
+        value = torch.tensor(baseline_value(config, name), dtype=torch.float64,
+                             requires_grad=True)
+        reached = simulate(config, {name: value}).requires_grad
+        assert reached == (name not in unreaching_names(config)), name
+    assert not set(CELL_ANGLES) & unreaching_names(config.replace(reciprocal_matrix=None))
 
 
 def test_the_reach_probe_sees_a_case_off_both_branches(monkeypatch):
@@ -157,6 +174,27 @@ def test_the_reach_check_sees_a_cut_on_a_sample(monkeypatch):
     crossed = replace(case, config=case.config.replace(dmin_A=dmin_for(on_one)))
     with pytest.raises(AssertionError):
         _sides_kept_over_the_reach(crossed, monkeypatch)
+
+
+PATH_SAMPLE = 3
+"""Cases of the dmin_cut branch's pixel_polarization path traced."""
+
+
+def test_every_pixel_polarization_dmin_case_reaches_both_arms_of_the_first_kept_sample():
+    """Per-subpixel features with the polarization per pixel, and a pixel wholly cut beside one
+    with a kept sample: both arms of each first_kept_polarization guard, in every case."""
+    arms = {guard_region("pixel_features.py", f"first_kept_polarization#{k}", taken)
+            for k in (1, 2) for taken in (True, False)}
+    for case in derandomized_sample(resolution_cut_cases(path="pixel_polarization"),
+                                    PATH_SAMPLE):
+        det = case.config.detector
+        assert not det.oversample_polar and not case.config.beam.nopolar
+        assert arms <= reached_arms(case), (arms - reached_arms(case), case)
+
+
+def test_the_dmin_cut_branch_names_its_paths():
+    with pytest.raises(ValueError, match="path 'nothing': valid: drawn, pixel_polarization"):
+        derandomized_sample(resolution_cut_cases(path="nothing"), 1)
 
 
 # ---- the round_node and plane_tangent branches ---------------------------------------------
