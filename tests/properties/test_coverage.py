@@ -30,7 +30,11 @@ from braggcheck.testing.nanobragg.coverage import (
 )
 from braggcheck.testing.nanobragg.harness import run_check
 from braggcheck.testing.nanobragg.regions import DMIN, Component, Region, guard_region
-from braggcheck.testing.nanobragg.strategies.branches import branch_cases
+from braggcheck.testing.nanobragg.strategies.branches import (
+    CUT_PATHS,
+    branch_cases,
+    resolution_cut_cases,
+)
 from braggcheck.testing.nanobragg.strategies.cases import (
     cases,
     derandomized_sample,
@@ -42,6 +46,10 @@ from braggcheck.testing.nanobragg.target import NANOBRAGG
 
 SAMPLE = 150
 """Generated cases checked for applicability (nothing is simulated)."""
+FIRST_FOCUSED = 1
+"""Per registry parameter, its first focused cases join the gradient sample: each
+differentiates that parameter first where it applies, and the resolution test below checks
+them, so every parameter is differentiated by construction, not by the luck of 150 draws."""
 FOCUSED = 8
 """Focused cases per parameter, of which at least one must resolve its derivative."""
 
@@ -50,9 +58,9 @@ REGION_SAMPLE = 200
 """Generated cases of every shape (TOPHAT included) checked for code-path regions."""
 MIN_SHARE = 0.0
 """A region reached by no case of the sample fails by name. Not a larger share: the sample is
-derandomized, but Hypothesis's choices also draw on constants of the modules loaded (so the
-sample differs between a lone run and the suite) and are far from uniform, so a share
-threshold would fail or pass with unrelated changes; the reach rates of a ``ci`` run are in
+derandomized (the same in a lone run, the suite and a pytest-xdist worker), but Hypothesis's
+choices are far from uniform and change with any edit of the strategies, so a share threshold
+would fail or pass with unrelated changes; the reach rates of a ``ci`` run are in
 docs/properties.md."""
 GRADIENT_REGIONS = tuple(r for r in gradient_regions(GRADIENT_SHAPES) if r != DMIN)
 """What the gradient checks' general cases must reach: every region of their shapes but the
@@ -60,9 +68,16 @@ GRADIENT_REGIONS = tuple(r for r in gradient_regions(GRADIENT_SHAPES) if r != DM
 gradient checks draw it in the dmin_cut branch, whose guard arms are demanded below)."""
 
 
+def gradient_sample() -> list:
+    """``SAMPLE`` general cases, then the first focused cases of every registry parameter."""
+    return [*derandomized_sample(cases(), SAMPLE),
+            *(case for name in PARAMETERS
+              for case in derandomized_sample(cases(focus=name), FIRST_FOCUSED))]
+
+
 @pytest.fixture(scope="module")
 def sample():
-    return derandomized_sample(cases(), SAMPLE)
+    return gradient_sample()
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +93,7 @@ def test_every_code_path_region_is_reached(every_shape_sample):
 
 def test_gradient_cases_reach_every_region_but_tophat(sample):
     missing = unreached_regions(sample, GRADIENT_REGIONS, MIN_SHARE)
-    assert not missing, (f"code-path regions reached by none of {SAMPLE} cases of the "
+    assert not missing, (f"code-path regions reached by none of {len(sample)} cases of the "
                          f"gradient checks: {[str(r) for r in missing]}")
 
 
@@ -167,8 +182,10 @@ def hkl_sample():
 
 
 DMIN_SAMPLE = 8
-"""Cases of the dmin_cut branch (test_gradients.py draws them): the first 8 hold both a plain
-detector and per-subpixel features that are not the polarization (first_kept_polarization)."""
+"""Cases of the dmin_cut branch (test_gradients.py draws them), plus the first case of each of
+its paths (CUT_PATHS): the ``pixel_polarization`` path holds per-subpixel features with the
+polarization taken per pixel, and every dmin_cut case a pixel with a kept sample and one
+without, so both arms of ``first_kept_polarization`` are reached by construction."""
 
 
 NODE_SAMPLE = 2
@@ -178,6 +195,8 @@ NODE_SAMPLE = 2
 @pytest.fixture(scope="module")
 def branch_sample():
     return [*derandomized_sample(branch_cases("dmin_cut"), DMIN_SAMPLE),
+            *(case for path in CUT_PATHS
+              for case in derandomized_sample(resolution_cut_cases(path=path), 1)),
             *derandomized_sample(branch_cases("round_node"), NODE_SAMPLE)]
 
 
@@ -189,7 +208,7 @@ def test_the_gradient_checks_reach_both_arms_of_every_simulator_guard(sample, hk
     # The branch and hkl cases first, then the general ones: the trace stops once every
     # demanded arm is reached.
     missing = unreached_arms([*branch_sample, *hkl_sample, *sample], demanded_arms())
-    assert not missing, (f"guard arms no gradient case of {SAMPLE} + {len(hkl_sample)} + "
+    assert not missing, (f"guard arms no gradient case of {len(sample)} + {len(hkl_sample)} + "
                          f"{len(branch_sample)} reaches: {[str(arm) for arm in missing]}")
 
 
@@ -201,18 +220,6 @@ def test_the_guard_list_is_derived_from_the_source():
         assert (file, line) in sites, f"stale reason for {file}:{line} (no guard there now)"
 
 
-SMALL_SAMPLE = 60
-"""Cases drawn with one component removed from a strategy (and once without)."""
-
-
-@pytest.fixture(scope="module")
-def small_sample(sample):
-    """``derandomized_sample(cases(), SMALL_SAMPLE)`` without drawing it again: its seeded runs
-    of 15 are the first ones of ``sample`` (tests/unit/testing/framework/test_strategies.py
-    checks that a smaller derandomized sample is the start of a larger one)."""
-    return sample[:SMALL_SAMPLE]
-
-
 @pytest.mark.parametrize(("module", "name", "narrowed", "region"), [
     ("braggcheck.testing.nanobragg.strategies.detector", "CONVENTIONS",
      ("mosflm", "denzo", "adxv", "xds", "custom"), Region(Component.CONVENTION, "dials")),
@@ -220,13 +227,13 @@ def small_sample(sample):
      Region(Component.SENSOR, "one layer")),
 ])
 def test_a_strategy_that_stops_drawing_one_component_fails_naming_it(
-        monkeypatch, small_sample, module, name, narrowed, region):
+        monkeypatch, sample, module, name, narrowed, region):
     """Remove one component from a strategy's draw: the coverage check names that region
-    (which the same-size sample of the unpatched strategy reaches)."""
-    assert region not in unreached_regions(small_sample, GRADIENT_REGIONS)
+    (which the same sample of the unpatched strategy reaches). The whole gradient sample, drawn
+    again (2 s): a smaller one reached a region by the luck of its draws."""
+    assert region not in unreached_regions(sample, GRADIENT_REGIONS)
     monkeypatch.setattr(importlib.import_module(module), name, narrowed)
-    drawn = derandomized_sample(cases(), SMALL_SAMPLE)
-    assert region in unreached_regions(drawn, GRADIENT_REGIONS)
+    assert region in unreached_regions(gradient_sample(), GRADIENT_REGIONS)
 
 
 def test_a_parameter_the_cases_stop_differentiating_is_named(sample):

@@ -34,8 +34,8 @@ RESOLUTION_SAMPLE = 8
 """Focused cases per parameter, of which at least one must resolve its derivative. Not 1: a
 derivative may be legitimately small in one case (nanoBragg's polarization, proportional to
 sin^2(2 theta), near the direct beam; an ellipse's position angle when it is nearly round), and
-the derandomized sample changes with the modules loaded (Hypothesis draws on their constants),
-so one case would make the verdict depend on which case came first. Small: the loop stops at
+the derandomized sample changes with any edit of the strategies, so one case would make the
+verdict depend on which case came first. Small: the loop stops at
 the first resolving case, and a wrapper that ignores the parameter costs all of them."""
 
 

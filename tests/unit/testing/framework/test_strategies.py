@@ -90,7 +90,7 @@ def test_a_focused_case_is_one_where_its_parameter_applies_and_can_be_stepped():
 
 
 def test_a_smaller_derandomized_sample_is_the_start_of_a_larger_one():
-    """tests/properties/test_coverage.py takes its 60-case sample as the first 60 of its 150: a
+    """A small sample may be taken as the start of a larger one, without drawing it again: a
     sample of k x MIN_STREAM_EXAMPLES values (2 <= k <= SAMPLE_STREAMS) is k seeded runs of
     MIN_STREAM_EXAMPLES, the first k of the larger sample's. (One run's worth is a single
     derandomized run, not seeded: not a prefix.)"""

@@ -40,8 +40,8 @@ from braggcheck.testing.nanobragg.regions import (
 NOT_DEMANDED: dict[Region, str] = {
     cell_count(axis, few): "the oracle draws N uniformly over 1-25 per axis (N = 1 or 2: 1 in "
     "50 each), so a 200-configuration sample misses one of these six regions about one run in "
-    "ten, and which one depends on the modules loaded (Hypothesis draws constants from them: "
-    "pytest -n 2 workers draw another sample); a demand would be a false alarm by design. "
+    "ten, and which one changes with any edit of the strategies (the sample is derandomized, "
+    "not chosen); a demand would be a false alarm by design. "
     "Drawing small N more often changes every derandomized oracle example, the reference "
     "tests' planted-bug hunt among them; left to the oracle's owner. The gradient strategies "
     "draw N = 1 and 2 on every axis by construction (strategies/configs.cell_counts)"
