@@ -76,13 +76,16 @@ PLAIN_ONLY_FEATURES = ("curved_detector", "oversample_thick", "oversample_polar"
                        "oversample_omega")
 """Detector flags that send the image down the plain path (pixel_features.plain_only)."""
 CUT_PATHS: dict[str, str] = {
-    "drawn": "the detector's pixel features as drawn",
+    "pixel_factors": "no per-subpixel feature: the polarization per pixel at its first kept "
+                     "sample, with the solid angle (sim/simulator.py:pixel_factors)",
     "pixel_polarization": "per-subpixel features (curved, thick or omega) but the polarization "
                           "per pixel: taken at its first kept sample "
                           "(sim/pixel_features.py:first_kept_polarization)",
 }
 """Path of the dmin_cut branch's image -> what its cases hold. The branch draws one; a general
-draw meets per-subpixel features without -oversample_polar in about one case of 16."""
+draw meets per-subpixel features without -oversample_polar in about one case of 16. Each path
+by construction: with the detector's features as drawn, the pixel_factors path lost its draws
+to the other and a detached polarization there (mutant dmin-polarization-detached) passed."""
 
 
 @st.composite
@@ -172,7 +175,7 @@ def resolution_cut_cases(draw: st.DrawFn, max_names: int = 4, path: str | None =
     detector, and no point the checks evaluate moves a sample across it. At least one pixel
     keeps a sample and one keeps none (the two arms of the pixel's first kept polarization).
 
-    ``path``: a key of :data:`CUT_PATHS` (default: drawn, shrinking to ``drawn``)."""
+    ``path``: a key of :data:`CUT_PATHS` (default: drawn, shrinking to ``pixel_factors``)."""
     if path is None:
         path = draw(cst.sampled_from(tuple(CUT_PATHS)))
     elif path not in CUT_PATHS:
@@ -180,6 +183,9 @@ def resolution_cut_cases(draw: st.DrawFn, max_names: int = 4, path: str | None =
     on_path = configs(GRADIENT_SHAPES).map(lambda config: config.replace(nopolar=False))
     if path == "pixel_polarization":
         on_path = on_path.map(with_pixel_polarization).filter(lambda config: config is not None)
+    else:
+        on_path = on_path.map(
+            lambda config: config.replace(**dict.fromkeys(PLAIN_ONLY_FEATURES, False)))
     case = draw(cases(max_names=max_names, config=on_path))
     config = case.config
     geometry = [n for n in GEOMETRY if n in applicable_parameters(config)

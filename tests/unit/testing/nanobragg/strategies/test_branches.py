@@ -192,8 +192,22 @@ def test_every_pixel_polarization_dmin_case_reaches_both_arms_of_the_first_kept_
         assert arms <= reached_arms(case), (arms - reached_arms(case), case)
 
 
+def test_every_pixel_factors_dmin_case_takes_the_polarization_per_pixel():
+    """No per-subpixel feature: the image's -dmin polarization is pixel_factors' (where a
+    detached diffracted direction once passed, the other path having taken its draws)."""
+    arms = {guard_region("pixel_features.py", f"first_kept_polarization#{k}", taken)
+            for k in (1, 2) for taken in (True, False)}
+    for case in derandomized_sample(resolution_cut_cases(path="pixel_factors"), PATH_SAMPLE):
+        det = case.config.detector
+        assert not (det.curved_detector or det.oversample_thick or det.oversample_polar
+                    or det.oversample_omega), case
+        assert not case.config.beam.nopolar and det.dmin_A is not None
+        assert not arms & reached_arms(case), case  # the per-subpixel path is not taken
+
+
 def test_the_dmin_cut_branch_names_its_paths():
-    with pytest.raises(ValueError, match="path 'nothing': valid: drawn, pixel_polarization"):
+    with pytest.raises(ValueError, match="path 'nothing': valid: pixel_factors, "
+                                         "pixel_polarization"):
         derandomized_sample(resolution_cut_cases(path="nothing"), 1)
 
 
