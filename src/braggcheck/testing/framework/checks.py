@@ -38,7 +38,6 @@ from braggcheck.testing.framework.tolerances import (
     EPS,
     GAP_OFFSETS,
     MAX_ENVELOPE,
-    PRECISION_MARGIN,
     STEP,
     TAYLOR_MAX_STEP,
     TAYLOR_MIN_RATE,
@@ -52,6 +51,7 @@ from braggcheck.testing.framework.verdict import (
     inflation,
     loss_noise,
     nearby_step,
+    output_noise,
     output_precision,
     retried_row,
 )
@@ -229,8 +229,7 @@ def check_taylor(target: Target, case: TargetCase, check: str = "taylor") -> Che
     measured = central_differences(no_grad_value(probe.loss), x, direction,
                                    min(STEP, reach / 4))
     rounding = max(16 * EPS * probe.magnitude() * probe.envelope(),
-                   PRECISION_MARGIN * output_precision(target, probe.baseline_image())
-                   * probe.magnitude(),
+                   output_noise(target, probe.baseline_image(), probe.magnitude()),
                    3 * measured.fourth / math.sqrt(70))
     result = taylor_run(probe, direction, max_step=reach)
     floor = TAYLOR_NOISE_MARGIN * rounding

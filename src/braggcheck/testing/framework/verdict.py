@@ -106,6 +106,11 @@ def output_precision(target: Any, output: torch.Tensor) -> float:
     return max(declared_precision(target), representation_precision(output))
 
 
+def output_noise(target: Any, output: torch.Tensor, terms: float) -> float:
+    """:func:`declared_noise` at the :func:`output_precision` of ``output``."""
+    return PRECISION_MARGIN * output_precision(target, output) * abs(terms)
+
+
 def ceiling(scale: float) -> float:
     """The largest tolerance a measured noise may raise a comparison of ``scale`` to."""
     return MAX_MEASURED_RTOL * abs(scale)
