@@ -26,12 +26,17 @@ def test_applicable_parameters_follow_the_registry_needs():
     assert {"divergence_mrad", "dispersion"}.isdisjoint(applicable_parameters(single))
 
 
-def left_out_gradient(config: Config) -> tuple[list[str], torch.Tensor | None]:
-    left_out = [n for n in PARAMETERS if n not in applicable_parameters(config)]
-    probe = GradientProbe(config, tuple(left_out))
+def probe_gradient(config: Config, names: tuple[str, ...]) -> torch.Tensor | None:
+    """The gradient of the probe's loss in ``names`` (None where no graph reaches them)."""
+    probe = GradientProbe(config, names)
     leaf = probe.point().clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(probe.loss(leaf), leaf, allow_unused=True)
-    return left_out, grad
+    return grad
+
+
+def left_out_gradient(config: Config) -> tuple[list[str], torch.Tensor | None]:
+    left_out = [n for n in PARAMETERS if n not in applicable_parameters(config)]
+    return left_out, probe_gradient(config, tuple(left_out))
 
 
 def test_parameters_left_out_have_an_identically_zero_derivative():
@@ -62,7 +67,5 @@ def test_a_source_file_takes_the_grid_and_its_own_wavelengths_out(wavelengths, l
     left_out, grad = left_out_gradient(config)
     assert grad is None or torch.equal(grad, torch.zeros_like(grad)), left_out
     if lambda_used:  # and the one it keeps is really used
-        probe = GradientProbe(config, ("lambda_A",))
-        leaf = probe.point().clone().requires_grad_(True)
-        (used,) = torch.autograd.grad(probe.loss(leaf), leaf)
-        assert torch.all(used != 0)
+        used = probe_gradient(config, ("lambda_A",))
+        assert used is not None and torch.all(used != 0)

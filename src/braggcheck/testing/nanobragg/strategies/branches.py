@@ -75,6 +75,12 @@ STORED_CHUNK_COUNTS = (2, 4)
 PLAIN_ONLY_FEATURES = ("curved_detector", "oversample_thick", "oversample_polar",
                        "oversample_omega")
 """Detector flags that send the image down the plain path (pixel_features.plain_only)."""
+
+
+def without_plain_only_features(config: Config) -> Config:
+    """``config`` with none of :data:`PLAIN_ONLY_FEATURES`: no per-subpixel feature, no curved
+    detector (the fused path, and the per-pixel factors of sim/simulator.py:pixel_factors)."""
+    return config.replace(**dict.fromkeys(PLAIN_ONLY_FEATURES, False))
 CUT_PATHS: dict[str, str] = {
     "pixel_factors": "no per-subpixel feature: the polarization per pixel at its first kept "
                      "sample, with the solid angle (sim/simulator.py:pixel_factors)",
@@ -105,7 +111,7 @@ def fused_crystals(draw: st.DrawFn, two_cells: bool) -> CrystalConfig:
 def fused_configs(two_cells: bool) -> st.SearchStrategy[Config]:
     """Configurations with Bragg signal whose recorded gradient takes the fused path."""
     return configs(("square",), crystal=fused_crystals(two_cells)).map(
-        lambda config: config.replace(**dict.fromkeys(PLAIN_ONLY_FEATURES, False)))
+        without_plain_only_features)
 
 
 def evaluated_pixels(config: Config) -> int:
@@ -184,8 +190,7 @@ def resolution_cut_cases(draw: st.DrawFn, max_names: int = 4, path: str | None =
     if path == "pixel_polarization":
         on_path = on_path.map(with_pixel_polarization).filter(lambda config: config is not None)
     else:
-        on_path = on_path.map(
-            lambda config: config.replace(**dict.fromkeys(PLAIN_ONLY_FEATURES, False)))
+        on_path = on_path.map(without_plain_only_features)
     case = draw(cases(max_names=max_names, config=on_path))
     config = case.config
     geometry = [n for n in GEOMETRY if n in applicable_parameters(config)
